@@ -1,1 +1,22 @@
-//! berth-store
+//! berth's storage folder.
+//!
+//! One folder per machine under a root (by default `~/.docker/machines`), holding the machine's
+//! record (`config.toml`) and its certificates. Everything here is about keeping that folder
+//! consistent when several berth processes run at once and when a command dies half-way:
+//! writes are atomic, a machine is locked while a command changes it, and secrets are private.
+
+mod atomic;
+mod error;
+mod lock;
+mod name;
+mod record;
+mod root;
+mod store;
+
+pub use atomic::{FileMode, write_atomic};
+pub use error::StoreError;
+pub use lock::MachineLock;
+pub use name::{NAME_RULE, validate_name};
+pub use record::{MachineRecord, MachineState, RECORD_VERSION, SshSettings, TlsSettings};
+pub use root::{RootSource, default_root};
+pub use store::{CERT_FILES, Machine, MachineEntry, Store};
