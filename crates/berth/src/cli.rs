@@ -1,0 +1,266 @@
+//! The command line, and nothing else: parsing lives here, behaviour in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "Turn machines into Docker hosts whose engine listens only behind mutual TLS",
+    long_about = "berth reaches a machine over SSH (or makes one through a driver), installs the Docker \
+engine, puts its API on port 2376 behind mutual TLS with a CA of the machine's own, and keeps everything a \
+client needs under ~/.docker/machines/<name>. `eval \"$(berth env NAME)\"` then points the docker CLI at it.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The storage folder (default: ~/.docker/machines, or $DOCKER_CONFIG/machines).
+    #[arg(long, global = true, env = "BERTH_STORAGE_PATH", value_name = "PATH")]
+    pub storage_path: Option<PathBuf>,
+
+    /// Print each remote command with its output and timing.
+    #[arg(long, short = 'D', global = true, env = "BERTH_DEBUG")]
+    pub debug: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create machines: make or reach the hosts, install the engine, lock it behind TLS.
+    Create(CreateArgs),
+    /// Print the exports that point the docker CLI at a machine.
+    Env(EnvArgs),
+    /// Open a shell on a machine, or run one command there.
+    Ssh(SshArgs),
+    /// Copy files between this computer and machines (NAME:path).
+    Scp(ScpArgs),
+    /// List machines with their state, URL and engine version.
+    Ls(LsArgs),
+    /// Show everything berth knows about a machine, as JSON.
+    Inspect(NameArg),
+    /// Show the state of a machine.
+    Status(NameArg),
+    /// Print the address of machines.
+    Ip(NamesArg),
+    /// Print the engine URL of a machine.
+    Url(NameArg),
+    /// Print the docker CLI flags that reach a machine.
+    Config(NameArg),
+    /// Start machines.
+    Start(NamesArg),
+    /// Stop machines.
+    Stop(NamesArg),
+    /// Restart machines.
+    Restart(NamesArg),
+    /// Kill machines (stop them without an orderly shutdown).
+    Kill(NamesArg),
+    /// Remove machines: their local state, and the host itself where the driver made it.
+    Rm(RmArgs),
+    /// Run the provisioning again: finishes a failed create, repairs a drifted host.
+    Provision(NamesArg),
+    /// Make new certificates for machines and restart their engines with them.
+    RegenerateCerts(RegenerateCertsArgs),
+    /// Print the name of the machine DOCKER_HOST points at.
+    Active,
+    /// Print berth's version.
+    Version,
+    /// Print a completion script for a shell.
+    Completion(CompletionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The machine's name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NamesArg {
+    /// The machines' names.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The driver that makes or reaches the host: generic, none, or a plugin's name.
+    #[arg(long, short = 'd', default_value = "generic")]
+    pub driver: String,
+
+    #[command(flatten)]
+    pub generic: GenericArgs,
+
+    /// The engine URL to record, for the `none` driver (an engine already set up with TLS).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    /// Extra names or addresses for the server certificate (repeatable).
+    #[arg(long = "tls-san", value_name = "NAME")]
+    pub tls_san: Vec<String>,
+
+    /// Key algorithm of the certificates: ecdsa-p256, or rsa-2048 for old engines.
+    #[arg(long, value_name = "ALGORITHM", default_value = "ecdsa-p256")]
+    pub tls_algorithm: String,
+
+    /// The SHA256 fingerprint of the host's SSH key, if known; pins it up front instead of trusting the first contact.
+    #[arg(long, value_name = "SHA256:…")]
+    pub ssh_host_key_fingerprint: Option<String>,
+
+    /// The machines' names (several make several machines at once).
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+/// docker-machine's flag names, so that users' muscle memory works.
+#[derive(Debug, Args)]
+pub struct GenericArgs {
+    /// The host's IP address or DNS name.
+    #[arg(long, value_name = "ADDRESS")]
+    pub generic_ip_address: Option<String>,
+    /// The SSH user; not root means commands run through `sudo -n`.
+    #[arg(long, default_value = "root", value_name = "USER")]
+    pub generic_ssh_user: String,
+    /// The SSH port.
+    #[arg(long, default_value_t = 22, value_name = "PORT")]
+    pub generic_ssh_port: u16,
+    /// The SSH private key (else the SSH agent, else ~/.ssh/id_*).
+    #[arg(long, value_name = "PATH")]
+    pub generic_ssh_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// A get.docker.com-style install script; default: the distribution's own engine package.
+    #[arg(long, value_name = "URL")]
+    pub engine_install_url: Option<String>,
+    /// A dockerd flag, as key=value or key (repeatable).
+    #[arg(long = "engine-opt", value_name = "KEY=VALUE")]
+    pub engine_opt: Vec<String>,
+    /// An engine label (repeatable).
+    #[arg(long = "engine-label", value_name = "LABEL")]
+    pub engine_label: Vec<String>,
+    /// A registry the engine may reach without TLS (repeatable).
+    #[arg(long = "engine-insecure-registry", value_name = "HOST")]
+    pub engine_insecure_registry: Vec<String>,
+    /// A registry mirror (repeatable).
+    #[arg(long = "engine-registry-mirror", value_name = "URL")]
+    pub engine_registry_mirror: Vec<String>,
+    /// The engine's storage driver.
+    #[arg(long, value_name = "DRIVER")]
+    pub engine_storage_driver: Option<String>,
+    /// An environment variable for the engine, KEY=VALUE (repeatable).
+    #[arg(long = "engine-env", value_name = "KEY=VALUE")]
+    pub engine_env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellKind {
+    Bash,
+    Zsh,
+    Sh,
+    Fish,
+    Tcsh,
+    Powershell,
+    Cmd,
+    Nu,
+    Emacs,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The shell to print for; default: detected from $SHELL (POSIX when unset).
+    #[arg(long, value_enum)]
+    pub shell: Option<ShellKind>,
+    /// Print the commands that unset the variables instead.
+    #[arg(long, short = 'u')]
+    pub unset: bool,
+    /// Add the machine's address to NO_PROXY.
+    #[arg(long)]
+    pub no_proxy: bool,
+    /// The machine's name (not needed with --unset).
+    #[arg(required_unless_present = "unset")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SshArgs {
+    /// The machine's name.
+    pub name: String,
+    /// A command to run instead of a shell; its exit status becomes berth's.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScpArgs {
+    /// Copy folders recursively.
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+    /// What to copy: a local path or NAME:path.
+    pub source: String,
+    /// Where to: a local path or NAME:path.
+    pub destination: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: LsFormat,
+    /// Show only matching machines: name=GLOB, driver=NAME, state=STATE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print only the names.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Seconds to wait for each machine's engine.
+    #[arg(long, short = 't', default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Remove the local state even when the driver cannot remove the host or the record is unreadable.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// The machines' names.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RegenerateCertsArgs {
+    /// Also make new client certificates (the old ones stop working).
+    #[arg(long)]
+    pub client_certs: bool,
+    /// Do not ask before restarting the engine.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Extra names or addresses for the new server certificate (repeatable; kept for later regenerations).
+    #[arg(long = "tls-san", value_name = "NAME")]
+    pub tls_san: Vec<String>,
+    /// The machines' names.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}

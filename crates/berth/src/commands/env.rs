@@ -1,0 +1,133 @@
+use std::process::ExitCode;
+
+use anyhow::bail;
+use berth_store::MachineState;
+
+use super::Ctx;
+use crate::cli::{EnvArgs, ShellKind};
+use crate::shell;
+
+/// The variables `env` sets, in the order it prints them.
+const VARS: [&str; 4] = [
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_HOST",
+    "DOCKER_CERT_PATH",
+    "DOCKER_MACHINE_NAME",
+];
+
+pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
+    let shell = args
+        .shell
+        .unwrap_or_else(|| shell::detect(ctx.env.get("SHELL")));
+    let hint = hint_command(args, shell);
+    if args.unset {
+        let mut names: Vec<&str> = VARS.to_vec();
+        if args.no_proxy {
+            names.push("NO_PROXY");
+        }
+        ctx.printer.data(&shell::render_unset(shell, &names, &hint));
+        if shell == ShellKind::Nu {
+            ctx.printer.info(&shell::nu_hint(&hint, true));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(name) = args.name.as_deref() else {
+        bail!("name the machine: berth env NAME")
+    };
+    let (machine, record) = ctx.load(name)?;
+    let Some(url) = record.url.clone() else {
+        bail!(
+            "machine '{name}' has no engine URL yet (state {}); finish it with `berth provision {name}` or remove it with `berth rm {name}`",
+            record.state
+        );
+    };
+    if record.state == MachineState::Error {
+        ctx.printer.warn(&format!(
+            "machine '{name}' is in state Error ({}); `berth provision {name}` finishes it",
+            record.error.as_deref().unwrap_or("no details recorded")
+        ));
+    }
+    let cert_path = machine.dir().to_string_lossy().into_owned();
+    if (shell == ShellKind::Tcsh || shell == ShellKind::Cmd) && cert_path.contains(['\n', '\r']) {
+        bail!(
+            "the storage path {cert_path:?} contains a line break, which this shell cannot take in a variable; move the storage folder"
+        );
+    }
+    let mut vars: Vec<(&str, String)> = vec![
+        ("DOCKER_TLS_VERIFY", "1".to_owned()),
+        ("DOCKER_HOST", url),
+        ("DOCKER_CERT_PATH", cert_path),
+        ("DOCKER_MACHINE_NAME", name.to_owned()),
+    ];
+    if args.no_proxy {
+        let host = record.engine_host().unwrap_or_default().to_owned();
+        vars.push((
+            "NO_PROXY",
+            no_proxy_with(ctx.env.get("NO_PROXY").or(ctx.env.get("no_proxy")), &host),
+        ));
+    }
+    ctx.printer.data(&shell::render_set(shell, &vars, &hint));
+    if shell == ShellKind::Nu {
+        ctx.printer.info(&shell::nu_hint(&hint, false));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command the hint tells the user to evaluate: the same `env` call, with the shell
+/// named when it was named (a user who asked for fish from bash wants the fish command).
+fn hint_command(args: &EnvArgs, shell: ShellKind) -> String {
+    let mut hint = String::from("berth env");
+    if args.shell.is_some() {
+        let name = match shell {
+            ShellKind::Bash => "bash",
+            ShellKind::Zsh => "zsh",
+            ShellKind::Sh => "sh",
+            ShellKind::Fish => "fish",
+            ShellKind::Tcsh => "tcsh",
+            ShellKind::Powershell => "powershell",
+            ShellKind::Cmd => "cmd",
+            ShellKind::Nu => "nu",
+            ShellKind::Emacs => "emacs",
+        };
+        hint.push_str(" --shell ");
+        hint.push_str(name);
+    }
+    if args.unset {
+        hint.push_str(" --unset");
+    }
+    if args.no_proxy {
+        hint.push_str(" --no-proxy");
+    }
+    if let Some(name) = &args.name {
+        hint.push(' ');
+        hint.push_str(name);
+    }
+    hint
+}
+
+/// `existing` with `host` appended, unless it is already there.
+fn no_proxy_with(existing: Option<&str>, host: &str) -> String {
+    match existing {
+        Some(list) if list.split(',').any(|h| h.trim() == host) => list.to_owned(),
+        Some(list) => format!("{list},{host}"),
+        None => host.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_proxy_appends_once() {
+        assert_eq!(no_proxy_with(None, "1.2.3.4"), "1.2.3.4");
+        assert_eq!(
+            no_proxy_with(Some("localhost"), "1.2.3.4"),
+            "localhost,1.2.3.4"
+        );
+        assert_eq!(
+            no_proxy_with(Some("localhost, 1.2.3.4"), "1.2.3.4"),
+            "localhost, 1.2.3.4"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::{LsArgs, LsFormat};
+
+/// One row of `berth ls`; also its JSON shape.
+#[derive(Debug, Serialize)]
+struct Row {
+    name: String,
+    active: bool,
+    driver: String,
+    state: String,
+    url: String,
+    docker: String,
+    error: String,
+}
+
+pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
+    let filters = args
+        .filter
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let docker_host = ctx.env.get("DOCKER_HOST");
+    let rows: Vec<Row> = ctx
+        .store
+        .list()?
+        .into_iter()
+        .map(|entry| match entry.record {
+            Ok(record) => Row {
+                active: docker_host.is_some() && record.url.as_deref() == docker_host,
+                driver: record.driver.clone(),
+                state: record.state.to_string(),
+                url: record.url.clone().unwrap_or_default(),
+                docker: String::new(),
+                error: record.error.clone().unwrap_or_default(),
+                name: entry.name,
+            },
+            Err(err) => Row {
+                name: entry.name,
+                active: false,
+                driver: String::new(),
+                state: "Error".into(),
+                url: String::new(),
+                docker: String::new(),
+                error: err.to_string(),
+            },
+        })
+        .filter(|row| filters.iter().all(|f| f.matches(row)))
+        .collect();
+
+    if args.quiet {
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        if !names.is_empty() {
+            ctx.printer.data(&names.join("\n"));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    match args.format {
+        LsFormat::Json => {
+            ctx.printer.data(
+                &serde_json::to_string_pretty(&rows).context("cannot render the list as JSON")?,
+            );
+        }
+        LsFormat::Table => ctx.printer.data(&table(&rows)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(rows: &[Row]) -> String {
+    let header = [
+        "NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                if r.active { "*".into() } else { "-".into() },
+                r.driver.clone(),
+                r.state.clone(),
+                r.url.clone(),
+                r.docker.clone(),
+                // One line per machine: a multi-line error would break the table.
+                r.error.lines().next().unwrap_or("").to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cols: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cols.iter().zip(widths).enumerate() {
+            if i + 1 == cols.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}   "));
+            }
+        }
+        out.trim_end().to_owned()
+    };
+    let mut out = line(header.to_vec());
+    for row in &cells {
+        out.push('\n');
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+/// A `--filter KEY=VALUE`.
+enum Filter {
+    Name(String),
+    Driver(String),
+    State(String),
+}
+
+impl Filter {
+    fn parse(text: &str) -> anyhow::Result<Filter> {
+        let Some((key, value)) = text.split_once('=') else {
+            bail!(
+                "the filter '{text}' is not KEY=VALUE; use name=GLOB, driver=NAME or state=STATE"
+            );
+        };
+        Ok(match key {
+            "name" => Filter::Name(value.to_owned()),
+            "driver" => Filter::Driver(value.to_owned()),
+            "state" => Filter::State(value.to_owned()),
+            _ => bail!("unknown filter key '{key}'; use name=GLOB, driver=NAME or state=STATE"),
+        })
+    }
+
+    fn matches(&self, row: &Row) -> bool {
+        match self {
+            Filter::Name(glob) => glob_match(glob, &row.name),
+            Filter::Driver(d) => row.driver.eq_ignore_ascii_case(d),
+            Filter::State(s) => row.state.eq_ignore_ascii_case(s),
+        }
+    }
+}
+
+/// `*` and `?` globbing, enough for machine names (which have no other special characters).
+fn glob_match(glob: &str, name: &str) -> bool {
+    fn go(g: &[char], n: &[char]) -> bool {
+        match (g.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&g[1..], n) || (!n.is_empty() && go(g, &n[1..])),
+            (Some('?'), Some(_)) => go(&g[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&g[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let g: Vec<char> = glob.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&g, &n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob_match("web*", "web1"));
+        assert!(glob_match("w?b1", "web1"));
+        assert!(glob_match("web1", "web1"));
+        assert!(!glob_match("web", "web1"));
+        assert!(!glob_match("db*", "web1"));
+    }
+
+    #[test]
+    fn the_empty_table_is_the_header() {
+        assert_eq!(
+            table(&[]),
+            "NAME   ACTIVE   DRIVER   STATE   URL   DOCKER   ERRORS"
+        );
+    }
+}

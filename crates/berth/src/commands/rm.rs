@@ -1,0 +1,68 @@
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+use super::Ctx;
+use crate::cli::RmArgs;
+
+pub fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
+    // Every name must exist before anything is removed: a typo in the third name should not
+    // leave the first two gone and the user unsure what happened.
+    let mut machines = Vec::new();
+    for name in &args.names {
+        machines.push(ctx.store.machine(name)?);
+    }
+    if !args.yes && !confirm(ctx, &args.names)? {
+        bail!("nothing was removed");
+    }
+    for machine in machines {
+        let name = machine.name().to_owned();
+        let lock = ctx.store.lock(&name, Duration::from_secs(10))?;
+        let driver = match machine.load() {
+            Ok(record) => record.driver,
+            Err(err) if args.force => {
+                ctx.printer.warn(&format!(
+                    "removing '{name}' although its record is unreadable: {err}"
+                ));
+                String::new()
+            }
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!("cannot read machine '{name}'; `berth rm -f {name}` removes it anyway")
+                });
+            }
+        };
+        ctx.store.remove(machine, &lock)?;
+        if driver == "generic" {
+            ctx.printer.info(&format!(
+                "Removed '{name}' from berth. The host itself was left as it is (its engine keeps running with TLS on port 2376)."
+            ));
+        } else {
+            ctx.printer.info(&format!("Removed '{name}'."));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on the terminal; without one, refuses rather than guessing.
+fn confirm(ctx: &Ctx, names: &[String]) -> anyhow::Result<bool> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "refusing to remove {} without confirmation: no terminal to ask on; add -y to remove without asking",
+            names.join(", ")
+        );
+    }
+    ctx.printer.info(&format!(
+        "About to remove {}. Are you sure? [y/N]",
+        names.join(", ")
+    ));
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
