@@ -1,0 +1,90 @@
+//! What a finished command gave back.
+
+/// Which stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Exit status and both streams of a command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Exit status; 128 + signal number when the command was killed by a signal.
+    pub status: i32,
+    /// Everything written to stdout.
+    pub stdout: Vec<u8>,
+    /// Everything written to stderr.
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    /// Stdout as text (invalid UTF-8 replaced), surrounding whitespace trimmed.
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).trim().to_string()
+    }
+
+    /// Stderr as text (invalid UTF-8 replaced), surrounding whitespace trimmed.
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).trim().to_string()
+    }
+
+    /// Whether the command exited with status 0.
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+}
+
+/// Splits a byte stream into lines for [`crate::Session::exec_streaming`].
+#[derive(Debug, Default)]
+pub(crate) struct LineSplitter {
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// Feeds bytes and calls `emit` for each complete line (without its newline).
+    pub(crate) fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(&str)) {
+        self.pending.extend_from_slice(bytes);
+        while let Some(pos) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=pos).collect();
+            let text = String::from_utf8_lossy(&line[..line.len() - 1]);
+            emit(text.strip_suffix('\r').unwrap_or(&text));
+        }
+    }
+
+    /// Emits a last line that had no newline.
+    pub(crate) fn finish(&mut self, emit: &mut dyn FnMut(&str)) {
+        if !self.pending.is_empty() {
+            let line = std::mem::take(&mut self.pending);
+            emit(&String::from_utf8_lossy(&line));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitter_joins_chunks_and_flushes_the_tail() {
+        let mut s = LineSplitter::default();
+        let mut lines = Vec::new();
+        s.feed(b"ab", &mut |l| lines.push(l.to_string()));
+        s.feed(b"c\r\nde\nf", &mut |l| lines.push(l.to_string()));
+        s.finish(&mut |l| lines.push(l.to_string()));
+        assert_eq!(lines, ["abc", "de", "f"]);
+    }
+
+    #[test]
+    fn stdout_str_trims() {
+        let o = Output {
+            status: 0,
+            stdout: b" running\n".to_vec(),
+            stderr: vec![],
+        };
+        assert_eq!(o.stdout_str(), "running");
+        assert!(o.success());
+    }
+}

@@ -1,0 +1,173 @@
+//! A connected, authenticated SSH session to one host.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Mutex;
+
+use crate::auth::authenticate;
+use crate::error::SshError;
+use crate::hostkey::{fingerprint_of_key, verify};
+use crate::io::{Pump, keepalive_secs, timed_out};
+use crate::output::{LineSplitter, Output, Stream};
+use crate::target::Target;
+
+/// One SSH connection. Commands on it run one at a time (a lock serialises
+/// them); open one session per host for parallel work.
+pub struct Session {
+    sess: ssh2::Session,
+    /// A handle on the same socket, polled while libssh2 waits.
+    sock: TcpStream,
+    target: Target,
+    fingerprint: String,
+    busy: Mutex<()>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("addr", &self.target.addr())
+            .field("user", &self.target.user)
+            .field("host_key", &self.fingerprint)
+            .finish()
+    }
+}
+
+impl Session {
+    /// Connects, checks the host key by the target's policy and authenticates.
+    pub fn connect(target: &Target) -> Result<Session, SshError> {
+        let addr = target.addr();
+        let sock = connect_tcp(target)?;
+        let _ = sock.set_nodelay(true);
+        let poll_sock = sock.try_clone().map_err(|source| SshError::Connect {
+            addr: addr.clone(),
+            source,
+        })?;
+        let handshake_err = |source: ssh2::Error| {
+            if timed_out(&source) {
+                SshError::Timeout {
+                    addr: addr.clone(),
+                    after: target.io_timeout,
+                    during: "the SSH handshake".into(),
+                }
+            } else {
+                SshError::Handshake {
+                    addr: addr.clone(),
+                    source,
+                }
+            }
+        };
+        let mut sess = ssh2::Session::new().map_err(handshake_err)?;
+        sess.set_tcp_stream(sock);
+        sess.set_timeout(u32::try_from(target.io_timeout.as_millis()).unwrap_or(u32::MAX));
+        sess.handshake().map_err(handshake_err)?;
+        let Some((key, kind)) = sess.host_key() else {
+            return Err(SshError::Handshake {
+                addr,
+                source: ssh2::Error::unknown(),
+            });
+        };
+        let fingerprint = fingerprint_of_key(key);
+        verify(&sess, target, key, kind)?;
+        authenticate(&sess, target)?;
+        sess.set_keepalive(true, keepalive_secs(target.io_timeout));
+        Ok(Session {
+            sess,
+            sock: poll_sock,
+            target: target.clone(),
+            fingerprint,
+            busy: Mutex::new(()),
+        })
+    }
+
+    /// Runs a command (through the user's login shell on the host) and collects its output.
+    pub fn exec(&self, command: &str) -> Result<Output, SshError> {
+        self.exec_with_stdin(command, &[])
+    }
+
+    /// Runs a command with `stdin` as its standard input, then end-of-file.
+    pub fn exec_with_stdin(&self, command: &str, stdin: &[u8]) -> Result<Output, SshError> {
+        let mut out = Output::default();
+        out.status = self.run(command, stdin, &mut |stream, bytes| match stream {
+            Stream::Stdout => out.stdout.extend_from_slice(bytes),
+            Stream::Stderr => out.stderr.extend_from_slice(bytes),
+        })?;
+        Ok(out)
+    }
+
+    /// Runs a command and hands each line of its output to `on_line` as it
+    /// arrives; returns the exit status.
+    pub fn exec_streaming(
+        &self,
+        command: &str,
+        on_line: &mut dyn FnMut(Stream, &str),
+    ) -> Result<i32, SshError> {
+        let mut out = LineSplitter::default();
+        let mut err = LineSplitter::default();
+        let status = self.run(command, &[], &mut |stream, bytes| match stream {
+            Stream::Stdout => out.feed(bytes, &mut |l| on_line(Stream::Stdout, l)),
+            Stream::Stderr => err.feed(bytes, &mut |l| on_line(Stream::Stderr, l)),
+        })?;
+        out.finish(&mut |l| on_line(Stream::Stdout, l));
+        err.finish(&mut |l| on_line(Stream::Stderr, l));
+        Ok(status)
+    }
+
+    /// The host key's fingerprint, `SHA256:...` as `ssh-keygen -lf` prints it.
+    pub fn host_key_fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+
+    /// What this session was connected with.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn run(
+        &self,
+        command: &str,
+        stdin: &[u8],
+        sink: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Result<i32, SshError> {
+        // A panic in another command's sink leaves nothing half-done in the lock's data (there is none).
+        let _turn = self
+            .busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let addr = self.target.addr();
+        self.sess.set_blocking(false);
+        let result = Pump::new(&self.sess, &self.sock, &addr, self.target.io_timeout)
+            .run(command, stdin, sink);
+        self.sess.set_blocking(true);
+        result
+    }
+}
+
+/// Resolves the target and connects to the first address that answers within `connect_timeout`.
+fn connect_tcp(target: &Target) -> Result<TcpStream, SshError> {
+    let addr = target.addr();
+    let addrs: Vec<_> = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|source| SshError::Resolve {
+            addr: addr.clone(),
+            source,
+        })?
+        .collect();
+    let mut last = None;
+    for candidate in addrs {
+        match TcpStream::connect_timeout(&candidate, target.connect_timeout) {
+            Ok(sock) => return Ok(sock),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) if e.kind() == std::io::ErrorKind::TimedOut => SshError::Timeout {
+            addr,
+            after: target.connect_timeout,
+            during: "connecting".into(),
+        },
+        Some(source) => SshError::Connect { addr, source },
+        None => SshError::Resolve {
+            addr,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no addresses"),
+        },
+    })
+}
