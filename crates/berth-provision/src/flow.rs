@@ -1,0 +1,361 @@
+//! The provisioning run itself: detect, name, install, certificates,
+//! configure, wait. Each step is a function; `provision` strings them together
+//! and turns a failure into a [`ProvisionError`] naming the step.
+
+use std::fmt::Display;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::EngineConfig;
+use crate::dropin::{CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, render_dropin};
+use crate::error::{DROPIN_PATH, ErrorKind, ProvisionError, tail};
+use crate::facts::{DETECT_SCRIPT, HostFacts, check_hostname};
+use crate::remote::{Remote, RemoteError};
+use crate::runner::Runner;
+use crate::step::{Event, Step};
+
+const HOSTNAME_SCRIPT: &str = include_str!("../../../templates/scripts/hostname.sh");
+const INSTALL_SCRIPT: &str = include_str!("../../../templates/scripts/install.sh");
+const WRITE_FILES_SCRIPT: &str = include_str!("../../../templates/scripts/write-files.sh");
+const CONFIGURE_SCRIPT: &str = include_str!("../../../templates/scripts/configure.sh");
+
+/// The configure script's exit status when the engine failed to start.
+const ENGINE_START_FAILED: i32 = 42;
+
+/// How many lines of installer output an error quotes.
+const INSTALL_TAIL_LINES: usize = 25;
+
+/// The first and the longest pause between two readiness polls.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// What to provision and how.
+#[derive(Debug, Clone)]
+pub struct Plan<'a> {
+    /// The machine's name; it becomes the host's name when `set_hostname` is on.
+    pub machine_name: &'a str,
+    /// The address the client dials (an IP or DNS name), for messages.
+    pub address: &'a str,
+    /// The engine's options.
+    pub engine: &'a EngineConfig,
+    /// Make the host's name the machine's name.
+    pub set_hostname: bool,
+    /// Install the engine when missing (off for `regenerate-certs`, which must never install).
+    pub install_engine: bool,
+    /// How long to wait for the engine to answer over TLS after the restart.
+    pub ready_timeout: Duration,
+}
+
+impl<'a> Plan<'a> {
+    /// A full provisioning of `machine_name` at `address`: hostname, install when missing, 60 s wait.
+    pub fn new(machine_name: &'a str, address: &'a str, engine: &'a EngineConfig) -> Self {
+        Self {
+            machine_name,
+            address,
+            engine,
+            set_hostname: true,
+            install_engine: true,
+            ready_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The engine's TLS files, as the caller made them (it keeps copies in the machine's folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCerts {
+    /// The machine's CA certificate (PEM), which the engine trusts for client certificates.
+    pub ca_pem: String,
+    /// The engine's server certificate (PEM).
+    pub cert_pem: String,
+    /// The engine's private key (PEM, unencrypted: dockerd cannot read encrypted keys).
+    pub key_pem: String,
+}
+
+/// What a successful run found and did.
+#[derive(Debug, Clone)]
+pub struct Outcome<V> {
+    /// The host as detected (hostname updated when it was set).
+    pub facts: HostFacts,
+    /// What the readiness check returned (the engine's version, for the binary).
+    pub engine: V,
+    /// The drop-in now on the host.
+    pub dropin: String,
+    /// Whether this run changed the drop-in (false on an idempotent re-run).
+    pub dropin_changed: bool,
+    /// Whether the engine was restarted (a restart stops containers unless live-restore is on).
+    pub restarted: bool,
+    /// The steps that ran, in order (skipped ones left out).
+    pub steps_done: Vec<Step>,
+}
+
+/// Provisions the host behind `remote` as `plan` says.
+///
+/// `certs` is called once the host's names and addresses are known, to make
+/// (or load) the server certificate; `ready` is polled after the restart until
+/// it succeeds or `plan.ready_timeout` passes (it should probe the engine over
+/// TLS with the client certificate). `events` hears about every step and
+/// remote command. Running it twice leaves the same files and drop-in, and the
+/// second run restarts nothing when nothing changed.
+pub fn provision<V, CE: Display, RE: Display>(
+    remote: &dyn Remote,
+    plan: &Plan<'_>,
+    certs: &mut dyn FnMut(&HostFacts) -> Result<ServerCerts, CE>,
+    ready: &mut dyn FnMut() -> Result<V, RE>,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<Outcome<V>, ProvisionError> {
+    let mut run = Run {
+        runner: Runner::new(remote, events),
+        plan,
+        done: Vec::new(),
+    };
+    run.all(certs, ready)
+}
+
+/// Whether docker.service is active on the host (no sudo needed), for `berth ls`/`status`.
+pub fn engine_running(remote: &dyn Remote) -> Result<bool, RemoteError> {
+    Ok(remote
+        .run("systemctl is-active --quiet docker.service")?
+        .success())
+}
+
+struct Run<'a, 'p> {
+    runner: Runner<'a>,
+    plan: &'p Plan<'p>,
+    done: Vec<Step>,
+}
+
+impl Run<'_, '_> {
+    fn fail(&self, step: Step, kind: ErrorKind) -> ProvisionError {
+        ProvisionError {
+            step,
+            host: self.plan.address.to_owned(),
+            kind: Box::new(kind),
+            done: self.done.clone(),
+        }
+    }
+
+    /// Runs one step between its started and done events, naming it in any error.
+    fn step<T>(
+        &mut self,
+        step: Step,
+        body: impl FnOnce(&mut Self) -> Result<T, ErrorKind>,
+    ) -> Result<T, ProvisionError> {
+        self.runner.emit(Event::StepStarted(step));
+        match body(self) {
+            Ok(value) => {
+                self.done.push(step);
+                self.runner.emit(Event::StepDone(step));
+                Ok(value)
+            }
+            Err(kind) => Err(self.fail(step, kind)),
+        }
+    }
+
+    fn skip(&mut self, step: Step, reason: &str) {
+        self.runner.emit(Event::StepSkipped { step, reason });
+    }
+
+    fn all<V, CE: Display, RE: Display>(
+        &mut self,
+        certs: &mut dyn FnMut(&HostFacts) -> Result<ServerCerts, CE>,
+        ready: &mut dyn FnMut() -> Result<V, RE>,
+    ) -> Result<Outcome<V>, ProvisionError> {
+        let plan = self.plan;
+        let mut facts = self.step(Step::Detecting, |run| {
+            // Refuse bad input before touching the host.
+            plan.engine.validate()?;
+            if plan.set_hostname {
+                check_hostname(plan.machine_name)?;
+            }
+            run.detect()
+        })?;
+
+        if !plan.set_hostname {
+            self.skip(Step::SettingHostname, "the hostname is left as it is");
+        } else if facts.named(plan.machine_name) {
+            self.skip(Step::SettingHostname, "the host already has this name");
+        } else {
+            self.step(Step::SettingHostname, |run| {
+                run.runner.checked(
+                    "set the hostname",
+                    HOSTNAME_SCRIPT,
+                    &[plan.machine_name],
+                    None,
+                )
+            })?;
+            facts.hostname = plan.machine_name.to_owned();
+            facts.hosts_line = Some(format!("127.0.1.1\t{}", plan.machine_name));
+        }
+
+        if facts.engine_installed {
+            self.skip(
+                Step::InstallingEngine,
+                "the Docker engine is already installed",
+            );
+        } else {
+            facts = self.step(Step::InstallingEngine, |run| run.install(&facts))?;
+        }
+
+        let certs_changed = self.step(Step::Certificates, |run| {
+            let server = certs(&facts).map_err(|e| ErrorKind::Certificates(e.to_string()))?;
+            run.upload_certs(&server)
+        })?;
+
+        let dropin = render_dropin(&facts, plan.engine);
+        let (dropin_changed, restarted) = self.step(Step::Configuring, |run| {
+            run.configure(&dropin, certs_changed)
+        })?;
+
+        let engine = self.step(Step::WaitingForEngine, |run| run.wait(ready))?;
+
+        Ok(Outcome {
+            facts,
+            engine,
+            dropin,
+            dropin_changed,
+            restarted,
+            steps_done: self.done.clone(),
+        })
+    }
+
+    fn detect(&mut self) -> Result<HostFacts, ErrorKind> {
+        let output = self
+            .runner
+            .script("detect the host", DETECT_SCRIPT, &[], None)?;
+        let facts = HostFacts::parse(&output.stdout_text())?;
+        facts.check_supported()?;
+        if facts.uid != 0 && !facts.passwordless_sudo {
+            return Err(ErrorKind::NoSudo {
+                user: self.runner.user().to_owned(),
+                host: self.plan.address.to_owned(),
+            });
+        }
+        self.runner.sudo = facts.uid != 0;
+        Ok(facts)
+    }
+
+    fn install(&mut self, facts: &HostFacts) -> Result<HostFacts, ErrorKind> {
+        if !self.plan.install_engine || !self.plan.engine.install {
+            return Err(ErrorKind::EngineMissing);
+        }
+        let url = self.plan.engine.install_url.as_deref().unwrap_or("");
+        let (status, last) = self.runner.stream(
+            "install the engine",
+            INSTALL_SCRIPT,
+            &[url],
+            INSTALL_TAIL_LINES,
+        )?;
+        if status != 0 {
+            return Err(ErrorKind::InstallFailed {
+                status,
+                tail: last.join("\n"),
+            });
+        }
+        // The install decides the dockerd path and whether a socket unit exists: look again.
+        let output = self.runner.script(
+            "detect the host after the install",
+            DETECT_SCRIPT,
+            &[],
+            None,
+        )?;
+        let mut after = HostFacts::parse(&output.stdout_text())?;
+        if !after.engine_installed {
+            return Err(ErrorKind::NoEngineAfterInstall);
+        }
+        // Keep what this run already set (the hostname) and what detection as root may not repeat.
+        after.hostname.clone_from(&facts.hostname);
+        after.hosts_line.clone_from(&facts.hosts_line);
+        after.uid = facts.uid;
+        after.passwordless_sudo = facts.passwordless_sudo;
+        Ok(after)
+    }
+
+    /// Uploads the engine's TLS files in one round trip; true when any changed.
+    fn upload_certs(&mut self, certs: &ServerCerts) -> Result<bool, ErrorKind> {
+        let files: [(&str, &str, &str); 3] = [
+            (CA_PATH, "0644", &certs.ca_pem),
+            (SERVER_CERT_PATH, "0644", &certs.cert_pem),
+            (SERVER_KEY_PATH, "0600", &certs.key_pem),
+        ];
+        let sizes: Vec<String> = files.iter().map(|(_, _, c)| c.len().to_string()).collect();
+        let mut args: Vec<&str> = Vec::new();
+        let mut stdin: Vec<u8> = Vec::new();
+        for ((path, mode, content), size) in files.iter().zip(&sizes) {
+            args.extend([*path, *mode, size.as_str()]);
+            stdin.extend_from_slice(content.as_bytes());
+        }
+        let output = self.runner.checked(
+            "upload the engine's certificates",
+            WRITE_FILES_SCRIPT,
+            &args,
+            Some(&stdin),
+        )?;
+        Ok(output.stdout_text().contains("changed=1"))
+    }
+
+    /// Installs the drop-in and restarts the engine when needed; returns (changed, restarted).
+    fn configure(&mut self, dropin: &str, certs_changed: bool) -> Result<(bool, bool), ErrorKind> {
+        let size = dropin.len().to_string();
+        let output = self.runner.script(
+            "install the drop-in and restart the engine",
+            CONFIGURE_SCRIPT,
+            &[DROPIN_PATH, &size, if certs_changed { "1" } else { "0" }],
+            Some(dropin.as_bytes()),
+        )?;
+        match output.status {
+            0 => {
+                let text = output.stdout_text();
+                Ok((text.contains("changed=1"), text.contains("restarted=1")))
+            }
+            ENGINE_START_FAILED => Err(ErrorKind::EngineStart {
+                journal: tail(&output.stdout_text(), 40),
+            }),
+            status => Err(ErrorKind::Command {
+                purpose: "install the drop-in and restart the engine".to_owned(),
+                status,
+                stderr: tail(&output.stderr_text(), 20),
+            }),
+        }
+    }
+
+    /// Polls `ready` until it succeeds or the deadline passes.
+    fn wait<V, RE: Display>(
+        &mut self,
+        ready: &mut dyn FnMut() -> Result<V, RE>,
+    ) -> Result<V, ErrorKind> {
+        let started = Instant::now();
+        let deadline = started + self.plan.ready_timeout;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let last_error = match ready() {
+                Ok(value) => return Ok(value),
+                Err(e) => e.to_string(),
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ErrorKind::NotReady {
+                    port: self.plan.engine.port,
+                    waited: now - started,
+                    last_error,
+                    journal: self.journal(),
+                });
+            }
+            // A short backoff between polls, never past the deadline.
+            thread::sleep(backoff.min(deadline - now));
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// The tail of the engine's journal, or why it could not be read.
+    fn journal(&mut self) -> String {
+        match self.runner.script(
+            "read the engine's journal",
+            "journalctl -u docker.service -n 30 --no-pager 2>&1",
+            &[],
+            None,
+        ) {
+            Ok(output) => tail(&output.stdout_text(), 30),
+            Err(e) => format!("(the journal could not be read: {e})"),
+        }
+    }
+}
