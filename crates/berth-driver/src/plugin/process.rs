@@ -1,0 +1,462 @@
+//! One running plugin process and the calls made to it.
+//!
+//! Plain threads, no async runtime: one thread turns the plugin's stdout into
+//! lines on a channel, one forwards its stderr to the log and keeps the last
+//! lines for error messages. A call writes one request and waits on the
+//! channel with `recv_timeout`, which is what makes every deadline exact and
+//! lets a hung plugin be killed without touching the reader.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::error::DriverError;
+use crate::protocol::{self, ProgressParams, RpcError};
+
+/// Where a plugin's stderr lines go: `(driver name, line)`.
+pub type LogSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// A stdout line longer than this is garbage, not a message: it protects
+/// berth's memory from a plugin that writes without newlines.
+const MAX_LINE: usize = 16 * 1024 * 1024;
+/// How many stderr lines an error message quotes.
+const TAIL_LINES: usize = 12;
+
+enum Event {
+    Line(String),
+    TooLong,
+    NotUtf8,
+    ReadError(io::Error),
+    Eof,
+}
+
+/// Why a call did not return a result.
+pub(crate) enum CallError {
+    /// The plugin answered with a JSON-RPC error; the process is still usable.
+    Rpc(RpcError),
+    /// The process misbehaved or died; it must not be used again.
+    Fatal(DriverError),
+}
+
+pub(crate) struct PluginProcess {
+    path: PathBuf,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    events: Receiver<Event>,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_done: Receiver<()>,
+    next_id: u64,
+    grace: Duration,
+}
+
+impl PluginProcess {
+    /// Start the plugin with piped stdio; its stderr goes to `log` as `label`.
+    pub(crate) fn spawn(
+        path: &Path,
+        label: &str,
+        log: LogSink,
+        grace: Duration,
+    ) -> Result<Self, DriverError> {
+        let mut child = Command::new(path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| DriverError::PluginSpawn {
+                plugin: path.to_path_buf(),
+                source,
+            })?;
+        let (stdin, stdout, stderr) =
+            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+                (Some(i), Some(o), Some(e)) => (i, o, e),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(DriverError::PluginSpawn {
+                        plugin: path.to_path_buf(),
+                        source: io::Error::other("its standard streams could not be piped"),
+                    });
+                }
+            };
+
+        let (tx, events) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("plugin-stdout-{label}"))
+            .spawn(move || read_stdout(stdout, &tx))
+            .map_err(|source| DriverError::PluginSpawn {
+                plugin: path.to_path_buf(),
+                source,
+            })?;
+
+        let tail = Arc::new(Mutex::new(VecDeque::with_capacity(TAIL_LINES)));
+        let (done_tx, stderr_done) = mpsc::channel::<()>();
+        let tail2 = Arc::clone(&tail);
+        let label2 = label.to_owned();
+        std::thread::Builder::new()
+            .name(format!("plugin-stderr-{label}"))
+            .spawn(move || {
+                // The sender is dropped when this thread ends: that is the signal.
+                let _done = done_tx;
+                read_stderr(stderr, &label2, &log, &tail2);
+            })
+            .map_err(|source| DriverError::PluginSpawn {
+                plugin: path.to_path_buf(),
+                source,
+            })?;
+
+        Ok(Self {
+            path: path.to_path_buf(),
+            child,
+            stdin: Some(stdin),
+            events,
+            tail,
+            stderr_done,
+            next_id: 1,
+            grace,
+        })
+    }
+
+    /// Send one request and wait for its response until `deadline`, passing
+    /// progress notifications on as they come.
+    pub(crate) fn call(
+        &mut self,
+        method: &str,
+        params: &Value,
+        deadline: Duration,
+        progress: &dyn Fn(&str),
+    ) -> Result<Value, CallError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let started = Instant::now();
+        let mut line = protocol::request(id, method, params).to_string();
+        line.push('\n');
+        let written = match self.stdin.as_mut() {
+            Some(stdin) => stdin
+                .write_all(line.as_bytes())
+                .and_then(|()| stdin.flush()),
+            None => Err(io::Error::from(io::ErrorKind::BrokenPipe)),
+        };
+        if let Err(e) = written {
+            return Err(CallError::Fatal(if e.kind() == io::ErrorKind::BrokenPipe {
+                self.crashed(method)
+            } else {
+                DriverError::PluginIo {
+                    plugin: self.path.clone(),
+                    method: method.to_owned(),
+                    source: e,
+                }
+            }));
+        }
+
+        let until = started + deadline;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let event = match self.events.recv_timeout(left) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Disconnected) => Event::Eof,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.kill();
+                    return Err(CallError::Fatal(DriverError::PluginTimedOut {
+                        plugin: self.path.clone(),
+                        method: method.to_owned(),
+                        deadline,
+                        stderr_tail: self.tail(),
+                    }));
+                }
+            };
+            let line = match event {
+                Event::Line(line) => line,
+                Event::Eof => return Err(CallError::Fatal(self.crashed(method))),
+                Event::TooLong => {
+                    return Err(self.garbage(
+                        method,
+                        format!("it wrote a line longer than {MAX_LINE} bytes"),
+                    ));
+                }
+                Event::NotUtf8 => {
+                    return Err(
+                        self.garbage(method, "it wrote a line that is not UTF-8".to_owned())
+                    );
+                }
+                Event::ReadError(source) => {
+                    self.kill();
+                    return Err(CallError::Fatal(DriverError::PluginIo {
+                        plugin: self.path.clone(),
+                        method: method.to_owned(),
+                        source,
+                    }));
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            match self.classify(method, id, &line, progress) {
+                Ok(Some(result)) => return Ok(result),
+                Ok(None) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One stdout line: `Some(result)` when it answers the call, `None` for a
+    /// notification, an error for an error response or garbage.
+    fn classify(
+        &mut self,
+        method: &str,
+        id: u64,
+        line: &str,
+        progress: &dyn Fn(&str),
+    ) -> Result<Option<Value>, CallError> {
+        let value: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(self.garbage(
+                    method,
+                    format!("it wrote {} which is not JSON ({e})", quote(line)),
+                ));
+            }
+        };
+        let Some(obj) = value.as_object() else {
+            return Err(self.garbage(
+                method,
+                format!("it wrote {} which is not a JSON object", quote(line)),
+            ));
+        };
+        if !obj.contains_key("id") {
+            // A notification. Only progress is defined; others are ignored so
+            // that later protocol additions do not break older berths.
+            let Some(name) = obj.get("method").and_then(Value::as_str) else {
+                return Err(self.garbage(
+                    method,
+                    format!(
+                        "it wrote {} which has neither an id nor a method",
+                        quote(line)
+                    ),
+                ));
+            };
+            if name == protocol::PROGRESS {
+                match obj
+                    .get("params")
+                    .cloned()
+                    .map(serde_json::from_value::<ProgressParams>)
+                {
+                    Some(Ok(p)) => progress(&p.message),
+                    _ => {
+                        tracing::debug!(plugin = %self.path.display(), line, "progress without a message")
+                    }
+                }
+            } else {
+                tracing::debug!(plugin = %self.path.display(), name, "ignoring an unknown notification");
+            }
+            return Ok(None);
+        }
+        if obj.get("id").and_then(Value::as_u64) != Some(id) {
+            return Err(self.garbage(
+                method,
+                format!(
+                    "it answered request id {} while berth waited for id {id}",
+                    obj["id"]
+                ),
+            ));
+        }
+        if let Some(error) = obj.get("error") {
+            return match serde_json::from_value::<RpcError>(error.clone()) {
+                Ok(e) => Err(CallError::Rpc(e)),
+                Err(e) => Err(self.garbage(
+                    method,
+                    format!("its error object {error} is malformed ({e})"),
+                )),
+            };
+        }
+        match obj.get("result") {
+            Some(result) => Ok(Some(result.clone())),
+            None => Err(self.garbage(
+                method,
+                format!("its response {} has neither result nor error", quote(line)),
+            )),
+        }
+    }
+
+    fn garbage(&mut self, method: &str, detail: String) -> CallError {
+        self.kill();
+        CallError::Fatal(DriverError::PluginGarbage {
+            plugin: self.path.clone(),
+            method: method.to_owned(),
+            detail,
+        })
+    }
+
+    /// The error for a plugin that closed its output: its exit status and
+    /// last words, waiting briefly for both to arrive.
+    fn crashed(&mut self, method: &str) -> DriverError {
+        let status = match self.wait_for_exit() {
+            Some(status) => describe(status),
+            None => {
+                self.kill();
+                "it closed its output but kept running, so berth stopped it".to_owned()
+            }
+        };
+        DriverError::PluginCrashed {
+            plugin: self.path.clone(),
+            method: method.to_owned(),
+            status,
+            stderr_tail: self.tail(),
+        }
+    }
+
+    /// Wait up to the grace period for the process to exit on its own. Its
+    /// stderr closing (a channel event) comes first; the exit status follows
+    /// within moments, so the short poll after it is bounded and rare.
+    fn wait_for_exit(&mut self) -> Option<ExitStatus> {
+        let until = Instant::now() + self.grace;
+        let _ = self.stderr_done.recv_timeout(self.grace);
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            let now = Instant::now();
+            if now >= until {
+                return None;
+            }
+            std::thread::sleep(pause.min(until - now));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    fn kill(&mut self) {
+        self.stdin = None;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn tail(&self) -> Vec<String> {
+        // Give the stderr reader a moment to drain what the plugin wrote last.
+        let _ = self.stderr_done.recv_timeout(Duration::from_millis(200));
+        self.tail
+            .lock()
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for PluginProcess {
+    /// Closing stdin is the plugin's signal to exit; one that does not within
+    /// the grace period is killed, so no plugin outlives its berth command.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        self.stdin = None;
+        let until = Instant::now() + self.grace;
+        loop {
+            match self
+                .events
+                .recv_timeout(until.saturating_duration_since(Instant::now()))
+            {
+                Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    self.kill();
+                    return;
+                }
+            }
+        }
+        if self.wait_for_exit().is_none() {
+            self.kill();
+        }
+    }
+}
+
+fn read_stdout(stdout: impl Read, tx: &mpsc::Sender<Event>) {
+    let mut reader = BufReader::new(stdout);
+    loop {
+        let mut buf = Vec::new();
+        let event = match reader
+            .by_ref()
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+        {
+            Ok(0) => Event::Eof,
+            Ok(_) if buf.len() > MAX_LINE => Event::TooLong,
+            Ok(_) => {
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                }
+                match String::from_utf8(buf) {
+                    Ok(line) => Event::Line(line),
+                    Err(_) => Event::NotUtf8,
+                }
+            }
+            Err(e) => Event::ReadError(e),
+        };
+        let last = !matches!(event, Event::Line(_));
+        if tx.send(event).is_err() || last {
+            return;
+        }
+    }
+}
+
+fn read_stderr(stderr: impl Read, label: &str, log: &LogSink, tail: &Mutex<VecDeque<String>>) {
+    let mut reader = BufReader::new(stderr);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buf);
+                let line = line.trim_end_matches(['\n', '\r']);
+                log(label, line);
+                if let Ok(mut t) = tail.lock() {
+                    if t.len() == TAIL_LINES {
+                        t.pop_front();
+                    }
+                    t.push_back(line.to_owned());
+                }
+            }
+        }
+    }
+}
+
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => status.to_string(),
+    }
+}
+
+/// A line as it appears in an error: quoted, and cut if long.
+fn quote(line: &str) -> String {
+    const MAX: usize = 200;
+    if line.len() <= MAX {
+        format!("{line:?}")
+    } else {
+        let mut end = MAX;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{:?}… ({} bytes)", &line[..end], line.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_cuts_long_lines_on_char_boundaries() {
+        let long = "é".repeat(300);
+        let q = quote(&long);
+        assert!(q.ends_with("(600 bytes)"), "{q}");
+        assert_eq!(quote("hi"), "\"hi\"");
+    }
+}

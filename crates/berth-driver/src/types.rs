@@ -1,0 +1,357 @@
+//! The values that pass between berth and a driver.
+//!
+//! They are plain data with serde derives because the same shapes travel over
+//! the plugin protocol: what a built-in driver returns in memory is exactly what
+//! a plugin writes as JSON (docs/plugins.md shows each one).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DriverError;
+
+/// Where and as whom berth reaches a machine over SSH.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshEndpoint {
+    /// Address or DNS name of the host.
+    pub host: String,
+    /// TCP port of its SSH server.
+    #[serde(default = "default_ssh_port")]
+    pub port: u16,
+    /// The user berth logs in as.
+    #[serde(default = "default_ssh_user")]
+    pub user: String,
+    /// Private key to log in with; `None` means the key berth made for the
+    /// machine (or the SSH agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_path: Option<PathBuf>,
+}
+
+fn default_ssh_port() -> u16 {
+    22
+}
+
+fn default_ssh_user() -> String {
+    "root".to_owned()
+}
+
+/// What a driver knows about a machine's power state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MachineState {
+    /// Up and reachable.
+    Running,
+    /// Powered off or not reachable where it should be.
+    Stopped,
+    /// Booting.
+    Starting,
+    /// Shutting down.
+    Stopping,
+    /// Frozen by its hypervisor.
+    Paused,
+    /// The driver found the machine in a broken state.
+    Error,
+    /// The driver has no such machine (anymore).
+    NotFound,
+    /// The driver cannot tell.
+    Unknown,
+}
+
+impl MachineState {
+    /// The name used on the wire and in `berth ls`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "Running",
+            Self::Stopped => "Stopped",
+            Self::Starting => "Starting",
+            Self::Stopping => "Stopping",
+            Self::Paused => "Paused",
+            Self::Error => "Error",
+            Self::NotFound => "NotFound",
+            Self::Unknown => "Unknown",
+        }
+    }
+}
+
+impl fmt::Display for MachineState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The type of a create flag's value, so that berth can parse the command
+/// line before the driver sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// Any text: a JSON string.
+    String,
+    /// A whole number: a JSON integer.
+    Int,
+    /// A switch: a JSON boolean (`--flag` alone means true).
+    Bool,
+    /// A flag that may be repeated: a JSON array of strings.
+    StringList,
+}
+
+/// One `berth create -d DRIVER` flag that a driver declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagSpec {
+    /// The long name without dashes, prefixed with the driver's name by
+    /// convention: `nspawn-release` is given as `--nspawn-release`.
+    pub name: String,
+    /// One line for `--help`.
+    pub help: String,
+    /// The value used when the flag is not given, as the user would type it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// How berth parses the value.
+    pub kind: FlagKind,
+}
+
+impl FlagSpec {
+    /// A flag declaration; `default` is what `--help` shows.
+    pub fn new(name: &str, kind: FlagKind, help: &str, default: Option<&str>) -> Self {
+        Self {
+            name: name.to_owned(),
+            help: help.to_owned(),
+            default: default.map(str::to_owned),
+            kind,
+        }
+    }
+}
+
+/// Everything a driver needs to make (or reach) a machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateRequest {
+    /// The machine's name as the user gave it.
+    pub machine: String,
+    /// The machine's folder in berth's storage; the driver may keep files here.
+    pub machine_dir: PathBuf,
+    /// Flag values by flag name (no dashes), typed after each flag's kind.
+    /// Flags the user did not give may be absent: apply the default then.
+    #[serde(default)]
+    pub flags: BTreeMap<String, serde_json::Value>,
+    /// The OpenSSH public key berth made for this machine, for drivers that
+    /// make hosts and must let berth in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_public_key: Option<String>,
+}
+
+impl CreateRequest {
+    /// A string flag, `None` when absent; a value of another type is an error.
+    pub fn string_flag(&self, driver: &str, name: &str) -> Result<Option<String>, DriverError> {
+        match self.flags.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(wrong_type(driver, name, "a string", other)),
+        }
+    }
+
+    /// An integer flag, `None` when absent; strings holding a number are accepted
+    /// because a shell user types them as text.
+    pub fn int_flag(&self, driver: &str, name: &str) -> Result<Option<i64>, DriverError> {
+        match self.flags.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| wrong_type(driver, name, "a whole number", &self.flags[name])),
+            Some(serde_json::Value::String(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| wrong_type(driver, name, "a whole number", &self.flags[name])),
+            Some(other) => Err(wrong_type(driver, name, "a whole number", other)),
+        }
+    }
+
+    /// A boolean flag, `None` when absent.
+    pub fn bool_flag(&self, driver: &str, name: &str) -> Result<Option<bool>, DriverError> {
+        match self.flags.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::Bool(b)) => Ok(Some(*b)),
+            Some(serde_json::Value::String(s)) if s == "true" || s == "false" => {
+                Ok(Some(s == "true"))
+            }
+            Some(other) => Err(wrong_type(driver, name, "true or false", other)),
+        }
+    }
+
+    /// A repeatable string flag, empty when absent; a single string counts as a
+    /// list of one.
+    pub fn string_list_flag(&self, driver: &str, name: &str) -> Result<Vec<String>, DriverError> {
+        match self.flags.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+            Some(serde_json::Value::String(s)) => Ok(vec![s.clone()]),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => Ok(s.clone()),
+                    other => Err(wrong_type(driver, name, "a list of strings", other)),
+                })
+                .collect(),
+            Some(other) => Err(wrong_type(driver, name, "a list of strings", other)),
+        }
+    }
+}
+
+fn wrong_type(driver: &str, flag: &str, expected: &str, got: &serde_json::Value) -> DriverError {
+    DriverError::InvalidFlag {
+        driver: driver.to_owned(),
+        flag: flag.to_owned(),
+        reason: format!("expected {expected}, got {got}"),
+    }
+}
+
+/// What a driver reports after creating a machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Created {
+    /// How to reach the host for provisioning; `None` for drivers (like
+    /// `none`) whose engine is already set up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshEndpoint>,
+    /// The engine's URL when the driver knows it already (`none`); berth
+    /// otherwise builds `tcp://HOST:2376` after provisioning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_url: Option<String>,
+    /// The driver's own record of the machine. berth stores it untouched in
+    /// config.toml and hands it back in every later call, so a driver needs
+    /// no storage of its own.
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// A machine that exists, as berth hands it to a driver after create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineRef {
+    /// The machine's name.
+    pub name: String,
+    /// The machine's folder in berth's storage.
+    pub machine_dir: PathBuf,
+    /// Exactly the `data` the driver returned from create.
+    #[serde(default)]
+    pub data: serde_json::Value,
+}
+
+/// The things berth can ask a driver to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Make or reach a new machine.
+    Create,
+    /// Power a stopped machine on.
+    Start,
+    /// Shut a machine down in an orderly way.
+    Stop,
+    /// Stop, then start.
+    Restart,
+    /// Power a machine off at once.
+    Kill,
+    /// Delete the machine and everything the driver made for it.
+    Remove,
+    /// Report the machine's state.
+    State,
+    /// Report where to reach the machine over SSH.
+    Address,
+}
+
+impl Operation {
+    /// Every operation, in lifecycle order.
+    pub const ALL: [Operation; 8] = [
+        Self::Create,
+        Self::Start,
+        Self::Stop,
+        Self::Restart,
+        Self::Kill,
+        Self::Remove,
+        Self::State,
+        Self::Address,
+    ];
+
+    /// The lower-case word used in messages and in the handshake's list.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Restart => "restart",
+            Self::Kill => "kill",
+            Self::Remove => "remove",
+            Self::State => "state",
+            Self::Address => "address",
+        }
+    }
+
+    /// The JSON-RPC method that carries this operation to a plugin.
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::Create => "Driver.Create",
+            Self::Start => "Driver.Start",
+            Self::Stop => "Driver.Stop",
+            Self::Restart => "Driver.Restart",
+            Self::Kill => "Driver.Kill",
+            Self::Remove => "Driver.Remove",
+            Self::State => "Driver.State",
+            Self::Address => "Driver.Address",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn req(flags: serde_json::Value) -> CreateRequest {
+        CreateRequest {
+            machine: "m".into(),
+            machine_dir: "/tmp/m".into(),
+            flags: serde_json::from_value(flags).unwrap(),
+            ssh_public_key: None,
+        }
+    }
+
+    #[test]
+    fn state_display_and_wire_names_agree() {
+        for s in [MachineState::Running, MachineState::NotFound] {
+            assert_eq!(serde_json::to_value(s).unwrap(), json!(s.to_string()));
+        }
+    }
+
+    #[test]
+    fn ssh_endpoint_defaults_port_and_user() {
+        let e: SshEndpoint = serde_json::from_value(json!({"host": "h"})).unwrap();
+        assert_eq!((e.port, e.user.as_str(), e.key_path), (22, "root", None));
+    }
+
+    #[test]
+    fn flag_accessors_accept_shell_text_and_reject_wrong_types() {
+        let r = req(json!({"a": "7", "b": 8, "c": "true", "d": ["x", "y"], "e": 1.5}));
+        assert_eq!(r.int_flag("t", "a").unwrap(), Some(7));
+        assert_eq!(r.int_flag("t", "b").unwrap(), Some(8));
+        assert_eq!(r.bool_flag("t", "c").unwrap(), Some(true));
+        assert_eq!(r.string_list_flag("t", "d").unwrap(), vec!["x", "y"]);
+        assert_eq!(r.string_flag("t", "zz").unwrap(), None);
+        let err = r.int_flag("t", "e").unwrap_err().to_string();
+        assert!(err.contains("--e") && err.contains("1.5"), "{err}");
+        assert!(r.string_flag("t", "b").is_err());
+    }
+
+    #[test]
+    fn operations_map_to_methods() {
+        assert_eq!(Operation::Address.method(), "Driver.Address");
+        assert_eq!(
+            serde_json::to_value(Operation::Restart).unwrap(),
+            json!("restart")
+        );
+    }
+}
