@@ -46,7 +46,7 @@ pub fn render_set(shell: ShellKind, vars: &[(&str, String)], hint_command: &str)
                 out.push_str(&format!("setenv {k} {};\n", csh_quote(v)));
             }
             out.push_str(&format!(
-                "# Run this command to configure your shell:\n# eval `{hint_command}`\n"
+                "# Run this command to configure your shell:\n# eval \"`{hint_command}`\"\n"
             ));
         }
         ShellKind::Powershell => {
@@ -114,7 +114,7 @@ pub fn render_unset(shell: ShellKind, names: &[&str], hint_command: &str) -> Str
                 out.push_str(&format!("unsetenv {k};\n"));
             }
             out.push_str(&format!(
-                "# Run this command to configure your shell:\n# eval `{hint_command}`\n"
+                "# Run this command to configure your shell:\n# eval \"`{hint_command}`\"\n"
             ));
         }
         ShellKind::Powershell => {

@@ -1,0 +1,65 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A storage folder in a temp dir, and a way to run berth against it.
+pub struct Sandbox {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self::with_root_name("machines")
+    }
+
+    /// A store whose path contains `name` (to test quoting of odd paths).
+    pub fn with_root_name(name: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join(name);
+        Sandbox { _dir: dir, root }
+    }
+
+    pub fn berth(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.env("BERTH_STORAGE_PATH", &self.root)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_MACHINE_NAME")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.berth().args(args).output().unwrap()
+    }
+
+    /// Writes a machine record as a successful create would leave it.
+    pub fn add_machine(&self, name: &str, url: &str) -> PathBuf {
+        let dir = self.root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = format!(
+            "version = 1\nname = \"{name}\"\ndriver = \"generic\"\nstate = \"Running\"\nurl = \"{url}\"\ncreated_at = \"2026-11-23T12:00:00Z\"\n\n[ssh]\nhost = \"{host}\"\nport = 22\nuser = \"root\"\n",
+            host = url.trim_start_matches("tcp://").rsplit_once(':').unwrap().0
+        );
+        std::fs::write(dir.join("config.toml"), text).unwrap();
+        dir
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A program the tests need; its absence fails the test with what to install.
+pub fn require(program: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| Path::new(p).is_file())
+        .unwrap_or_else(|| panic!("`{program}` is needed by this test and is not installed: apt-get install {package} (scripts/test does)"))
+}

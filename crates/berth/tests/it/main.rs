@@ -1,0 +1,7 @@
+//! The `berth` binary as a user meets it, on a local store (no hosts needed).
+//! End-to-end tests against real hosts live in the workspace's `tests/` package.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod env_shells;
+mod store_commands;

@@ -1,0 +1,199 @@
+use crate::common::{Sandbox, stderr, stdout};
+
+#[test]
+fn ls_on_an_empty_store_prints_the_header() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["ls"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "NAME   ACTIVE   DRIVER   STATE   URL   DOCKER   ERRORS\n"
+    );
+}
+
+#[test]
+fn commands_on_a_missing_machine_name_it() {
+    let sb = Sandbox::new();
+    for args in [
+        &["env", "nosuch"][..],
+        &["inspect", "nosuch"],
+        &["url", "nosuch"],
+        &["ip", "nosuch"],
+        &["config", "nosuch"],
+    ] {
+        let out = sb.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("'nosuch'"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty(), "{args:?} printed data on failure");
+    }
+}
+
+#[test]
+fn create_refuses_a_bad_name_at_once() {
+    let sb = Sandbox::new();
+    let started = std::time::Instant::now();
+    let out = sb.run(&[
+        "create",
+        "-d",
+        "generic",
+        "--generic-ip-address",
+        "192.0.2.1",
+        "bad name!",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("starts with a letter or digit"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "it must not touch the network"
+    );
+    assert!(!sb.root.exists(), "nothing is written for a refused name");
+}
+
+#[test]
+fn a_corrupt_record_shows_in_ls_and_the_others_still_list() {
+    let sb = Sandbox::new();
+    sb.add_machine("alpha", "tcp://192.0.2.10:2376");
+    let broken = sb.add_machine("beta", "tcp://192.0.2.11:2376");
+    std::fs::write(broken.join("config.toml"), "name = [unclosed").unwrap();
+    let out = sb.run(&["ls"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.lines().any(|l| l.starts_with("alpha")
+            && l.contains("Running")
+            && l.contains("tcp://192.0.2.10:2376")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("beta") && l.contains("Error") && l.contains("corrupt")),
+        "{text}"
+    );
+}
+
+#[test]
+fn ls_filters_quiet_and_json() {
+    let sb = Sandbox::new();
+    sb.add_machine("web1", "tcp://192.0.2.1:2376");
+    sb.add_machine("web2", "tcp://192.0.2.2:2376");
+    sb.add_machine("db1", "tcp://192.0.2.3:2376");
+    let out = sb.run(&["ls", "-q", "--filter", "name=web*"]);
+    assert_eq!(stdout(&out), "web1\nweb2\n");
+    let out = sb
+        .berth()
+        .args(["ls", "--format", "json"])
+        .env("DOCKER_HOST", "tcp://192.0.2.2:2376")
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    assert_eq!(rows[2]["name"], "web2");
+    assert_eq!(rows[2]["active"], true);
+    assert_eq!(rows[0]["active"], false);
+    let out = sb.run(&["ls", "--filter", "colour=red"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("unknown filter key 'colour'"));
+}
+
+#[test]
+fn ip_url_config_inspect_and_active() {
+    let sb = Sandbox::new();
+    let dir = sb.add_machine("web1", "tcp://192.0.2.1:2376");
+    assert_eq!(stdout(&sb.run(&["ip", "web1"])), "192.0.2.1\n");
+    assert_eq!(stdout(&sb.run(&["url", "web1"])), "tcp://192.0.2.1:2376\n");
+    let config = stdout(&sb.run(&["config", "web1"]));
+    assert_eq!(
+        config,
+        format!(
+            "--tlsverify\n--tlscacert=\"{d}/ca.pem\"\n--tlscert=\"{d}/cert.pem\"\n--tlskey=\"{d}/key.pem\"\n-H=tcp://192.0.2.1:2376\n",
+            d = dir.display()
+        )
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&sb.run(&["inspect", "web1"]).stdout).unwrap();
+    assert_eq!(inspect["name"], "web1");
+    assert_eq!(inspect["driver"], "generic");
+    assert_eq!(
+        inspect["auth"]["client_key"],
+        dir.join("key.pem").to_string_lossy().as_ref()
+    );
+
+    let out = sb
+        .berth()
+        .arg("active")
+        .env("DOCKER_HOST", "tcp://192.0.2.1:2376")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "web1\n");
+    let out = sb.run(&["active"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("DOCKER_HOST is not set"));
+}
+
+#[test]
+fn rm_needs_yes_without_a_terminal_and_says_the_host_is_left() {
+    let sb = Sandbox::new();
+    sb.add_machine("web1", "tcp://192.0.2.1:2376");
+    let out = sb
+        .berth()
+        .args(["rm", "web1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("add -y"), "{}", stderr(&out));
+    assert!(sb.root.join("web1").exists());
+
+    let out = sb.run(&["rm", "-y", "web1", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        sb.root.join("web1").exists(),
+        "a bad name in the list removes nothing"
+    );
+
+    let out = sb.run(&["rm", "-y", "web1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("left as it is"), "{}", stderr(&out));
+    assert!(!sb.root.join("web1").exists());
+}
+
+#[test]
+fn help_lists_every_command() {
+    let sb = Sandbox::new();
+    let help = stdout(&sb.run(&["--help"]));
+    for command in [
+        "create",
+        "env",
+        "ssh",
+        "scp",
+        "ls",
+        "inspect",
+        "status",
+        "ip",
+        "url",
+        "config",
+        "start",
+        "stop",
+        "restart",
+        "kill",
+        "rm",
+        "provision",
+        "regenerate-certs",
+        "active",
+        "version",
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{command} "))),
+            "--help lacks {command}"
+        );
+    }
+}
