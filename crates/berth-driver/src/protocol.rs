@@ -40,6 +40,8 @@ pub mod codes {
     pub const NOT_FOUND: i64 = -32002;
     /// A create flag has a bad or missing value; `data.flag` names it.
     pub const INVALID_FLAG: i64 = -32003;
+    /// The machine's `data` is not what the driver wrote at create.
+    pub const INVALID_DATA: i64 = -32004;
 }
 
 /// `Plugin.Activate` params.

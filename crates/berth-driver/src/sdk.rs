@@ -226,6 +226,7 @@ pub fn to_rpc(e: DriverError) -> RpcError {
             data: Some(json!({ "flag": flag })),
         },
         DriverError::MachineNotFound { detail, .. } => rpc(codes::NOT_FOUND, detail),
+        DriverError::InvalidData { reason, .. } => rpc(codes::INVALID_DATA, reason),
         DriverError::Failed { message, .. } => rpc(codes::DRIVER_FAILED, message),
         other => rpc(codes::DRIVER_FAILED, other.to_string()),
     }

@@ -297,6 +297,11 @@ impl PluginDriver {
                     .to_owned(),
                 reason: e.message,
             },
+            (codes::INVALID_DATA, _) => DriverError::InvalidData {
+                driver,
+                machine: machine.to_owned(),
+                reason: e.message,
+            },
             (codes::DRIVER_FAILED, _) => DriverError::Failed {
                 driver,
                 operation: what.to_owned(),

@@ -1,0 +1,300 @@
+//! Plugins that crash, hang, speak another version or write garbage: each
+//! must end in its own clear error that names the plugin, never in a hang.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use berth_driver::{Deadlines, Driver, DriverError, MachineState, PluginDriver, PluginOptions};
+use serde_json::json;
+
+use crate::machine;
+
+const ACTIVATED: &str = r#"echo '{"jsonrpc":"2.0","id":1,"result":{"protocol_version":1,"name":"bad","implements":["Driver"]}}'"#;
+
+/// Write `body` as an executable sh script named like a plugin.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(format!("berth-driver-{name}"));
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn quick() -> PluginOptions {
+    PluginOptions {
+        deadlines: Deadlines {
+            activate: Duration::from_secs(10),
+            ..Deadlines::all(Duration::from_millis(500))
+        },
+        grace: Duration::from_millis(300),
+        ..PluginOptions::default()
+    }
+}
+
+fn launch_err(path: &Path, options: PluginOptions) -> DriverError {
+    let e = PluginDriver::launch(path, options).unwrap_err();
+    assert!(
+        e.to_string().contains(&path.display().to_string()),
+        "the error names the plugin: {e}"
+    );
+    e
+}
+
+fn state_err(d: &PluginDriver) -> DriverError {
+    let dir = tempfile::tempdir().unwrap();
+    let e = d.state(&machine("m", dir.path(), json!({}))).unwrap_err();
+    assert!(
+        e.to_string().contains(&d.path().display().to_string()),
+        "the error names the plugin: {e}"
+    );
+    e
+}
+
+#[test]
+fn crash_before_answering_reports_status_and_last_stderr_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "crash",
+        "echo 'fatal: no hypervisor found' >&2\nexit 3",
+    );
+    match launch_err(&p, quick()) {
+        DriverError::PluginCrashed {
+            method,
+            status,
+            stderr_tail,
+            ..
+        } => {
+            assert_eq!(method, "Plugin.Activate");
+            assert_eq!(status, "exit status 3");
+            assert_eq!(stderr_tail, vec!["fatal: no hypervisor found"]);
+        }
+        e => panic!("wrong error: {e}"),
+    }
+}
+
+#[test]
+fn crash_in_the_middle_of_a_call_reports_the_signal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "segv",
+        &format!("read l\n{ACTIVATED}\nread l\necho 'about to fall over' >&2\nkill -SEGV $$"),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    match state_err(&d) {
+        DriverError::PluginCrashed {
+            method,
+            status,
+            stderr_tail,
+            ..
+        } => {
+            assert_eq!(method, "Driver.State");
+            assert_eq!(status, "killed by signal 11");
+            assert_eq!(stderr_tail, vec!["about to fall over"]);
+        }
+        e => panic!("wrong error: {e}"),
+    }
+}
+
+#[test]
+fn a_crashed_process_is_replaced_by_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("crashed-once");
+    let p = script(
+        dir.path(),
+        "flaky",
+        &format!(
+            "read l\n{ACTIVATED}\nread l\nif [ ! -e {m} ]; then touch {m}; exit 1; fi\n\
+             echo '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{{\"state\":\"Running\"}}}}'\nread l",
+            m = marker.display()
+        ),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    assert!(matches!(state_err(&d), DriverError::PluginCrashed { .. }));
+    let m = machine("m", dir.path(), json!({}));
+    assert_eq!(d.state(&m).unwrap(), MachineState::Running);
+}
+
+#[test]
+fn a_hung_call_is_killed_at_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let p = script(
+        dir.path(),
+        "hang",
+        &format!(
+            "read l\n{ACTIVATED}\necho $$ > {}\nread l\nexec sleep 60",
+            pidfile.display()
+        ),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let started = Instant::now();
+    match state_err(&d) {
+        DriverError::PluginTimedOut {
+            method, deadline, ..
+        } => {
+            assert_eq!(method, "Driver.State");
+            assert_eq!(deadline, Duration::from_millis(500));
+        }
+        e => panic!("wrong error: {e}"),
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert!(
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the hung plugin (pid {pid}) was killed and reaped"
+    );
+}
+
+#[test]
+fn a_plugin_that_never_answers_the_handshake_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(dir.path(), "mute", "exec sleep 60");
+    let options = PluginOptions {
+        deadlines: Deadlines::all(Duration::from_millis(300)),
+        ..quick()
+    };
+    let e = launch_err(&p, options);
+    assert!(
+        matches!(&e, DriverError::PluginTimedOut { method, .. } if method == "Plugin.Activate"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_protocol_version_is_refused_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "future",
+        r#"read l
+echo '{"jsonrpc":"2.0","id":1,"result":{"protocol_version":2,"hello":"a shape berth does not know"}}'"#,
+    );
+    let e = launch_err(&p, quick());
+    assert!(
+        matches!(
+            e,
+            DriverError::PluginVersion {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let s = e.to_string();
+    assert!(s.contains("version 2") && s.contains("version 1"), "{s}");
+}
+
+#[test]
+fn a_plugin_that_is_not_a_driver_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "volume",
+        r#"read l
+echo '{"jsonrpc":"2.0","id":1,"result":{"protocol_version":1,"name":"v","implements":["VolumeDriver"]}}'"#,
+    );
+    let e = launch_err(&p, quick());
+    assert!(e.to_string().contains("VolumeDriver"), "{e}");
+    assert!(matches!(e, DriverError::PluginNotADriver { .. }));
+}
+
+#[test]
+fn text_on_stdout_is_garbage_and_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "chatty",
+        "read l\necho 'Starting kvm plugin v0.3...'\nread l",
+    );
+    let e = launch_err(&p, quick());
+    assert!(matches!(e, DriverError::PluginGarbage { .. }), "{e}");
+    assert!(e.to_string().contains("Starting kvm plugin v0.3..."), "{e}");
+}
+
+#[test]
+fn an_answer_to_another_id_is_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "wrongid",
+        r#"read l
+echo '{"jsonrpc":"2.0","id":41,"result":{}}'
+read l"#,
+    );
+    let e = launch_err(&p, quick());
+    assert!(matches!(e, DriverError::PluginGarbage { .. }), "{e}");
+    assert!(e.to_string().contains("id 41"), "{e}");
+}
+
+#[test]
+fn a_result_without_required_fields_is_a_bad_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "sloppy",
+        &format!(
+            "read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{{\"status\":\"up\"}}}}'\nread l"
+        ),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let e = state_err(&d);
+    assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
+    assert!(e.to_string().contains("missing field `state`"), "{e}");
+
+    let p = script(
+        dir.path(),
+        "noversion",
+        r#"read l
+echo '{"jsonrpc":"2.0","id":1,"result":{"name":"x"}}'"#,
+    );
+    let e = launch_err(&p, quick());
+    assert!(e.to_string().contains("protocol_version is missing"), "{e}");
+}
+
+#[test]
+fn a_missing_interpreter_is_a_spawn_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("berth-driver-py9");
+    std::fs::write(&p, "#!/nonexistent/python9\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let e = launch_err(&p, quick());
+    assert!(matches!(e, DriverError::PluginSpawn { .. }), "{e}");
+}
+
+#[test]
+fn closing_stdout_while_running_on_is_a_crash_and_the_process_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "halfdead",
+        &format!("read l\n{ACTIVATED}\nread l\nexec sleep 60 >&-"),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let started = Instant::now();
+    match state_err(&d) {
+        DriverError::PluginCrashed { status, .. } => {
+            assert!(status.contains("kept running"), "{status}")
+        }
+        e => panic!("wrong error: {e}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn a_plugin_that_ignores_end_of_input_is_killed_after_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "stubborn",
+        &format!("read l\n{ACTIVATED}\nexec sleep 60"),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let started = Instant::now();
+    drop(d);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "drop took {took:?}");
+}
