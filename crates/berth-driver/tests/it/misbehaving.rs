@@ -1,7 +1,6 @@
 //! Plugins that crash, hang, speak another version or write garbage: each
 //! must end in its own clear error that names the plugin, never in a hang.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,10 +12,25 @@ use crate::machine;
 const ACTIVATED: &str = r#"echo '{"jsonrpc":"2.0","id":1,"result":{"protocol_version":1,"name":"bad","implements":["Driver"]}}'"#;
 
 /// Write `body` as an executable sh script named like a plugin.
+///
+/// The executable is written by `install`, not by this process: a file this
+/// process holds open for writing can leak into a child that another test
+/// thread is forking at that moment, and exec then fails with ETXTBSY.
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    executable(dir, name, &format!("#!/bin/sh\n{body}\n"))
+}
+
+fn executable(dir: &Path, name: &str, content: &str) -> PathBuf {
     let path = dir.join(format!("berth-driver-{name}"));
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let source = dir.join(format!("{name}.src"));
+    std::fs::write(&source, content).unwrap();
+    let status = std::process::Command::new("install")
+        .args(["-m", "755"])
+        .arg(&source)
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
     path
 }
 
@@ -26,8 +40,17 @@ fn quick() -> PluginOptions {
             activate: Duration::from_secs(10),
             ..Deadlines::all(Duration::from_millis(500))
         },
-        grace: Duration::from_millis(300),
+        // Long enough for a loaded machine to reap a crashed script; the
+        // tests of the grace period itself shorten it.
+        grace: Duration::from_secs(2),
         ..PluginOptions::default()
+    }
+}
+
+fn short_grace() -> PluginOptions {
+    PluginOptions {
+        grace: Duration::from_millis(300),
+        ..quick()
     }
 }
 
@@ -124,7 +147,7 @@ fn a_hung_call_is_killed_at_its_deadline() {
         dir.path(),
         "hang",
         &format!(
-            "read l\n{ACTIVATED}\necho $$ > {}\nread l\nexec sleep 60",
+            "echo $$ > {}\nread l\n{ACTIVATED}\nread l\nexec sleep 60",
             pidfile.display()
         ),
     );
@@ -258,9 +281,7 @@ echo '{"jsonrpc":"2.0","id":1,"result":{"name":"x"}}'"#,
 #[test]
 fn a_missing_interpreter_is_a_spawn_error() {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("berth-driver-py9");
-    std::fs::write(&p, "#!/nonexistent/python9\n").unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let p = executable(dir.path(), "py9", "#!/nonexistent/python9\n");
     let e = launch_err(&p, quick());
     assert!(matches!(e, DriverError::PluginSpawn { .. }), "{e}");
 }
@@ -273,7 +294,7 @@ fn closing_stdout_while_running_on_is_a_crash_and_the_process_is_stopped() {
         "halfdead",
         &format!("read l\n{ACTIVATED}\nread l\nexec sleep 60 >&-"),
     );
-    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let d = PluginDriver::launch(&p, short_grace()).unwrap();
     let started = Instant::now();
     match state_err(&d) {
         DriverError::PluginCrashed { status, .. } => {
@@ -292,7 +313,7 @@ fn a_plugin_that_ignores_end_of_input_is_killed_after_the_grace_period() {
         "stubborn",
         &format!("read l\n{ACTIVATED}\nexec sleep 60"),
     );
-    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let d = PluginDriver::launch(&p, short_grace()).unwrap();
     let started = Instant::now();
     drop(d);
     let took = started.elapsed();
