@@ -3,24 +3,31 @@
 //! Everything a user sees goes through [`printer`]; every failure ends in [`report`], which
 //! prints one sentence (and its causes) and picks the exit status.
 
+mod certs;
 mod cli;
 mod commands;
 mod context;
+mod plugin_flags;
 mod printer;
+mod progress;
+mod provisioning;
+mod remote;
 mod shell;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-/// Exit status of a command that exists on the command line but is not built yet, and of
-/// usage errors (clap's own choice).
-const EXIT_UNSUPPORTED: u8 = 2;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let (cli, plugin_flags) = plugin_flags::parse();
     let printer = printer::Printer::new(cli.debug);
-    match commands::run(cli, &printer) {
+    if cli.debug {
+        // Plugins' stderr and the libraries' debug events arrive through tracing.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(std::io::stderr)
+            .without_time()
+            .try_init();
+    }
+    match commands::run(cli, plugin_flags, &printer) {
         Ok(code) => code,
         Err(err) => report(&printer, &err),
     }
@@ -28,12 +35,6 @@ fn main() -> ExitCode {
 
 /// Prints an error the way a user should meet it: the sentence first, then what caused it.
 fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
-    if let Some(commands::NotYet(what)) = err.downcast_ref::<commands::NotYet>() {
-        printer.error(&format!(
-            "`berth {what}` is not built yet in this version of berth"
-        ));
-        return ExitCode::from(EXIT_UNSUPPORTED);
-    }
     if let Some(commands::RemoteExit(code)) = err.downcast_ref::<commands::RemoteExit>() {
         return ExitCode::from(*code);
     }

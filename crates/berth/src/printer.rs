@@ -61,10 +61,4 @@ impl Printer {
             eprintln!("error: {text}");
         }
     }
-
-    pub fn debug(&self, text: &str) {
-        if self.debug {
-            eprintln!("debug: {text}");
-        }
-    }
 }

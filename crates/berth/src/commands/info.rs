@@ -32,9 +32,17 @@ pub fn inspect(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The driver's view of the machine; a machine whose create or provisioning failed shows
+/// Error whatever its host is doing, since it is not usable yet.
 pub fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (_machine, record) = ctx.load(name)?;
-    ctx.printer.data(&record.state.to_string());
+    let state = match record.state {
+        berth_store::MachineState::Error | berth_store::MachineState::Creating => {
+            record.state.to_string()
+        }
+        _ => super::driver_state(ctx, name, &record).to_string(),
+    };
+    ctx.printer.data(&state);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,24 +1,27 @@
 //! One module per command (or per family of small commands).
 
 mod active;
+mod create;
 mod env;
 mod info;
 mod ls;
+mod power;
+mod provision;
 mod rm;
+mod ssh;
 
 use std::process::ExitCode;
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use anyhow::Context as _;
+use berth_driver::{Driver, MachineRef, Operation, PluginOptions, PluginSearch};
 use berth_store::{Machine, MachineRecord, Store};
 
 use crate::cli::{Cli, Command};
 use crate::context::{ProcessEnv, open_store};
 use crate::printer::Printer;
-
-/// A command that is on the command line but not built yet; exits 2.
-#[derive(Debug, thiserror::Error)]
-#[error("`berth {0}` is not built yet")]
-pub struct NotYet(pub &'static str);
 
 /// A remote command's exit status that `berth ssh` passes on as its own.
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +46,11 @@ impl Ctx<'_> {
     }
 }
 
-pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
+pub fn run(
+    cli: Cli,
+    plugin_flags: BTreeMap<String, serde_json::Value>,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
     let env = ProcessEnv::from_process();
     let store = open_store(cli.storage_path, &env)?;
     let ctx = Ctx {
@@ -72,19 +79,92 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             printer.data(&String::from_utf8_lossy(&out));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Create(args) => {
-            for name in &args.names {
-                berth_store::validate_name(name)?;
-            }
-            Err(NotYet("create").into())
-        }
-        Command::Ssh(_) => Err(NotYet("ssh").into()),
-        Command::Scp(_) => Err(NotYet("scp").into()),
-        Command::Start(_) => Err(NotYet("start").into()),
-        Command::Stop(_) => Err(NotYet("stop").into()),
-        Command::Restart(_) => Err(NotYet("restart").into()),
-        Command::Kill(_) => Err(NotYet("kill").into()),
-        Command::Provision(_) => Err(NotYet("provision").into()),
-        Command::RegenerateCerts(_) => Err(NotYet("regenerate-certs").into()),
+        Command::Create(args) => create::run(&ctx, &args, plugin_flags),
+        Command::Ssh(args) => ssh::ssh(&ctx, &args),
+        Command::Scp(args) => ssh::scp(&ctx, &args),
+        Command::Start(args) => power::run(&ctx, &args.names, Operation::Start),
+        Command::Stop(args) => power::run(&ctx, &args.names, Operation::Stop),
+        Command::Restart(args) => power::run(&ctx, &args.names, Operation::Restart),
+        Command::Kill(args) => power::run(&ctx, &args.names, Operation::Kill),
+        Command::Provision(args) => provision::provision(&ctx, &args.names),
+        Command::RegenerateCerts(args) => provision::regenerate_certs(&ctx, &args),
     }
+}
+
+/// The driver `name`: built in, or a plugin found in the store's plugins folder, beside berth
+/// or on PATH.
+pub fn open_driver(ctx: &Ctx, name: &str) -> anyhow::Result<Box<dyn Driver>> {
+    let search = PluginSearch::from_env(ctx.store.root());
+    Ok(berth_driver::open_driver(
+        name,
+        &search,
+        PluginOptions::default(),
+    )?)
+}
+
+/// What a driver needs to act on an existing machine.
+pub fn machine_ref(machine: &Machine, record: &MachineRecord) -> anyhow::Result<MachineRef> {
+    Ok(MachineRef {
+        name: record.name.clone(),
+        machine_dir: machine.dir().to_path_buf(),
+        data: serde_json::to_value(&record.driver_data).context("cannot read the driver's data")?,
+    })
+}
+
+/// A driver's data (JSON) as the record keeps it (TOML, which has no null: nulls are dropped).
+pub fn json_to_toml(value: &serde_json::Value) -> anyhow::Result<toml::Table> {
+    fn strip_nulls(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), strip_nulls(v)))
+                    .collect(),
+            ),
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(strip_nulls).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    match strip_nulls(value) {
+        serde_json::Value::Null => Ok(toml::Table::new()),
+        serde_json::Value::Object(_) => Ok(toml::Table::try_from(strip_nulls(value))
+            .context("the driver's data cannot be stored")?),
+        other => anyhow::bail!("the driver returned data that is not an object: {other}"),
+    }
+}
+
+/// The machine's state as its driver sees it; Unknown when the driver cannot be asked.
+pub fn driver_state(ctx: &Ctx, name: &str, record: &MachineRecord) -> berth_driver::MachineState {
+    let ask = || -> anyhow::Result<berth_driver::MachineState> {
+        let machine = ctx.store.machine(name)?;
+        let driver = open_driver(ctx, &record.driver)?;
+        Ok(driver.state(&machine_ref(&machine, record)?)?)
+    };
+    ask().unwrap_or(berth_driver::MachineState::Unknown)
+}
+
+/// Probes the engine of `name` over TLS with its client certificate.
+pub fn probe(ctx: &Ctx, name: &str, timeout: Duration) -> anyhow::Result<berth_tls::EngineVersion> {
+    let (machine, record) = ctx.load(name)?;
+    probe_record(&machine, &record, timeout)
+}
+
+pub fn probe_record(
+    machine: &Machine,
+    record: &MachineRecord,
+    timeout: Duration,
+) -> anyhow::Result<berth_tls::EngineVersion> {
+    let host = record
+        .engine_host()
+        .with_context(|| format!("machine '{}' has no engine URL", record.name))?;
+    let port = record
+        .url
+        .as_deref()
+        .and_then(|u| u.rsplit_once(':'))
+        .and_then(|(_, p)| p.trim_end_matches('/').parse().ok())
+        .unwrap_or(berth_provision::DEFAULT_PORT);
+    let (ca, client) = crate::certs::client(machine)?;
+    Ok(berth_tls::probe_engine(host, port, &ca, &client, timeout)?)
 }

@@ -21,7 +21,10 @@ pub fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
         let name = machine.name().to_owned();
         let lock = ctx.store.lock(&name, Duration::from_secs(10))?;
         let driver = match machine.load() {
-            Ok(record) => record.driver,
+            Ok(record) => {
+                remove_host(ctx, &machine, &record, args.force)?;
+                record.driver
+            }
             Err(err) if args.force => {
                 ctx.printer.warn(&format!(
                     "removing '{name}' although its record is unreadable: {err}"
@@ -44,6 +47,36 @@ pub fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the driver to remove the host it made (the generic and none drivers make nothing).
+/// With `--force` a driver failure is a warning and the local state goes anyway.
+fn remove_host(
+    ctx: &Ctx,
+    machine: &berth_store::Machine,
+    record: &berth_store::MachineRecord,
+    force: bool,
+) -> anyhow::Result<()> {
+    if record.driver == "generic" || record.driver == "none" {
+        return Ok(());
+    }
+    let result = (|| -> anyhow::Result<()> {
+        let driver = super::open_driver(ctx, &record.driver)?;
+        let m = super::machine_ref(machine, record)?;
+        driver.remove(&m, &berth_driver::no_progress)?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) if force => {
+            ctx.printer.warn(&format!("the {} driver could not remove the host of '{}' ({err:#}); removing berth's record anyway", record.driver, record.name));
+            Ok(())
+        }
+        Err(err) => Err(err.context(format!(
+            "the {} driver could not remove the host of '{}'; nothing was removed. `berth rm -f {}` removes berth's record anyway",
+            record.driver, record.name, record.name
+        ))),
+    }
 }
 
 /// Asks on the terminal; without one, refuses rather than guessing.

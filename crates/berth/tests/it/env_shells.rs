@@ -6,7 +6,7 @@ use std::process::Command;
 use crate::common::{Sandbox, require, stderr};
 
 const ODD_ROOT: &str = "my  machines 'single' \"double\" $HOME \\back";
-const URL: &str = "tcp://192.0.2.7:2376";
+const URL: &str = "tcp://127.0.0.7:2376";
 
 /// Runs `script` (which evaluates berth's output) in `shell` and returns what printenv saw.
 fn evaluate(sb: &Sandbox, shell: &str, package: &str, flag: &str, script: &str) -> Vec<String> {
@@ -39,7 +39,7 @@ fn expected(sb: &Sandbox) -> Vec<String> {
         URL.into(),
         sb.root.join("web1").to_string_lossy().into_owned(),
         "web1".into(),
-        "localhost,192.0.2.7".into(),
+        "localhost,127.0.0.7".into(),
     ]
 }
 

@@ -60,8 +60,8 @@ fn create_refuses_a_bad_name_at_once() {
 #[test]
 fn a_corrupt_record_shows_in_ls_and_the_others_still_list() {
     let sb = Sandbox::new();
-    sb.add_machine("alpha", "tcp://192.0.2.10:2376");
-    let broken = sb.add_machine("beta", "tcp://192.0.2.11:2376");
+    sb.add_machine("alpha", "tcp://127.0.0.10:2376");
+    let broken = sb.add_machine("beta", "tcp://127.0.0.11:2376");
     std::fs::write(broken.join("config.toml"), "name = [unclosed").unwrap();
     let out = sb.run(&["ls"]);
     assert!(out.status.success());
@@ -69,7 +69,7 @@ fn a_corrupt_record_shows_in_ls_and_the_others_still_list() {
     assert!(
         text.lines().any(|l| l.starts_with("alpha")
             && l.contains("Running")
-            && l.contains("tcp://192.0.2.10:2376")),
+            && l.contains("tcp://127.0.0.10:2376")),
         "{text}"
     );
     assert!(
@@ -82,15 +82,15 @@ fn a_corrupt_record_shows_in_ls_and_the_others_still_list() {
 #[test]
 fn ls_filters_quiet_and_json() {
     let sb = Sandbox::new();
-    sb.add_machine("web1", "tcp://192.0.2.1:2376");
-    sb.add_machine("web2", "tcp://192.0.2.2:2376");
-    sb.add_machine("db1", "tcp://192.0.2.3:2376");
+    sb.add_machine("web1", "tcp://127.0.0.1:2376");
+    sb.add_machine("web2", "tcp://127.0.0.2:2376");
+    sb.add_machine("db1", "tcp://127.0.0.3:2376");
     let out = sb.run(&["ls", "-q", "--filter", "name=web*"]);
     assert_eq!(stdout(&out), "web1\nweb2\n");
     let out = sb
         .berth()
         .args(["ls", "--format", "json"])
-        .env("DOCKER_HOST", "tcp://192.0.2.2:2376")
+        .env("DOCKER_HOST", "tcp://127.0.0.2:2376")
         .output()
         .unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -106,14 +106,14 @@ fn ls_filters_quiet_and_json() {
 #[test]
 fn ip_url_config_inspect_and_active() {
     let sb = Sandbox::new();
-    let dir = sb.add_machine("web1", "tcp://192.0.2.1:2376");
-    assert_eq!(stdout(&sb.run(&["ip", "web1"])), "192.0.2.1\n");
-    assert_eq!(stdout(&sb.run(&["url", "web1"])), "tcp://192.0.2.1:2376\n");
+    let dir = sb.add_machine("web1", "tcp://127.0.0.1:2376");
+    assert_eq!(stdout(&sb.run(&["ip", "web1"])), "127.0.0.1\n");
+    assert_eq!(stdout(&sb.run(&["url", "web1"])), "tcp://127.0.0.1:2376\n");
     let config = stdout(&sb.run(&["config", "web1"]));
     assert_eq!(
         config,
         format!(
-            "--tlsverify\n--tlscacert=\"{d}/ca.pem\"\n--tlscert=\"{d}/cert.pem\"\n--tlskey=\"{d}/key.pem\"\n-H=tcp://192.0.2.1:2376\n",
+            "--tlsverify\n--tlscacert=\"{d}/ca.pem\"\n--tlscert=\"{d}/cert.pem\"\n--tlskey=\"{d}/key.pem\"\n-H=tcp://127.0.0.1:2376\n",
             d = dir.display()
         )
     );
@@ -129,7 +129,7 @@ fn ip_url_config_inspect_and_active() {
     let out = sb
         .berth()
         .arg("active")
-        .env("DOCKER_HOST", "tcp://192.0.2.1:2376")
+        .env("DOCKER_HOST", "tcp://127.0.0.1:2376")
         .output()
         .unwrap();
     assert_eq!(stdout(&out), "web1\n");
@@ -141,7 +141,7 @@ fn ip_url_config_inspect_and_active() {
 #[test]
 fn rm_needs_yes_without_a_terminal_and_says_the_host_is_left() {
     let sb = Sandbox::new();
-    sb.add_machine("web1", "tcp://192.0.2.1:2376");
+    sb.add_machine("web1", "tcp://127.0.0.1:2376");
     let out = sb
         .berth()
         .args(["rm", "web1"])

@@ -1,0 +1,130 @@
+//! A machine's certificates in its folder: made at create, reused by `provision` while they
+//! still fit, renewed by `regenerate-certs`.
+
+use anyhow::Context as _;
+use berth_store::{FileMode, Machine, MachineRecord};
+use berth_tls::{
+    CA_VALIDITY_DAYS, CertificateAuthority, KeyAlgorithm, LEAF_VALIDITY_DAYS, PemPair,
+};
+
+/// A server certificate this close to expiry is renewed by `provision`.
+const RENEW_WITHIN_DAYS: i64 = 30;
+
+/// What to do with the existing certificates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renewal {
+    /// Keep what fits (same CA, a server certificate covering every name); make what is missing.
+    KeepIfValid,
+    /// A new server certificate, same CA and client certificate.
+    Server,
+    /// A new CA, server and client certificate: every client certificate made before stops
+    /// working, which is how a leaked one is revoked (as docker-machine's `--client-certs`).
+    Everything,
+}
+
+/// The server certificate (and CA) for `sans`, written into the machine's folder.
+/// Returns the PEMs the engine needs and updates the record's TLS section.
+pub fn ensure(
+    machine: &Machine,
+    record: &mut MachineRecord,
+    sans: &[String],
+    renewal: Renewal,
+) -> anyhow::Result<berth_provision::ServerCerts> {
+    let algo: KeyAlgorithm = if record.tls.algorithm.is_empty() {
+        KeyAlgorithm::default()
+    } else {
+        record.tls.algorithm.parse().with_context(|| {
+            format!(
+                "the record of '{}' names an unknown key algorithm",
+                machine.name()
+            )
+        })?
+    };
+    record.tls.algorithm = algo.as_str().to_owned();
+
+    if renewal == Renewal::Everything {
+        for file in ["ca.pem", "ca-key.pem"] {
+            let _ = std::fs::remove_file(machine.path(file));
+        }
+    }
+    let ca = match (machine.read_file("ca.pem"), machine.read_file("ca-key.pem")) {
+        (Ok(cert), Ok(key)) => CertificateAuthority::from_pem(&cert, &key)
+            .with_context(|| format!("the CA in {} cannot be loaded", machine.dir().display()))?,
+        _ => {
+            let ca = CertificateAuthority::generate(
+                &format!("berth CA for {}", machine.name()),
+                algo,
+                CA_VALIDITY_DAYS,
+            )?;
+            let pem = ca.pem();
+            machine.write_file("ca-key.pem", pem.key_pem.as_bytes(), FileMode::Secret)?;
+            machine.write_file("ca.pem", pem.cert_pem.as_bytes(), FileMode::Public)?;
+            // A new CA invalidates whatever leaf certificates were there.
+            for file in ["server.pem", "server-key.pem", "cert.pem", "key.pem"] {
+                let _ = std::fs::remove_file(machine.path(file));
+            }
+            ca
+        }
+    };
+    let ca_pem = ca.pem().cert_pem;
+
+    let existing_server = read_pair(machine, "server.pem", "server-key.pem");
+    let server = match existing_server {
+        Some(pair) if renewal == Renewal::KeepIfValid && server_fits(&ca_pem, &pair, sans) => pair,
+        _ => {
+            let pair = ca.issue_server(sans, algo, LEAF_VALIDITY_DAYS)?;
+            machine.write_file("server-key.pem", pair.key_pem.as_bytes(), FileMode::Secret)?;
+            machine.write_file("server.pem", pair.cert_pem.as_bytes(), FileMode::Public)?;
+            pair
+        }
+    };
+
+    let client = match read_pair(machine, "cert.pem", "key.pem") {
+        Some(pair) if berth_tls::verify_chain(&ca_pem, &pair.cert_pem).is_ok() => pair,
+        _ => {
+            let pair = ca.issue_client(
+                &format!("berth client for {}", machine.name()),
+                algo,
+                LEAF_VALIDITY_DAYS,
+            )?;
+            machine.write_file("key.pem", pair.key_pem.as_bytes(), FileMode::Secret)?;
+            machine.write_file("cert.pem", pair.cert_pem.as_bytes(), FileMode::Public)?;
+            pair
+        }
+    };
+
+    let server_info = berth_tls::inspect(&server.cert_pem)?;
+    record.tls.sans = server_info.sans;
+    record.tls.server_not_after = Some(server_info.not_after);
+    record.tls.client_not_after = Some(berth_tls::inspect(&client.cert_pem)?.not_after);
+    Ok(berth_provision::ServerCerts {
+        ca_pem,
+        cert_pem: server.cert_pem,
+        key_pem: server.key_pem,
+    })
+}
+
+/// The CA and client certificate, as a client presents them.
+pub fn client(machine: &Machine) -> anyhow::Result<(String, PemPair)> {
+    let ca = machine.read_file("ca.pem")?;
+    let pair = read_pair(machine, "cert.pem", "key.pem")
+        .with_context(|| format!("machine '{}' has no client certificate; `berth regenerate-certs --client-certs {}` makes one", machine.name(), machine.name()))?;
+    Ok((ca, pair))
+}
+
+fn read_pair(machine: &Machine, cert: &str, key: &str) -> Option<PemPair> {
+    Some(PemPair {
+        cert_pem: machine.read_file(cert).ok()?,
+        key_pem: machine.read_file(key).ok()?,
+    })
+}
+
+/// Whether a server certificate can stay: signed by this CA, valid for a while yet, and naming
+/// every address and name the host has now (an address change is docker-machine's #531).
+fn server_fits(ca_pem: &str, pair: &PemPair, sans: &[String]) -> bool {
+    berth_tls::verify_chain(ca_pem, &pair.cert_pem).is_ok()
+        && berth_tls::days_until_expiry(&pair.cert_pem).is_ok_and(|d| d > RENEW_WITHIN_DAYS)
+        && sans
+            .iter()
+            .all(|san| berth_tls::covers(&pair.cert_pem, san).unwrap_or(false))
+}

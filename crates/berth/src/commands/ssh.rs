@@ -1,0 +1,165 @@
+//! `ssh` and `scp` through the system's OpenSSH client, with the machine's pinned host key:
+//! the terminal then behaves exactly as users expect (raw mode, resize, escapes, agent).
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context as _, bail};
+use berth_store::{Machine, MachineRecord};
+
+use super::{Ctx, RemoteExit};
+use crate::cli::{ScpArgs, SshArgs};
+
+pub fn ssh(ctx: &Ctx, args: &SshArgs) -> anyhow::Result<ExitCode> {
+    let (machine, record) = ctx.load(&args.name)?;
+    let ssh = record.ssh.as_ref().with_context(|| {
+        format!(
+            "machine '{}' has no SSH address (driver {})",
+            args.name, record.driver
+        )
+    })?;
+    let mut cmd = openssh("ssh", &machine, &record)?;
+    cmd.args(["-p", &ssh.port.to_string()]);
+    if args.command.is_empty() {
+        cmd.arg("-t");
+    }
+    cmd.arg(format!("{}@{}", ssh.user, ssh.host));
+    if !args.command.is_empty() {
+        cmd.arg("--").arg(remote_command(&args.command));
+    }
+    run_client(cmd, "ssh")
+}
+
+/// One argument is a command line for the remote shell (`berth ssh web1 -- 'ls -l | wc -l'`);
+/// several are words, quoted so each arrives as it was given (`-- sh -c 'exit 3'`).
+fn remote_command(words: &[String]) -> String {
+    match words {
+        [line] => line.clone(),
+        words => {
+            shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+        }
+    }
+}
+
+pub fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
+    let source = Endpoint::parse(&args.source);
+    let destination = Endpoint::parse(&args.destination);
+    let machine_name = match (&source, &destination) {
+        (Endpoint::Remote(a, _), Endpoint::Remote(b, _)) if a != b => {
+            bail!(
+                "copying between two machines ({a} and {b}) is not supported; copy through a local folder"
+            )
+        }
+        (Endpoint::Remote(name, _), _) | (_, Endpoint::Remote(name, _)) => name.clone(),
+        _ => bail!(
+            "neither {} nor {} names a machine; write one of them as NAME:path",
+            args.source,
+            args.destination
+        ),
+    };
+    let (machine, record) = ctx.load(&machine_name)?;
+    let ssh = record
+        .ssh
+        .as_ref()
+        .with_context(|| format!("machine '{machine_name}' has no SSH address"))?;
+    let mut cmd = openssh("scp", &machine, &record)?;
+    cmd.args(["-P", &ssh.port.to_string()]);
+    if args.recursive {
+        cmd.arg("-r");
+    }
+    let host = if ssh.host.contains(':') {
+        format!("[{}]", ssh.host)
+    } else {
+        ssh.host.clone()
+    };
+    for endpoint in [source, destination] {
+        cmd.arg(match endpoint {
+            Endpoint::Local(path) => path,
+            Endpoint::Remote(_, path) => format!("{}@{host}:{path}", ssh.user),
+        });
+    }
+    run_client(cmd, "scp")
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Endpoint {
+    Local(String),
+    Remote(String, String),
+}
+
+impl Endpoint {
+    /// `NAME:path` is a machine's path when NAME is a valid machine name; anything with a `/`
+    /// before the colon (`./a:b`, `/tmp/x:y`) is local, as in scp itself.
+    fn parse(text: &str) -> Endpoint {
+        match text.split_once(':') {
+            Some((name, path)) if berth_store::validate_name(name).is_ok() => {
+                Endpoint::Remote(name.to_owned(), path.to_owned())
+            }
+            _ => Endpoint::Local(text.to_owned()),
+        }
+    }
+}
+
+/// The OpenSSH client with the machine's key and pinned host key; never trusts a new key.
+fn openssh(program: &str, machine: &Machine, record: &MachineRecord) -> anyhow::Result<Command> {
+    let mut cmd = Command::new(program);
+    cmd.arg("-o").arg(format!(
+        "UserKnownHostsFile={}",
+        machine.path("known_hosts").display()
+    ));
+    cmd.args([
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+    ]);
+    cmd.args(["-o", "ConnectTimeout=10"]);
+    if let Some(key) = record.ssh.as_ref().and_then(|s| s.key_path.as_ref()) {
+        cmd.arg("-i").arg(key).args(["-o", "IdentitiesOnly=yes"]);
+    }
+    Ok(cmd)
+}
+
+/// Runs the client and passes its exit status on (a remote command's status becomes berth's).
+fn run_client(mut cmd: Command, program: &str) -> anyhow::Result<ExitCode> {
+    let status = cmd.status().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!("`{program}` is not installed; berth uses the OpenSSH client for this: apt-get install openssh-client")
+        } else {
+            anyhow::anyhow!("cannot run {program}: {e}")
+        }
+    })?;
+    match status.code() {
+        Some(0) => Ok(ExitCode::SUCCESS),
+        Some(code) => Err(RemoteExit(u8::try_from(code).unwrap_or(1)).into()),
+        None => Err(RemoteExit(1).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_parse_like_scp() {
+        assert_eq!(
+            Endpoint::parse("web1:/etc/hosts"),
+            Endpoint::Remote("web1".into(), "/etc/hosts".into())
+        );
+        assert_eq!(Endpoint::parse("./a:b"), Endpoint::Local("./a:b".into()));
+        assert_eq!(
+            Endpoint::parse("file.txt"),
+            Endpoint::Local("file.txt".into())
+        );
+    }
+
+    #[test]
+    fn several_words_are_quoted_one_line_is_kept() {
+        assert_eq!(
+            remote_command(&["sh".into(), "-c".into(), "exit 3".into()]),
+            "sh -c 'exit 3'"
+        );
+        assert_eq!(remote_command(&["ls -l | wc -l".into()]), "ls -l | wc -l");
+    }
+}

@@ -1,0 +1,159 @@
+//! What a person sees while berth works: on a terminal, one live line per machine naming its
+//! current step; elsewhere (logs, CI), one plain line per step. `--debug` adds every remote
+//! command with its status, time and output.
+
+use std::time::{Duration, Instant};
+
+use berth_provision::Event;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::printer::Printer;
+
+/// The progress display of one command (several machines may share it).
+#[derive(Clone)]
+pub struct Progress {
+    multi: Option<MultiProgress>,
+    printer: Printer,
+}
+
+impl Progress {
+    pub fn new(printer: &Printer) -> Self {
+        let multi = printer
+            .interactive()
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Progress {
+            multi,
+            printer: printer.clone(),
+        }
+    }
+
+    /// A line for one machine.
+    pub fn machine(&self, name: &str) -> MachineProgress {
+        let bar = self.multi.as_ref().map(|multi| {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(name.to_owned());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        MachineProgress {
+            name: name.to_owned(),
+            bar,
+            progress: self.clone(),
+            step_started: Instant::now(),
+        }
+    }
+
+    /// Prints a line above the bars (or plainly when there are none).
+    fn line(&self, text: &str) {
+        match &self.multi {
+            Some(multi) => multi.suspend(|| self.printer.info(text)),
+            None => self.printer.info(text),
+        }
+    }
+}
+
+/// One machine's line.
+pub struct MachineProgress {
+    name: String,
+    bar: Option<ProgressBar>,
+    progress: Progress,
+    step_started: Instant,
+}
+
+impl MachineProgress {
+    /// A step begins.
+    pub fn step(&mut self, what: &str) {
+        self.step_started = Instant::now();
+        match &self.bar {
+            Some(bar) => bar.set_message(what.to_owned()),
+            None => self
+                .progress
+                .printer
+                .info(&format!("{}: {what}…", self.name)),
+        }
+    }
+
+    /// The current step finished; plain output says how long it took.
+    pub fn step_done(&mut self, what: &str) {
+        if self.bar.is_none() {
+            let took = self.step_started.elapsed();
+            self.progress.printer.info(&format!(
+                "{}: {what} done ({:.1}s)",
+                self.name,
+                took.as_secs_f64()
+            ));
+        }
+    }
+
+    /// A line of detail (a driver's progress, apt's output): on the bar, or in `--debug`.
+    pub fn detail(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => {
+                let short: String = text.chars().take(60).collect();
+                bar.set_message(short);
+            }
+            None => self.debug(text),
+        }
+    }
+
+    pub fn debug(&self, text: &str) {
+        if self.progress.printer.debug_enabled() {
+            self.progress.line(&format!("debug: {}: {text}", self.name));
+        }
+    }
+
+    /// Ends the line with a success message.
+    pub fn finish(self, text: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        self.progress
+            .printer
+            .info(&format!("{}: {text}", self.name));
+    }
+
+    /// Ends the line after a failure (the error itself is reported by the caller).
+    pub fn abandon(self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Shows what the provisioner reports.
+    pub fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::StepStarted(step) => self.step(&step.to_string()),
+            Event::StepDone(step) => self.step_done(&step.to_string()),
+            Event::StepSkipped { step, reason } => {
+                self.debug(&format!("{} skipped: {reason}", step))
+            }
+            Event::Detail(line) => self.detail(line),
+            Event::RemoteCommand {
+                purpose,
+                cmd,
+                status,
+                duration,
+                stdout,
+                stderr,
+            } => {
+                if self.progress.printer.debug_enabled() {
+                    let mut text = format!(
+                        "[{purpose}] `{cmd}` exited {status} in {:.0} ms",
+                        duration.as_secs_f64() * 1000.0
+                    );
+                    for (label, bytes) in [("stdout", stdout), ("stderr", stderr)] {
+                        let out = String::from_utf8_lossy(bytes);
+                        for line in out.lines() {
+                            text.push_str(&format!("\n    {label}: {line}"));
+                        }
+                    }
+                    self.debug(&text);
+                }
+            }
+        }
+    }
+}

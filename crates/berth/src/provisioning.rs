@@ -1,0 +1,175 @@
+//! Running the provisioner on a machine of the store: SSH in with the pinned host key, make or
+//! reuse the certificates, provision, and record what happened, success or failure, so that a
+//! failed run leaves a machine that `berth provision` can finish and `berth rm` can remove.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use berth_provision::{EngineConfig, Plan, Step};
+use berth_ssh::{Auth, HostKeyPolicy, Session, Target};
+use berth_store::{Machine, MachineRecord, MachineState};
+use time::OffsetDateTime;
+
+use crate::certs::{self, Renewal};
+use crate::progress::MachineProgress;
+
+/// How long one engine probe may take while waiting for the engine.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a provisioning run should do beyond the defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub renewal: Renewal,
+    pub install_engine: bool,
+}
+
+/// The SSH target of a machine: its pinned key must match, unless `policy` says otherwise.
+pub fn target(
+    machine: &Machine,
+    record: &MachineRecord,
+    policy: Option<HostKeyPolicy>,
+) -> anyhow::Result<Target> {
+    let ssh = record.ssh.as_ref().with_context(|| {
+        format!(
+            "machine '{}' has no SSH address recorded (state {})",
+            record.name, record.state
+        )
+    })?;
+    let auth = ssh.key_path.clone().map_or(Auth::Default, Auth::KeyFile);
+    let mut target = Target::new(
+        ssh.host.clone(),
+        ssh.user.clone(),
+        auth,
+        machine.path("known_hosts"),
+    );
+    target.port = ssh.port;
+    target.policy = policy.unwrap_or(if record.host_key.is_some() {
+        HostKeyPolicy::Strict
+    } else {
+        HostKeyPolicy::Pin
+    });
+    Ok(target)
+}
+
+/// The engine URL clients dial.
+pub fn engine_url(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("tcp://[{host}]:{port}")
+    } else {
+        format!("tcp://{host}:{port}")
+    }
+}
+
+/// The engine options stored in the record.
+pub fn engine_config(record: &MachineRecord) -> anyhow::Result<EngineConfig> {
+    record.engine.clone().try_into().with_context(|| {
+        format!(
+            "the engine options in the record of '{}' cannot be read",
+            record.name
+        )
+    })
+}
+
+/// Connects, provisions and records the result. The caller holds the machine's lock.
+///
+/// On failure the record is saved in state Error with the step and the host's words, and the
+/// error is returned for the caller to report.
+pub fn provision(
+    machine: &Machine,
+    record: &mut MachineRecord,
+    policy: Option<HostKeyPolicy>,
+    options: Options,
+    progress: &mut MachineProgress,
+) -> anyhow::Result<()> {
+    let result = run(machine, record, policy, options, progress);
+    match &result {
+        Ok(()) => {
+            record.state = MachineState::Running;
+            record.error = None;
+            record.provisioned_at = Some(OffsetDateTime::now_utc());
+        }
+        Err(err) => {
+            record.state = MachineState::Error;
+            record.error = Some(format!("{err:#}"));
+        }
+    }
+    machine
+        .save(record)
+        .context("cannot record the result of provisioning")?;
+    result
+}
+
+fn run(
+    machine: &Machine,
+    record: &mut MachineRecord,
+    policy: Option<HostKeyPolicy>,
+    options: Options,
+    progress: &mut MachineProgress,
+) -> anyhow::Result<()> {
+    let engine = engine_config(record)?;
+    let target = target(machine, record, policy)?;
+    progress.step(&Step::Connecting.to_string());
+    let session = Session::connect(&target)
+        .with_context(|| format!("{} to {} failed", Step::Connecting, target.addr()))?;
+    progress.step_done(&Step::Connecting.to_string());
+    record.host_key = Some(session.host_key_fingerprint());
+    record.url = Some(engine_url(&target.host, engine.port));
+    if !record.steps_done.iter().any(|s| s == "connecting") {
+        record.steps_done.push("connecting".into());
+    }
+    machine.save(record)?;
+
+    let address = target.host.clone();
+    let mut plan = Plan::new(&record.name, &address, &engine);
+    plan.install_engine = options.install_engine;
+    let extra_sans = record.tls.extra_sans.clone();
+    let mut cert_record = record.clone();
+    let mut make_certs =
+        |facts: &berth_provision::HostFacts| -> anyhow::Result<berth_provision::ServerCerts> {
+            let mut sans = vec![address.clone(), facts.hostname.clone(), record.name.clone()];
+            sans.extend(facts.addresses.iter().cloned());
+            sans.extend(extra_sans.iter().cloned());
+            sans.retain(|s| !s.is_empty());
+            sans.dedup();
+            certs::ensure(machine, &mut cert_record, &sans, options.renewal)
+        };
+    let mut ready = || -> anyhow::Result<berth_tls::EngineVersion> {
+        let (ca, client) = certs::client(machine)?;
+        Ok(berth_tls::probe_engine(
+            &address,
+            engine.port,
+            &ca,
+            &client,
+            PROBE_TIMEOUT,
+        )?)
+    };
+    let outcome = berth_provision::provision(
+        &crate::remote::SshRemote(&session),
+        &plan,
+        &mut make_certs,
+        &mut ready,
+        &mut |event| progress.event(event),
+    );
+    record.tls = cert_record.tls.clone();
+    match outcome {
+        Ok(outcome) => {
+            record.steps_done = outcome.steps_done.iter().map(|s| step_key(*s)).collect();
+            if outcome.restarted {
+                progress.debug("the engine was restarted");
+            }
+            Ok(())
+        }
+        Err(err) => {
+            record.steps_done = err.done.iter().map(|s| step_key(*s)).collect();
+            Err(err.into())
+        }
+    }
+}
+
+/// The step's name as the record keeps it.
+fn step_key(step: Step) -> String {
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| step.to_string())
+}
