@@ -68,8 +68,9 @@ fn a_corrupt_record_shows_in_ls_and_the_others_still_list() {
     let text = stdout(&out);
     assert!(
         text.lines().any(|l| l.starts_with("alpha")
-            && l.contains("Running")
-            && l.contains("tcp://127.0.0.10:2376")),
+            && l.contains("generic")
+            && l.contains("tcp://127.0.0.10:2376")
+            && !l.contains("corrupt")),
         "{text}"
     );
     assert!(
