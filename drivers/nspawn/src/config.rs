@@ -1,0 +1,65 @@
+//! Where machines keep their files and which network they share.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Folders, network and mirror for local machines. `Default` is what the
+/// driver and the test suite share, so their machines never collide.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Cached roots: `<cache_dir>/bookworm-<recipe hash>`.
+    pub cache_dir: PathBuf,
+    /// Machines (`machines/<name>`) and address claims (`addresses/<ip>`).
+    pub data_dir: PathBuf,
+    /// The bridge on this machine that every host's veth joins.
+    pub bridge: String,
+    /// First three octets of the hosts' /24; `.1` is the bridge (gateway).
+    pub subnet: [u8; 3],
+    /// The Debian mirror debootstrap uses.
+    pub mirror: String,
+    /// How long a boot may take until sshd answers.
+    pub boot_timeout: Duration,
+    /// How long an orderly power-off may take before SIGKILL.
+    pub stop_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cache_dir: "/var/cache/berth/nspawn".into(),
+            data_dir: "/var/lib/berth/nspawn".into(),
+            bridge: "berthbr0".into(),
+            // Not 10.88.0.0/24: other tooling on these machines uses it.
+            subnet: [10, 213, 0],
+            mirror: std::env::var("BERTH_DEBIAN_MIRROR")
+                .unwrap_or_else(|_| "http://deb.debian.org/debian".into()),
+            boot_timeout: Duration::from_secs(60),
+            stop_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Config {
+    /// The gateway address (the bridge's own).
+    pub fn gateway(&self) -> Ipv4Addr {
+        let [a, b, c] = self.subnet;
+        Ipv4Addr::new(a, b, c, 1)
+    }
+
+    /// The subnet in CIDR form, e.g. `10.213.0.0/24`.
+    pub fn cidr(&self) -> String {
+        let [a, b, c] = self.subnet;
+        format!("{a}.{b}.{c}.0/24")
+    }
+
+    /// Folder of one machine.
+    pub fn machine_dir(&self, name: &str) -> PathBuf {
+        self.data_dir.join("machines").join(name)
+    }
+
+    /// Folder of the address claims.
+    pub fn registry_dir(&self) -> PathBuf {
+        self.data_dir.join("addresses")
+    }
+}

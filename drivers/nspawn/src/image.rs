@@ -1,0 +1,261 @@
+//! The cached Debian 12 root every machine boots from (read-only, as the
+//! overlayfs lower layer).
+//!
+//! It is built once with debootstrap and customised; its folder name carries
+//! a hash of the whole recipe (packages and every file written), so changing
+//! the recipe builds a fresh root instead of booting a stale one. Building
+//! happens in a temporary folder renamed into place under a lock file, so two
+//! processes that both need the root build it once.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::cmd::run;
+use crate::config::Config;
+use crate::error::NspawnError;
+
+/// Debian release.
+const SUITE: &str = "bookworm";
+
+/// Packages beyond minbase: systemd as PID 1, sshd, what apt needs for HTTPS
+/// repositories, and sudo for the second user.
+const INCLUDE: &str =
+    "systemd,systemd-sysv,openssh-server,dbus,iproute2,ca-certificates,curl,gnupg,sudo,procps";
+
+/// Unique host keys per machine: the cached root has none; each boot makes
+/// them once, before sshd starts.
+const HOSTKEYS_UNIT: &str = "\
+[Unit]
+Description=berth: generate this machine's own SSH host keys
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=ssh.service
+";
+
+/// A Docker engine inside needs writable cgroup v1 controllers, which nspawn
+/// mounts read-only. This remounts them before containerd/docker start. It can
+/// lose a race at boot ("Failed at step CGROUP"), hence Restart=on-failure and
+/// a final check that fails the unit when cpuset is still read-only.
+const CGROUP_UNIT: &str = "\
+[Unit]
+Description=berth: make the cgroup controllers writable for a container engine
+DefaultDependencies=no
+After=local-fs.target
+Before=containerd.service docker.service multi-user.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+Restart=on-failure
+RestartSec=200ms
+ExecStart=/bin/sh -c 'mount -o remount,rw /sys/fs/cgroup; for d in /sys/fs/cgroup/*; do mountpoint -q \"$d\" && mount -o remount,bind,rw \"$d\"; done; test ! -d /sys/fs/cgroup/cpuset || findmnt -no OPTIONS /sys/fs/cgroup/cpuset | grep -q \"^rw\"'
+
+[Install]
+WantedBy=multi-user.target
+";
+
+/// sshd: keys only, root by key, no DNS lookups that stall logins without a resolver.
+const SSHD_CONFIG: &str = "\
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+";
+
+/// The second user may do anything through sudo without a password.
+const SUDOERS: &str = "berth ALL=(ALL:ALL) NOPASSWD:ALL\n";
+
+/// Recipe version: bump when the build steps below change in a way the texts above do not show.
+const RECIPE_VERSION: &str = "1";
+
+/// Hex of the recipe hash, the suffix of the cached root's folder.
+pub fn recipe_hash() -> String {
+    let mut h = Sha256::new();
+    for part in [
+        RECIPE_VERSION,
+        SUITE,
+        INCLUDE,
+        HOSTKEYS_UNIT,
+        CGROUP_UNIT,
+        SSHD_CONFIG,
+        SUDOERS,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The cached root's folder for the current recipe (it may not exist yet).
+pub fn root_path(config: &Config) -> PathBuf {
+    config.cache_dir.join(format!("{SUITE}-{}", recipe_hash()))
+}
+
+/// Returns the cached root, building it first if needed.
+pub fn ensure(config: &Config) -> Result<PathBuf, NspawnError> {
+    let root = root_path(config);
+    if root.is_dir() {
+        return Ok(root);
+    }
+    fs::create_dir_all(&config.cache_dir)
+        .map_err(NspawnError::io("could not create", &config.cache_dir))?;
+    let lock_path = root.with_extension("lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(NspawnError::io("could not open", &lock_path))?;
+    // Blocks while another process builds; it released the lock once the root was in place.
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| NspawnError::io("could not lock", &lock_path)(e.into()))?;
+    if root.is_dir() {
+        return Ok(root);
+    }
+    let tmp = root.with_extension("building");
+    if tmp.exists() {
+        // A build that died half-way: start over.
+        fs::remove_dir_all(&tmp).map_err(NspawnError::io("could not remove", &tmp))?;
+    }
+    let result = build(config, &tmp).and_then(|()| {
+        fs::rename(&tmp, &root).map_err(NspawnError::io("could not rename into place", &tmp))
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    drop(lock);
+    result.map(|()| root)
+}
+
+/// debootstrap plus the customisation, into `dir`.
+fn build(config: &Config, dir: &Path) -> Result<(), NspawnError> {
+    let dir_s = dir.to_string_lossy();
+    run(
+        "debootstrap",
+        &[
+            "--variant=minbase",
+            &format!("--include={INCLUDE}"),
+            SUITE,
+            &dir_s,
+            &config.mirror,
+        ],
+    )?;
+    let ssh = dir.join("etc/ssh");
+    for entry in fs::read_dir(&ssh).map_err(NspawnError::io("could not read", &ssh))? {
+        let path = entry
+            .map_err(NspawnError::io("could not read", &ssh))?
+            .path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("ssh_host_"))
+        {
+            fs::remove_file(&path).map_err(NspawnError::io("could not remove", &path))?;
+        }
+    }
+    let units = dir.join("etc/systemd/system");
+    write(&units.join("berth-hostkeys.service"), HOSTKEYS_UNIT, 0o644)?;
+    write(&units.join("berth-cgroup-rw.service"), CGROUP_UNIT, 0o644)?;
+    enable(&units, "ssh.service.wants", "berth-hostkeys.service")?;
+    enable(&units, "multi-user.target.wants", "berth-cgroup-rw.service")?;
+    write(
+        &dir.join("etc/ssh/sshd_config.d/berth.conf"),
+        SSHD_CONFIG,
+        0o644,
+    )?;
+    write(&dir.join("etc/sudoers.d/berth"), SUDOERS, 0o440)?;
+    run(
+        "chroot",
+        &[
+            &dir_s,
+            "useradd",
+            "--create-home",
+            "--shell",
+            "/bin/bash",
+            "berth",
+        ],
+    )?;
+    for home in ["root", "home/berth"] {
+        let ssh_dir = dir.join(home).join(".ssh");
+        fs::create_dir_all(&ssh_dir).map_err(NspawnError::io("could not create", &ssh_dir))?;
+        fs::set_permissions(&ssh_dir, fs::Permissions::from_mode(0o700))
+            .map_err(NspawnError::io("could not chmod", &ssh_dir))?;
+    }
+    run(
+        "chroot",
+        &[&dir_s, "chown", "berth:berth", "/home/berth/.ssh"],
+    )?;
+    // Each host gets the machine's nameserver at boot; nothing baked in here.
+    write(&dir.join("etc/resolv.conf"), "", 0o644)?;
+    // An empty machine-id lets each host get its own at boot.
+    write(&dir.join("etc/machine-id"), "", 0o444)?;
+    run("chroot", &[&dir_s, "apt-get", "clean"])?;
+    Ok(())
+}
+
+/// Enables `unit` by the symlink `systemctl enable` would make.
+fn enable(units: &Path, wants: &str, unit: &str) -> Result<(), NspawnError> {
+    let dir = units.join(wants);
+    fs::create_dir_all(&dir).map_err(NspawnError::io("could not create", &dir))?;
+    let link = dir.join(unit);
+    let _ = fs::remove_file(&link);
+    std::os::unix::fs::symlink(format!("/etc/systemd/system/{unit}"), &link)
+        .map_err(NspawnError::io("could not link", &link))
+}
+
+/// Writes a file with a mode, making its folder.
+pub(crate) fn write(path: &Path, text: &str, mode: u32) -> Result<(), NspawnError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(NspawnError::io("could not create", dir))?;
+    }
+    let _ = fs::remove_file(path);
+    let mut f: File = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(NspawnError::io("could not write", path))?;
+    f.write_all(text.as_bytes())
+        .map_err(NspawnError::io("could not write", path))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(NspawnError::io("could not chmod", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_path_carries_the_recipe_hash() {
+        let config = Config {
+            cache_dir: "/c".into(),
+            ..Config::default()
+        };
+        let p = root_path(&config);
+        assert_eq!(p, PathBuf::from(format!("/c/bookworm-{}", recipe_hash())));
+        assert_eq!(recipe_hash().len(), 12);
+    }
+
+    #[test]
+    fn write_sets_the_mode() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let p = dir.path().join("a/b");
+        write(&p, "x", 0o440).expect("write");
+        let mode = fs::metadata(&p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o440);
+    }
+}

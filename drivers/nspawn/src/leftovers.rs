@@ -1,0 +1,111 @@
+//! What a run of machines may leave behind on this machine, so a test can
+//! assert that nothing is.
+
+use std::fs;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::machine::mount_points;
+use crate::network::{self, claims, netns_name};
+use crate::process;
+
+/// Everything found that belongs to machines whose names start with a prefix.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Network namespaces.
+    pub netns: Vec<String>,
+    /// veth ends on this machine.
+    pub links: Vec<String>,
+    /// Mounts under the machines' folders.
+    pub mounts: Vec<String>,
+    /// systemd-nspawn processes and guest processes rooted in the machines' folders (`pid args`).
+    pub processes: Vec<String>,
+    /// Machine folders and address claims.
+    pub records: Vec<String>,
+    /// berth's iptables rules and the bridge, when no machine uses them any more.
+    pub shared: Vec<String>,
+}
+
+impl Leftovers {
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self == &Leftovers::default()
+    }
+}
+
+/// Lists what remains of machines named `prefix…` (all machines for an empty prefix).
+pub fn leftovers(config: &Config, prefix: &str) -> Leftovers {
+    let mut found = Leftovers::default();
+    let ns_prefix = netns_name(prefix);
+    found.netns = fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&ns_prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    let claims = claims(config);
+    found.links = fs::read_dir("/sys/class/net")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("vbh"))
+                .filter(|n| {
+                    // A veth of another live machine is not ours; an unclaimed one is a leftover of someone.
+                    match claims.iter().find(|(a, _)| network::veth_name(*a) == *n) {
+                        Some((_, owner)) => owner.starts_with(prefix),
+                        None => true,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let machines = config.machine_dir(prefix).to_string_lossy().into_owned();
+    found.mounts = mount_points()
+        .into_iter()
+        .filter(|m| m.starts_with(&machines))
+        .collect();
+    for pid in process::all_pids() {
+        if !process::running(pid) {
+            continue;
+        }
+        let args = process::cmdline(pid);
+        let is_ours_nspawn = args.first().is_some_and(|a| a.ends_with("systemd-nspawn"))
+            && args
+                .iter()
+                .any(|a| a.starts_with(&format!("--machine={prefix}")))
+            && args.iter().any(|a| a.contains(&*machines));
+        let rooted_in_ours = fs::read_link(format!("/proc/{pid}/root"))
+            .is_ok_and(|r| r.to_string_lossy().starts_with(&machines));
+        if is_ours_nspawn || rooted_in_ours {
+            found.processes.push(format!("{pid} {}", args.join(" ")));
+        }
+    }
+    found.records = fs::read_dir(config.data_dir.join("machines"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().starts_with(&machines))
+                .map(|p| p.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.records.extend(
+        claims
+            .iter()
+            .filter(|(_, owner)| owner.starts_with(prefix))
+            .map(|(addr, owner)| format!("address claim {addr} of {owner}")),
+    );
+    let bridge = Path::new("/sys/class/net").join(&config.bridge);
+    let in_use = fs::read_dir(bridge.join("brif"))
+        .map(|d| d.count() > 0)
+        .unwrap_or(false);
+    if !in_use {
+        found.shared = network::tagged_rules();
+        if bridge.exists() {
+            found.shared.push(format!("bridge {}", config.bridge));
+        }
+    }
+    found
+}

@@ -1,0 +1,523 @@
+//! One local machine: created once, started and powered off any number of
+//! times on the same writable layer, removed with everything it made.
+//!
+//! Its folder (`<data_dir>/machines/<name>`) holds `upper/` and `work/` (its
+//! overlayfs layer over the cached root), `docker/` (bound at
+//! /var/lib/docker: an engine's overlay2 cannot sit on overlayfs), `rootfs/`
+//! (the mount point), and the records `address`, `lower`, `authorized_keys`,
+//! `nspawn.pid` and `nspawn.log`.
+
+use std::fs;
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+
+use crate::cmd::{command_line, run};
+use crate::config::Config;
+use crate::error::NspawnError;
+use crate::image::{self, write};
+use crate::network;
+use crate::preflight::preflight;
+use crate::process;
+
+/// Whether a machine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Its systemd-nspawn process runs.
+    Running,
+    /// It is powered off (its layer and data are kept).
+    Stopped,
+}
+
+/// A local machine in systemd-nspawn.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    config: Config,
+    name: String,
+    dir: PathBuf,
+    address: Ipv4Addr,
+    lower: PathBuf,
+}
+
+/// Checks that `name` can be a hostname, a folder name and part of a netns name.
+pub fn validate_name(name: &str) -> Result<(), NspawnError> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(NspawnError::InvalidName { name: name.into() })
+    }
+}
+
+impl Machine {
+    /// Makes a new, stopped machine whose root and `berth` users accept `authorized_keys`
+    /// (OpenSSH public-key lines); builds the cached root first if needed.
+    pub fn create(
+        config: &Config,
+        name: &str,
+        authorized_keys: &str,
+    ) -> Result<Machine, NspawnError> {
+        preflight()?;
+        validate_name(name)?;
+        let lower = image::ensure(config)?;
+        let dir = config.machine_dir(name);
+        let parent = config.data_dir.join("machines");
+        fs::create_dir_all(&parent).map_err(NspawnError::io("could not create", &parent))?;
+        // create_dir (not _all) is the atomic "this name is mine" step.
+        if let Err(e) = fs::create_dir(&dir) {
+            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                NspawnError::AlreadyExists {
+                    name: name.into(),
+                    dir,
+                }
+            } else {
+                NspawnError::io("could not create", &dir)(e)
+            });
+        }
+        let made = (|| {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                .map_err(NspawnError::io("could not chmod", &dir))?;
+            let address = network::claim_address(config, name)?;
+            write(&dir.join("address"), &address.to_string(), 0o644)?;
+            write(&dir.join("lower"), &lower.to_string_lossy(), 0o644)?;
+            write(&dir.join("authorized_keys"), authorized_keys, 0o600)?;
+            for sub in ["upper", "work", "docker", "rootfs"] {
+                let p = dir.join(sub);
+                fs::create_dir(&p).map_err(NspawnError::io("could not create", &p))?;
+            }
+            Ok(Machine {
+                config: config.clone(),
+                name: name.into(),
+                dir: dir.clone(),
+                address,
+                lower,
+            })
+        })();
+        if made.is_err() {
+            if let Ok(addr) = read_address(&dir) {
+                let _ = network::release_address(config, name, addr);
+            }
+            let _ = fs::remove_dir_all(&dir);
+        }
+        made
+    }
+
+    /// An existing machine by name.
+    pub fn open(config: &Config, name: &str) -> Result<Machine, NspawnError> {
+        validate_name(name)?;
+        let dir = config.machine_dir(name);
+        if !dir.join("address").is_file() {
+            return Err(NspawnError::NotFound {
+                name: name.into(),
+                dir,
+            });
+        }
+        let lower_file = dir.join("lower");
+        let lower = fs::read_to_string(&lower_file)
+            .map_err(NspawnError::io("could not read", &lower_file))?;
+        Ok(Machine {
+            config: config.clone(),
+            name: name.into(),
+            address: read_address(&dir)?,
+            lower: PathBuf::from(lower.trim()),
+            dir,
+        })
+    }
+
+    /// Names of every machine in the data folder.
+    pub fn list(config: &Config) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(config.data_dir.join("machines"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// The machine's name (also its hostname).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its address on the bridge.
+    pub fn address(&self) -> Ipv4Addr {
+        self.address
+    }
+
+    /// The port sshd listens on.
+    pub fn ssh_port(&self) -> u16 {
+        22
+    }
+
+    /// Its folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Running while its systemd-nspawn process runs.
+    pub fn state(&self) -> State {
+        if self.nspawn_pid().is_some() {
+            State::Running
+        } else {
+            State::Stopped
+        }
+    }
+
+    /// The pid of this machine's systemd-nspawn, if it runs (checked by its command line, so a reused pid is not mistaken for it).
+    fn nspawn_pid(&self) -> Option<i32> {
+        let pid: i32 = fs::read_to_string(self.dir.join("nspawn.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let args = process::cmdline(pid);
+        let ours = args
+            .iter()
+            .any(|a| *a == format!("--machine={}", self.name))
+            && args.iter().any(|a| Path::new(a) == self.rootfs());
+        (ours && process::running(pid)).then_some(pid)
+    }
+
+    fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    /// Boots the machine and returns once sshd answers on port 22 (or the boot deadline passes).
+    pub fn start(&self) -> Result<(), NspawnError> {
+        preflight()?;
+        if self.state() == State::Running {
+            return Ok(());
+        }
+        let booted = self
+            .mount()
+            .and_then(|()| self.write_boot_files())
+            .and_then(|()| {
+                network::attach(&self.config, &self.name, self.address)?;
+                let pid = self.spawn()?;
+                self.wait_for_ssh(pid)
+            });
+        if booted.is_err() {
+            let _ = self.poweroff();
+        }
+        booted
+    }
+
+    /// Mounts the overlay at rootfs/ unless it already is.
+    fn mount(&self) -> Result<(), NspawnError> {
+        let rootfs = self.rootfs();
+        if is_mountpoint(&rootfs) {
+            return Ok(());
+        }
+        let opts = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            self.lower.display(),
+            self.dir.join("upper").display(),
+            self.dir.join("work").display()
+        );
+        run(
+            "mount",
+            &[
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                &opts,
+                &rootfs.to_string_lossy(),
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Hostname, hosts, this machine's nameservers, and the authorized keys: written at each boot.
+    fn write_boot_files(&self) -> Result<(), NspawnError> {
+        let root = self.rootfs();
+        let name = &self.name;
+        write(&root.join("etc/hostname"), &format!("{name}\n"), 0o644)?;
+        write(
+            &root.join("etc/hosts"),
+            &format!(
+                "127.0.0.1 localhost\n127.0.1.1 {name}\n::1 localhost ip6-localhost ip6-loopback\n"
+            ),
+            0o644,
+        )?;
+        write(&root.join("etc/resolv.conf"), &nameservers(), 0o644)?;
+        let keys_file = self.dir.join("authorized_keys");
+        let keys = fs::read_to_string(&keys_file)
+            .map_err(NspawnError::io("could not read", &keys_file))?;
+        let (uid, gid) = passwd_ids(&root, "berth").unwrap_or((1000, 1000));
+        for (home, owner) in [("root", (0, 0)), ("home/berth", (uid, gid))] {
+            let path = root.join(home).join(".ssh/authorized_keys");
+            let mut text = fs::read_to_string(&path).unwrap_or_default();
+            for line in keys.lines().filter(|l| !l.trim().is_empty()) {
+                if !text.lines().any(|l| l == line) {
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+            write(&path, &text, 0o600)?;
+            std::os::unix::fs::chown(&path, Some(owner.0), Some(owner.1))
+                .map_err(NspawnError::io("could not chown", &path))?;
+        }
+        Ok(())
+    }
+
+    /// Starts systemd-nspawn detached (own session, stdin from /dev/null, output to nspawn.log) and records its pid.
+    fn spawn(&self) -> Result<i32, NspawnError> {
+        let ns_path = format!("/run/netns/{}", network::netns_name(&self.name));
+        let args: Vec<String> = vec![
+            "systemd-nspawn".into(),
+            "--boot".into(),
+            format!("--directory={}", self.rootfs().display()),
+            format!("--machine={}", self.name),
+            "--register=no".into(),
+            "--keep-unit".into(),
+            "--capability=all".into(),
+            format!("--network-namespace-path={ns_path}"),
+            "--system-call-filter=@keyring bpf".into(),
+            format!(
+                "--bind={}:/var/lib/docker",
+                self.dir.join("docker").display()
+            ),
+            "--resolv-conf=off".into(),
+            "--timezone=off".into(),
+            "--link-journal=no".into(),
+            "--console=read-only".into(),
+        ];
+        let log = self.dir.join("nspawn.log");
+        // sh starts nspawn in the background and exits: nspawn is nobody's child
+        // here, so it outlives this process (the driver is a short-lived command).
+        let script = r#"log=$1; shift; setsid "$@" </dev/null >>"$log" 2>&1 & echo $!"#;
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .arg(&log)
+            .args(&args)
+            // The machine's cgroup v1 layout with a cgroup2 mount beside it (see test-hosts.md).
+            .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "0")
+            .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1")
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|source| NspawnError::Spawn {
+                command: command_line(
+                    "systemd-nspawn",
+                    &args.iter().map(String::as_str).collect::<Vec<_>>(),
+                ),
+                source,
+            })?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let pid: i32 = text.trim().parse().map_err(|_| NspawnError::BootFailed {
+            name: self.name.clone(),
+            log: format!("the launcher printed no pid: {text}"),
+        })?;
+        write(&self.dir.join("nspawn.pid"), &pid.to_string(), 0o644)?;
+        Ok(pid)
+    }
+
+    /// Polls (with the boot deadline) until sshd sends its banner on port 22.
+    fn wait_for_ssh(&self, pid: i32) -> Result<(), NspawnError> {
+        let addr = SocketAddr::from((self.address, 22));
+        let deadline = Instant::now() + self.config.boot_timeout;
+        loop {
+            if !process::running(pid) {
+                return Err(NspawnError::BootFailed {
+                    name: self.name.clone(),
+                    log: self.log_tail(),
+                });
+            }
+            if ssh_banner(addr) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(NspawnError::BootTimeout {
+                    name: self.name.clone(),
+                    addr: addr.to_string(),
+                    after: self.config.boot_timeout,
+                    log: self.log_tail(),
+                });
+            }
+            // Nothing to wait on until sshd listens: retry at a short interval.
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The last lines of nspawn's console log, for error messages.
+    pub fn log_tail(&self) -> String {
+        let text = fs::read_to_string(self.dir.join("nspawn.log")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// Orderly power-off: SIGTERM makes nspawn halt the guest; after the stop
+    /// deadline SIGKILL. A guest PID 1 that outlives nspawn is killed (which
+    /// ends its whole pid namespace). Then the mount and network are removed;
+    /// the writable layer stays for the next start.
+    pub fn poweroff(&self) -> Result<(), NspawnError> {
+        if let Some(pid) = self.nspawn_pid() {
+            let rootfs = self.rootfs();
+            let guests: Vec<i32> = process::children(pid)
+                .into_iter()
+                .filter(|g| fs::read_link(format!("/proc/{g}/root")).is_ok_and(|r| r == rootfs))
+                .collect();
+            // Never SIGRTMIN+4: nspawn would die at once and leave the guest running as an orphan.
+            process::signal(pid, Signal::TERM);
+            if !process::wait_gone(pid, self.config.stop_timeout) {
+                process::signal(pid, Signal::KILL);
+                if !process::wait_gone(pid, Duration::from_secs(5)) {
+                    return Err(NspawnError::StopTimeout {
+                        name: self.name.clone(),
+                        pid,
+                        after: self.config.stop_timeout,
+                    });
+                }
+            }
+            for guest in guests {
+                if process::running(guest) {
+                    process::signal(guest, Signal::KILL);
+                    process::wait_gone(guest, Duration::from_secs(5));
+                }
+            }
+        }
+        let _ = fs::remove_file(self.dir.join("nspawn.pid"));
+        let rootfs = self.rootfs();
+        if is_mountpoint(&rootfs) {
+            let path = rootfs.to_string_lossy();
+            if run("umount", &[&path]).is_err() {
+                // Something still holds a file open in it: detach now, the kernel frees it when released.
+                run("umount", &["--lazy", &path])?;
+            }
+        }
+        network::detach(&self.config, &self.name, self.address)
+    }
+
+    /// Takes the machine off the network: SSH to it then times out, as with a pulled cable.
+    pub fn cut_network(&self) -> Result<(), NspawnError> {
+        network::cut(self.address)
+    }
+
+    /// Puts the machine back on the network after [`Machine::cut_network`].
+    pub fn restore_network(&self) -> Result<(), NspawnError> {
+        network::restore(self.address)
+    }
+
+    /// Powers off and deletes everything of the machine: layer, data, address claim, records.
+    pub fn remove(self) -> Result<(), NspawnError> {
+        self.poweroff()?;
+        // Deleting through a still-mounted root would be wrong: poweroff unmounted it, check.
+        if is_mountpoint(&self.rootfs()) {
+            return Err(NspawnError::Command {
+                command: format!("umount {}", self.rootfs().display()),
+                status: "still mounted".into(),
+                stderr:
+                    "the machine's root is still mounted; unmount it and remove the machine again"
+                        .into(),
+            });
+        }
+        network::release_address(&self.config, &self.name, self.address)?;
+        fs::remove_dir_all(&self.dir).map_err(NspawnError::io("could not remove", &self.dir))
+    }
+}
+
+fn read_address(dir: &Path) -> Result<Ipv4Addr, NspawnError> {
+    let path = dir.join("address");
+    let text = fs::read_to_string(&path).map_err(NspawnError::io("could not read", &path))?;
+    text.trim().parse().map_err(|e: std::net::AddrParseError| {
+        NspawnError::io("could not parse the address in", &path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e,
+        ))
+    })
+}
+
+/// Whether sshd answers at `addr` with its banner.
+fn ssh_banner(addr: SocketAddr) -> bool {
+    let Ok(mut sock) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 4];
+    sock.read_exact(&mut buf).is_ok() && &buf == b"SSH-"
+}
+
+/// Whether `path` is a mount point (per this process's mount table).
+pub(crate) fn is_mountpoint(path: &Path) -> bool {
+    mount_points().iter().any(|m| Path::new(m) == path)
+}
+
+/// Every mount point, from /proc/self/mountinfo (octal escapes decoded for spaces).
+pub(crate) fn mount_points() -> Vec<String> {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| m.replace("\\040", " "))
+        .collect()
+}
+
+/// This machine's nameservers, for a host's /etc/resolv.conf (loopback ones would point into the host itself).
+fn nameservers() -> String {
+    let text = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("nameserver") && !l.contains(" 127.") && !l.contains(" ::1"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// uid and gid of `user` in the machine's /etc/passwd.
+fn passwd_ids(root: &Path, user: &str) -> Option<(u32, u32)> {
+    let text = fs::read_to_string(root.join("etc/passwd")).ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&user) && f.len() > 3)
+            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_hostnames() {
+        assert!(validate_name("web-1").is_ok());
+        for bad in ["", "-a", "a-", "Web", "a_b", "a.b", &"x".repeat(41)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwd_ids_reads_the_user() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        write(
+            &dir.path().join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nberth:x:1000:1001::/home/berth:/bin/bash\n",
+            0o644,
+        )
+        .expect("write passwd");
+        assert_eq!(passwd_ids(dir.path(), "berth"), Some((1000, 1001)));
+        assert_eq!(passwd_ids(dir.path(), "nobody"), None);
+    }
+
+    #[test]
+    fn root_is_a_mountpoint() {
+        assert!(is_mountpoint(Path::new("/")));
+    }
+}
