@@ -1,1 +1,7 @@
-//! End-to-end tests.
+//! End-to-end tests against real Debian hosts (systemd-nspawn). They need root
+//! and the tools `scripts/test` installs; without them they fail and say why.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod hosts;
+mod ssh;

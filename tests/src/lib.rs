@@ -1,1 +1,258 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: real Debian hosts booted in
+//! systemd-nspawn (through `berth-nspawn`, the same code as the nspawn
+//! driver), reached through `berth-ssh`.
+//!
+//! A [`Fleet`] makes one ed25519 test key per fleet, boots its hosts
+//! concurrently and removes every one of them when dropped, also while a
+//! failing test unwinds. [`assert_no_leftovers`] then proves that nothing of
+//! them remains on the machine.
+
+#![allow(clippy::print_stderr)]
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use berth_nspawn::{Config, Machine, State};
+use berth_ssh::{Auth, HostKeyPolicy, Output, Session, Target};
+
+/// Hosts of one test, removed on drop.
+pub struct Fleet {
+    hosts: Vec<TestHost>,
+    prefix: String,
+    config: Config,
+    /// Holds the test key and the known_hosts files.
+    keys: tempfile::TempDir,
+}
+
+/// One booted host.
+pub struct TestHost {
+    machine: Machine,
+    key: PathBuf,
+    known_hosts: PathBuf,
+    root: Mutex<Option<Session>>,
+}
+
+/// A name prefix unique to this process and fleet, short enough for interface and namespace names.
+fn unique_prefix() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "e{}x{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+impl Fleet {
+    /// Boots `n` hosts at once and returns when each answers SSH as root.
+    pub fn boot(n: usize) -> Result<Fleet> {
+        berth_nspawn::preflight().context("the end-to-end tests need real hosts")?;
+        let keys =
+            tempfile::tempdir().context("could not make a temporary folder for the test key")?;
+        let key = keys.path().join("id_ed25519");
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "berth-e2e", "-f"])
+            .arg(&key)
+            .status()
+            .context(
+                "could not run ssh-keygen; install it with `apt-get install openssh-client`",
+            )?;
+        if !status.success() {
+            bail!("ssh-keygen failed ({status}) making {}", key.display());
+        }
+        let public = std::fs::read_to_string(key.with_extension("pub"))
+            .context("reading the test public key")?;
+        let config = Config::default();
+        let prefix = unique_prefix();
+        let mut fleet = Fleet {
+            hosts: Vec::new(),
+            prefix: prefix.clone(),
+            config: config.clone(),
+            keys,
+        };
+        // Created one by one (the first may build the cached root), booted together.
+        for i in 0..n {
+            let name = format!("{prefix}-{i}");
+            let machine = Machine::create(&config, &name, &public)?;
+            fleet.hosts.push(TestHost {
+                machine,
+                key: key.clone(),
+                known_hosts: fleet.keys.path().join(format!("known_hosts-{name}")),
+                root: Mutex::new(None),
+            });
+        }
+        std::thread::scope(|s| {
+            let boots: Vec<_> = fleet
+                .hosts
+                .iter()
+                .map(|h| s.spawn(move || h.boot()))
+                .collect();
+            boots
+                .into_iter()
+                .map(|b| {
+                    b.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a boot thread panicked")))
+                })
+                .collect::<Result<Vec<()>>>()
+        })?;
+        Ok(fleet)
+    }
+
+    /// The hosts, in the order they were made.
+    pub fn hosts(&self) -> &[TestHost] {
+        &self.hosts
+    }
+
+    /// The prefix of every host name of this fleet (what [`assert_no_leftovers`] looks for).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The machines' configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for host in self.hosts.drain(..) {
+            let name = host.name().to_string();
+            drop(host.root.lock().map(|mut s| s.take()));
+            if let Err(e) = host.machine.remove() {
+                eprintln!("teardown of test host {name} failed: {e}");
+            }
+        }
+    }
+}
+
+impl TestHost {
+    /// Starts the machine and makes sure its engine-facing cgroups are writable.
+    fn boot(&self) -> Result<()> {
+        self.machine.start()?;
+        // The cgroup unit can lose a race at boot; start it again if it did.
+        let fix = "findmnt -no OPTIONS /sys/fs/cgroup/cpuset | grep -q '^rw' || systemctl restart berth-cgroup-rw";
+        let out = self.run(fix)?;
+        if !out.success() {
+            bail!(
+                "{}: making cgroups writable failed: {}",
+                self.name(),
+                out.stderr_str()
+            );
+        }
+        Ok(())
+    }
+
+    /// The host's name and hostname.
+    pub fn name(&self) -> &str {
+        self.machine.name()
+    }
+
+    /// Its address.
+    pub fn address(&self) -> Ipv4Addr {
+        self.machine.address()
+    }
+
+    /// Its SSH port.
+    pub fn port(&self) -> u16 {
+        self.machine.ssh_port()
+    }
+
+    /// The private key (OpenSSH format) that root and `berth` accept.
+    pub fn key_path(&self) -> &Path {
+        &self.key
+    }
+
+    /// The known_hosts file that pins this host's key.
+    pub fn known_hosts(&self) -> &Path {
+        &self.known_hosts
+    }
+
+    /// The machine underneath.
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    /// An SSH target for `user` (root or berth) with the test key and a pinned host key.
+    pub fn target(&self, user: &str) -> Target {
+        Target {
+            host: self.address().to_string(),
+            port: self.port(),
+            user: user.into(),
+            auth: Auth::KeyFile(self.key.clone()),
+            known_hosts: self.known_hosts.clone(),
+            policy: HostKeyPolicy::Pin,
+            connect_timeout: Duration::from_secs(5),
+            io_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// A new SSH session as `user`.
+    pub fn ssh(&self, user: &str) -> Result<Session> {
+        Ok(Session::connect(&self.target(user))?)
+    }
+
+    /// Runs a command as root (over one kept session).
+    pub fn run(&self, command: &str) -> Result<Output> {
+        let mut slot = self
+            .root
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a test panicked while holding the session"))?;
+        if slot.is_none() {
+            *slot = Some(self.ssh("root")?);
+        }
+        let session = slot.as_ref().context("session just made")?;
+        let out = session.exec(command);
+        if out.is_err() {
+            // A broken session is not reused.
+            *slot = None;
+        }
+        Ok(out?)
+    }
+
+    /// Runs a command as root and fails unless it exits 0; returns its trimmed stdout.
+    pub fn check(&self, command: &str) -> Result<String> {
+        let out = self.run(command)?;
+        if !out.success() {
+            bail!(
+                "`{command}` on {} exited {}: {}\n{}",
+                self.name(),
+                out.status,
+                out.stderr_str(),
+                out.stdout_str()
+            );
+        }
+        Ok(out.stdout_str())
+    }
+
+    /// Powers the host off (its layer is kept).
+    pub fn poweroff(&self) -> Result<()> {
+        drop(self.root.lock().map(|mut s| s.take()));
+        Ok(self.machine.poweroff()?)
+    }
+
+    /// Boots it again on the same layer.
+    pub fn start(&self) -> Result<()> {
+        self.boot()
+    }
+
+    /// Whether it runs.
+    pub fn state(&self) -> State {
+        self.machine.state()
+    }
+
+    /// Takes it off the network: SSH to it then times out.
+    pub fn cut_network(&self) -> Result<()> {
+        Ok(self.machine.cut_network()?)
+    }
+}
+
+/// Panics with a list of whatever remains of hosts named `prefix…`.
+pub fn assert_no_leftovers(config: &Config, prefix: &str) {
+    let left = berth_nspawn::leftovers(config, prefix);
+    assert!(left.is_empty(), "test hosts left things behind: {left:#?}");
+}

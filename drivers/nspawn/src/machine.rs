@@ -188,7 +188,9 @@ impl Machine {
         let ours = args
             .iter()
             .any(|a| *a == format!("--machine={}", self.name))
-            && args.iter().any(|a| Path::new(a) == self.rootfs());
+            && args
+                .iter()
+                .any(|a| *a == format!("--directory={}", self.rootfs().display()));
         (ours && process::running(pid)).then_some(pid)
     }
 
