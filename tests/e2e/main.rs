@@ -3,5 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod cli;
+mod create;
 mod hosts;
 mod ssh;

@@ -1,0 +1,91 @@
+//! Running the real `berth` binary (built by `cargo build --workspace --bins`, as scripts/test
+//! does) against a storage folder of the test's own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The berth binary of this workspace's build.
+pub fn berth_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("debug/berth");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first with `cargo build --workspace --bins` (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A storage folder and the berth commands that use it.
+pub struct Berth {
+    pub store: tempfile::TempDir,
+}
+
+impl Berth {
+    pub fn new() -> Self {
+        Berth {
+            store: tempfile::tempdir().expect("a temporary storage folder"),
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(berth_bin());
+        cmd.env("BERTH_STORAGE_PATH", self.store.path())
+            .env("NO_COLOR", "1")
+            .env_remove("DOCKER_HOST")
+            .env_remove("SSH_AUTH_SOCK");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = self.cmd().args(args).output().expect("running berth");
+        eprintln!(
+            "$ berth {}\n{}{}-> {:?}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            out.status.code()
+        );
+        out
+    }
+
+    /// Runs berth and fails the test with its output unless it succeeds; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "berth {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn machine_dir(&self, name: &str) -> PathBuf {
+        self.store.path().join(name)
+    }
+
+    /// The docker CLI pointed at `name` the way users do it: by evaluating `berth env` in a shell.
+    pub fn docker(&self, name: &str, docker_args: &str) -> Output {
+        let script = format!(
+            "eval \"$('{}' env --shell bash {name})\" && docker {docker_args}",
+            berth_bin().display()
+        );
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .env("BERTH_STORAGE_PATH", self.store.path())
+            .env_remove("DOCKER_HOST")
+            .output()
+            .expect("running bash");
+        eprintln!(
+            "$ docker {docker_args}\n{}{}-> {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            out.status.code()
+        );
+        out
+    }
+}

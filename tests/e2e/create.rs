@@ -1,0 +1,235 @@
+//! Issue 4: `berth create -d generic` on real hosts, and the commands on a created machine.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use berth_e2e::{Fleet, TestHost};
+
+use crate::cli::Berth;
+
+fn create_generic(
+    berth: &Berth,
+    host: &TestHost,
+    user: &str,
+    name: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let address = host.address().to_string();
+    let key = host.key_path().to_string_lossy().into_owned();
+    let mut args = vec![
+        "create",
+        "-d",
+        "generic",
+        "--generic-ip-address",
+        &address,
+        "--generic-ssh-key",
+        &key,
+        "--generic-ssh-user",
+        user,
+    ];
+    args.extend_from_slice(extra);
+    args.push(name);
+    berth.run(&args)
+}
+
+/// A busybox image made locally (no registry is reachable) and loaded into the engine.
+fn import_busybox(berth: &Berth, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", root.join("bin/busybox"))
+        .expect("busybox-static is installed (scripts/test does)");
+    for tool in ["sh", "echo", "cat", "uname"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(tool)).unwrap();
+    }
+    let tar = dir.path().join("busybox.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = berth.docker(
+        name,
+        &format!("import '{}' berth-busybox:test", tar.display()),
+    );
+    assert!(out.status.success(), "docker import failed");
+}
+
+#[test]
+fn create_installs_the_engine_behind_mutual_tls() {
+    let fleet = Fleet::boot(2).expect("booting 2 test hosts");
+    let (a, b) = (&fleet.hosts()[0], &fleet.hosts()[1]);
+    let berth = Berth::new();
+
+    let out = create_generic(
+        &berth,
+        a,
+        "root",
+        "alpha",
+        &[
+            "--tls-san",
+            "alpha.example.test",
+            "--engine-label",
+            "team=berth",
+            "--engine-env",
+            "NOTE=a value with 'quotes' and spaces",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "create alpha failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The real docker CLI, over TLS, through `berth env`.
+    let out = berth.docker("alpha", "version --format '{{.Server.Version}}'");
+    assert!(out.status.success(), "docker version over TLS failed");
+    assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
+    import_busybox(&berth, "alpha");
+    let out = berth.docker("alpha", "run --rm berth-busybox:test echo hello-from-berth");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello-from-berth"
+    );
+    let out = berth.docker("alpha", "info --format '{{json .Labels}}'");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("team=berth"));
+    let env = a.check("systemctl show docker -p Environment").unwrap();
+    assert!(
+        env.contains("NOTE=a value with 'quotes' and spaces"),
+        "{env}"
+    );
+
+    // Plain HTTP to 2376 is refused; nothing listens on 2375.
+    let address = a.address().to_string();
+    let mut plain = TcpStream::connect_timeout(
+        &format!("{address}:2376").parse().unwrap(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    plain.write_all(b"GET /version HTTP/1.0\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    let _ = plain.read_to_string(&mut reply);
+    assert!(
+        !reply.contains("ApiVersion"),
+        "the engine answered plain HTTP: {reply}"
+    );
+    assert!(
+        TcpStream::connect_timeout(
+            &format!("{address}:2375").parse().unwrap(),
+            Duration::from_secs(3)
+        )
+        .is_err(),
+        "something listens on 2375"
+    );
+    let listeners = a.check("ss -Hltn").unwrap();
+    assert!(!listeners.contains(":2375 "), "{listeners}");
+
+    // TLS without a client certificate, and with machine B's, is refused by machine A.
+    let alpha_dir = berth.machine_dir("alpha");
+    let ca = std::fs::read_to_string(alpha_dir.join("ca.pem")).unwrap();
+    let no_client = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "5", "--cacert"])
+        .arg(alpha_dir.join("ca.pem"))
+        .arg(format!("https://{address}:2376/version"))
+        .output();
+    if let Ok(out) = no_client {
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("ApiVersion"),
+            "the engine answered a client without a certificate"
+        );
+    }
+    let out = create_generic(&berth, b, "berth", "beta", &[]);
+    assert!(
+        out.status.success(),
+        "create by a sudo user failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let beta_dir = berth.machine_dir("beta");
+    let b_client = berth_tls::PemPair {
+        cert_pem: std::fs::read_to_string(beta_dir.join("cert.pem")).unwrap(),
+        key_pem: std::fs::read_to_string(beta_dir.join("key.pem")).unwrap(),
+    };
+    let refused = berth_tls::probe_engine(&address, 2376, &ca, &b_client, Duration::from_secs(5));
+    assert!(
+        refused.is_err(),
+        "machine A accepted machine B's client certificate"
+    );
+    let a_client = berth_tls::PemPair {
+        cert_pem: std::fs::read_to_string(alpha_dir.join("cert.pem")).unwrap(),
+        key_pem: std::fs::read_to_string(alpha_dir.join("key.pem")).unwrap(),
+    };
+    assert!(
+        berth_tls::probe_engine(&address, 2376, &ca, &a_client, Duration::from_secs(5)).is_ok()
+    );
+
+    // ssh passes the remote exit status; scp round-trips bytes.
+    let out = berth.run(&["ssh", "alpha", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let local = tempfile::tempdir().unwrap();
+    let src = local.path().join("blob");
+    std::fs::write(&src, &data).unwrap();
+    berth.ok(&["scp", src.to_str().unwrap(), "alpha:/tmp/blob"]);
+    let back = local.path().join("back");
+    berth.ok(&["scp", "alpha:/tmp/blob", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&back).unwrap(), data);
+
+    // provision twice leaves the same drop-in; regenerate-certs with a new SAN keeps docker working.
+    let dropin = "cat /etc/systemd/system/docker.service.d/10-machine.conf";
+    let first = a.check(dropin).unwrap();
+    berth.ok(&["provision", "alpha"]);
+    berth.ok(&["provision", "alpha"]);
+    assert_eq!(a.check(dropin).unwrap(), first);
+    berth.ok(&[
+        "regenerate-certs",
+        "-y",
+        "--tls-san",
+        "new-name.example.test",
+        "alpha",
+    ]);
+    let sans = berth_tls::inspect(&std::fs::read_to_string(alpha_dir.join("server.pem")).unwrap())
+        .unwrap()
+        .sans;
+    assert!(
+        sans.iter().any(|s| s == "new-name.example.test"),
+        "{sans:?}"
+    );
+    assert!(
+        sans.iter().any(|s| s == "alpha.example.test"),
+        "the first --tls-san was lost: {sans:?}"
+    );
+    assert!(
+        berth.docker("alpha", "version").status.success(),
+        "docker stopped working after regenerate-certs"
+    );
+
+    // ls shows both with their engine version; status says Running.
+    let ls = berth.ok(&["ls"]);
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with("alpha") && l.contains("Running") && l.contains(" v")),
+        "{ls}"
+    );
+    assert_eq!(berth.ok(&["status", "beta"]).trim(), "Running");
+
+    // A changed host key is refused.
+    a.check("rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl restart ssh")
+        .unwrap();
+    let out = berth.run(&["provision", "alpha"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("host key") && err.contains("changed"), "{err}");
+
+    // rm says the host is left as it is.
+    let out = berth.run(&["rm", "-y", "beta"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left as it is"));
+}
