@@ -5,5 +5,6 @@
 
 mod cli;
 mod create;
+mod failures;
 mod hosts;
 mod ssh;
