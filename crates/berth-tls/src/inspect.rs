@@ -74,7 +74,7 @@ pub fn covers(cert_pem: &str, address: &str) -> Result<bool, TlsError> {
     let cert = pem::parse(&der, "certificate")?;
     let sans = sans(&cert)?;
     let covered = match parse_ip(address.trim()) {
-        Some(ip) => sans.iter().any(|san| *san == San::Ip(ip)),
+        Some(ip) => sans.contains(&San::Ip(ip)),
         None => {
             let host = address.trim().trim_end_matches('.');
             sans.iter().any(|san| match san {

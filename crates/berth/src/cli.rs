@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create machines: make or reach the hosts, install the engine, lock it behind TLS.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Print the exports that point the docker CLI at a machine.
     Env(EnvArgs),
     /// Open a shell on a machine, or run one command there.
