@@ -109,7 +109,13 @@ fn host_keys_are_pinned_and_auth_errors_say_what_was_tried() {
         "{text}"
     );
 
+    // A private key without its .pub beside it (libssh2 derives the public half itself).
+    let lone = host.known_hosts().with_extension("lonekey");
+    fs::copy(host.key_path(), &lone).expect("copy the private key alone");
     let mut t = host.target("berth");
+    t.auth = Auth::KeyFile(lone);
+    Session::connect(&t).expect("ed25519 OpenSSH-format key without .pub");
+
     t.auth = Auth::KeyFile(host.key_path().with_extension("missing"));
     let err = Session::connect(&t).expect_err("no usable key");
     assert!(

@@ -47,6 +47,26 @@ fn unique_prefix() -> String {
     )
 }
 
+/// Removes hosts left by earlier test processes that died without their
+/// teardown (Ctrl-C, SIGKILL): names `e<pid>x<n>-<i>` whose pid is gone.
+fn sweep_dead_runs(config: &Config) {
+    for name in Machine::list(config) {
+        let pid = name
+            .strip_prefix('e')
+            .and_then(|rest| rest.split_once('x'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        let Some(pid) = pid else { continue };
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if let Ok(machine) = Machine::open(config, &name)
+            && let Err(e) = machine.remove()
+        {
+            eprintln!("could not remove {name}, left by dead test process {pid}: {e}");
+        }
+    }
+}
+
 impl Fleet {
     /// Boots `n` hosts at once and returns when each answers SSH as root.
     pub fn boot(n: usize) -> Result<Fleet> {
@@ -67,6 +87,7 @@ impl Fleet {
         let public = std::fs::read_to_string(key.with_extension("pub"))
             .context("reading the test public key")?;
         let config = Config::default();
+        sweep_dead_runs(&config);
         let prefix = unique_prefix();
         let mut fleet = Fleet {
             hosts: Vec::new(),
@@ -134,14 +155,14 @@ impl TestHost {
     /// Starts the machine and makes sure its engine-facing cgroups are writable.
     fn boot(&self) -> Result<()> {
         self.machine.start()?;
-        // The cgroup unit can lose a race at boot; start it again if it did.
-        let fix = "findmnt -no OPTIONS /sys/fs/cgroup/cpuset | grep -q '^rw' || systemctl restart berth-cgroup-rw";
-        let out = self.run(fix)?;
-        if !out.success() {
+        // berth-init made them writable before systemd started; check, so that an
+        // engine test never meets read-only cgroups ("mkdir /sys/fs/cgroup/cpuset/docker: read-only").
+        let out = self.run("findmnt -no OPTIONS /sys/fs/cgroup/cpuset")?;
+        if !out.stdout_str().starts_with("rw") {
             bail!(
-                "{}: making cgroups writable failed: {}",
+                "{}: the cgroup controllers are not writable ({})",
                 self.name(),
-                out.stderr_str()
+                out.stdout_str()
             );
         }
         Ok(())
@@ -232,7 +253,17 @@ impl TestHost {
     /// Powers the host off (its layer is kept).
     pub fn poweroff(&self) -> Result<()> {
         drop(self.root.lock().map(|mut s| s.take()));
-        Ok(self.machine.poweroff()?)
+        let started = std::time::Instant::now();
+        self.machine.poweroff()?;
+        if started.elapsed() > Duration::from_secs(10) {
+            eprintln!(
+                "{} took {:.1?} to power off; its console said:\n{}",
+                self.name(),
+                started.elapsed(),
+                self.machine.log_tail()
+            );
+        }
+        Ok(())
     }
 
     /// Boots it again on the same layer.

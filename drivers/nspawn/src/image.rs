@@ -42,26 +42,19 @@ ExecStart=/usr/bin/ssh-keygen -A
 WantedBy=ssh.service
 ";
 
-/// A Docker engine inside needs writable cgroup v1 controllers, which nspawn
-/// mounts read-only. This remounts them before containerd/docker start. It can
-/// lose a race at boot ("Failed at step CGROUP"), hence Restart=on-failure and
-/// a final check that fails the unit when cpuset is still read-only.
-const CGROUP_UNIT: &str = "\
-[Unit]
-Description=berth: make the cgroup controllers writable for a container engine
-DefaultDependencies=no
-After=local-fs.target
-Before=containerd.service docker.service multi-user.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-Restart=on-failure
-RestartSec=200ms
-ExecStart=/bin/sh -c 'mount -o remount,rw /sys/fs/cgroup; for d in /sys/fs/cgroup/*; do mountpoint -q \"$d\" && mount -o remount,bind,rw \"$d\"; done; test ! -d /sys/fs/cgroup/cpuset || findmnt -no OPTIONS /sys/fs/cgroup/cpuset | grep -q \"^rw\"'
-
-[Install]
-WantedBy=multi-user.target
+/// The machine's first PID 1, for a moment: a Docker engine inside needs
+/// writable cgroup v1 controllers, which nspawn mounts read-only. Remounting
+/// them from a unit during boot raced with systemd spawning other units
+/// ("Failed at step CGROUP spawning ..."); here nothing else runs yet. Then
+/// it becomes systemd.
+pub const INIT_PATH: &str = "/usr/local/sbin/berth-init";
+const INIT: &str = "\
+#!/bin/sh
+mount -o remount,rw /sys/fs/cgroup 2>/dev/null
+for d in /sys/fs/cgroup/*; do
+    mountpoint -q \"$d\" && mount -o remount,bind,rw \"$d\" 2>/dev/null
+done
+exec /lib/systemd/systemd \"$@\"
 ";
 
 /// sshd: keys only, root by key, no DNS lookups that stall logins without a resolver.
@@ -75,6 +68,12 @@ UseDNS no
 /// The second user may do anything through sudo without a password.
 const SUDOERS: &str = "berth ALL=(ALL:ALL) NOPASSWD:ALL\n";
 
+/// Units a machine must not run. systemd-sysctl would write kernel variables
+/// through the writable /proc/sys (SYSTEMD_NSPAWN_API_VFS_WRITABLE) into the
+/// machine that hosts it, and failed now and then under load, leaving the
+/// host `degraded`.
+const MASKED: &[&str] = &["systemd-sysctl.service"];
+
 /// Recipe version: bump when the build steps below change in a way the texts above do not show.
 const RECIPE_VERSION: &str = "1";
 
@@ -86,10 +85,13 @@ pub fn recipe_hash() -> String {
         SUITE,
         INCLUDE,
         HOSTKEYS_UNIT,
-        CGROUP_UNIT,
+        INIT,
         SSHD_CONFIG,
         SUDOERS,
-    ] {
+    ]
+    .into_iter()
+    .chain(MASKED.iter().copied())
+    {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -168,9 +170,11 @@ fn build(config: &Config, dir: &Path) -> Result<(), NspawnError> {
     }
     let units = dir.join("etc/systemd/system");
     write(&units.join("berth-hostkeys.service"), HOSTKEYS_UNIT, 0o644)?;
-    write(&units.join("berth-cgroup-rw.service"), CGROUP_UNIT, 0o644)?;
     enable(&units, "ssh.service.wants", "berth-hostkeys.service")?;
-    enable(&units, "multi-user.target.wants", "berth-cgroup-rw.service")?;
+    write(&dir.join(INIT_PATH.trim_start_matches('/')), INIT, 0o755)?;
+    for unit in MASKED {
+        mask(&units, unit)?;
+    }
     write(
         &dir.join("etc/ssh/sshd_config.d/berth.conf"),
         SSHD_CONFIG,
@@ -214,6 +218,13 @@ fn enable(units: &Path, wants: &str, unit: &str) -> Result<(), NspawnError> {
     let _ = fs::remove_file(&link);
     std::os::unix::fs::symlink(format!("/etc/systemd/system/{unit}"), &link)
         .map_err(NspawnError::io("could not link", &link))
+}
+
+/// Masks `unit` by the symlink to /dev/null that `systemctl mask` would make.
+fn mask(units: &Path, unit: &str) -> Result<(), NspawnError> {
+    let link = units.join(unit);
+    let _ = fs::remove_file(&link);
+    std::os::unix::fs::symlink("/dev/null", &link).map_err(NspawnError::io("could not link", &link))
 }
 
 /// Writes a file with a mode, making its folder.

@@ -97,6 +97,8 @@ pub fn leftovers(config: &Config, prefix: &str) -> Leftovers {
             .filter(|(_, owner)| owner.starts_with(prefix))
             .map(|(addr, owner)| format!("address claim {addr} of {owner}")),
     );
+    // Under the network lock: a machine half-way through attaching has the rules but no veth yet.
+    let _lock = network::lock(config).ok();
     let bridge = Path::new("/sys/class/net").join(&config.bridge);
     let in_use = fs::read_dir(bridge.join("brif"))
         .map(|d| d.count() > 0)

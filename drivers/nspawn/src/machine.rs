@@ -285,7 +285,6 @@ impl Machine {
         let ns_path = format!("/run/netns/{}", network::netns_name(&self.name));
         let args: Vec<String> = vec![
             "systemd-nspawn".into(),
-            "--boot".into(),
             format!("--directory={}", self.rootfs().display()),
             format!("--machine={}", self.name),
             "--register=no".into(),
@@ -301,6 +300,9 @@ impl Machine {
             "--timezone=off".into(),
             "--link-journal=no".into(),
             "--console=read-only".into(),
+            // Not --boot: PID 1 is berth-init, which execs systemd; so say how to halt it.
+            "--kill-signal=SIGRTMIN+3".into(),
+            image::INIT_PATH.into(),
         ];
         let log = self.dir.join("nspawn.log");
         // sh starts nspawn in the background and exits: nspawn is nobody's child

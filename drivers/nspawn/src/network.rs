@@ -86,9 +86,10 @@ pub(crate) fn claims(config: &Config) -> Vec<(Ipv4Addr, String)> {
 }
 
 /// Holds the network lock while alive.
-struct NetLock(#[allow(dead_code)] fs::File);
+pub(crate) struct NetLock(#[allow(dead_code)] fs::File);
 
-fn lock(config: &Config) -> Result<NetLock, NspawnError> {
+/// Takes the lock that guards the bridge, its rules and every veth change.
+pub(crate) fn lock(config: &Config) -> Result<NetLock, NspawnError> {
     fs::create_dir_all(&config.data_dir)
         .map_err(NspawnError::io("could not create", &config.data_dir))?;
     let path = config.data_dir.join("network.lock");
