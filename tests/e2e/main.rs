@@ -7,4 +7,5 @@ mod cli;
 mod create;
 mod failures;
 mod hosts;
+mod plugins;
 mod ssh;
