@@ -91,6 +91,47 @@ pub fn run(
     }
 }
 
+/// Runs `each` on every named machine (after checking they all exist), one progress line
+/// each. One machine's failure is its error; with several, each is reported and the rest go on.
+pub fn for_each_machine(
+    ctx: &Ctx,
+    names: &[String],
+    done: &str,
+    each: impl Fn(&str, &mut crate::progress::MachineProgress) -> anyhow::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    for name in names {
+        ctx.store.machine(name)?;
+    }
+    let progress = crate::progress::Progress::new(ctx.printer);
+    let mut failures = Vec::new();
+    for name in names {
+        let mut line = progress.machine(name);
+        match each(name, &mut line) {
+            Ok(()) => line.finish(done),
+            Err(err) => {
+                line.abandon();
+                failures.push((name, err));
+            }
+        }
+    }
+    if names.len() == 1
+        && let Some((_, err)) = failures.pop()
+    {
+        return Err(err);
+    }
+    for (name, err) in &failures {
+        ctx.printer.error(&format!("{name}: {err:#}"));
+    }
+    if !failures.is_empty() {
+        anyhow::bail!(
+            "{} of {} machines failed; each error above says what to do",
+            failures.len(),
+            names.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The driver `name`: built in, or a plugin found in the store's plugins folder, beside berth
 /// or on PATH.
 pub fn open_driver(ctx: &Ctx, name: &str) -> anyhow::Result<Box<dyn Driver>> {

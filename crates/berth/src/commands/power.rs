@@ -9,69 +9,47 @@ use berth_driver::Operation;
 use berth_store::MachineState;
 
 use super::Ctx;
-use crate::progress::Progress;
 
 /// How long start and restart wait for the engine.
 const ENGINE_WAIT: Duration = Duration::from_secs(90);
 
 pub fn run(ctx: &Ctx, names: &[String], op: Operation) -> anyhow::Result<ExitCode> {
-    for name in names {
-        ctx.store.machine(name)?;
-    }
-    let progress = Progress::new(ctx.printer);
-    let mut failed = 0;
-    for name in names {
-        let mut line = progress.machine(name);
-        let result = (|| -> anyhow::Result<()> {
-            let _lock = ctx.store.lock(name, Duration::from_secs(30))?;
-            let (machine, mut record) = ctx.load(name)?;
-            let driver = super::open_driver(ctx, &record.driver)?;
-            if !driver.supports(op) {
-                bail!(
-                    "the {} driver cannot {} a machine: {}",
-                    record.driver,
-                    verb(op),
-                    driver.name()
-                );
-            }
-            let m = super::machine_ref(&machine, &record)?;
-            line.step(verb(op));
-            let progress_fn = |message: &str| line.detail(message);
-            match op {
-                Operation::Start => driver.start(&m, &progress_fn),
-                Operation::Stop => driver.stop(&m, &progress_fn),
-                Operation::Restart => driver.restart(&m, &progress_fn),
-                Operation::Kill => driver.kill(&m, &progress_fn),
-                _ => bail!("{op:?} is not a power operation"),
-            }
-            .with_context(|| format!("cannot {} '{name}'", verb(op)))?;
-            line.step_done(verb(op));
-            if matches!(op, Operation::Start | Operation::Restart) {
-                line.step("waiting for the engine");
-                wait_for_engine(ctx, name)?;
-                line.step_done("waiting for the engine");
-                if record.state != MachineState::Error {
-                    record.state = MachineState::Running;
-                }
-            } else {
-                record.state = MachineState::Stopped;
-            }
-            machine.save(&record)?;
-            Ok(())
-        })();
-        match result {
-            Ok(()) => line.finish(past(op)),
-            Err(err) => {
-                line.abandon();
-                failed += 1;
-                ctx.printer.error(&format!("{name}: {err:#}"));
-            }
+    super::for_each_machine(ctx, names, past(op), |name, line| {
+        let _lock = ctx.store.lock(name, Duration::from_secs(30))?;
+        let (machine, mut record) = ctx.load(name)?;
+        let driver = super::open_driver(ctx, &record.driver)?;
+        if !driver.supports(op) {
+            bail!(
+                "the {} driver cannot {} machines; power '{name}' through wherever the host runs",
+                record.driver,
+                verb(op)
+            );
         }
-    }
-    if failed > 0 {
-        bail!("{failed} of {} machines failed", names.len());
-    }
-    Ok(ExitCode::SUCCESS)
+        let m = super::machine_ref(&machine, &record)?;
+        line.step(verb(op));
+        let progress_fn = |message: &str| line.detail(message);
+        match op {
+            Operation::Start => driver.start(&m, &progress_fn),
+            Operation::Stop => driver.stop(&m, &progress_fn),
+            Operation::Restart => driver.restart(&m, &progress_fn),
+            Operation::Kill => driver.kill(&m, &progress_fn),
+            _ => bail!("{op:?} is not a power operation"),
+        }
+        .with_context(|| format!("cannot {} '{name}'", verb(op)))?;
+        line.step_done(verb(op));
+        if matches!(op, Operation::Start | Operation::Restart) {
+            line.step("waiting for the engine");
+            wait_for_engine(ctx, name)?;
+            line.step_done("waiting for the engine");
+            if record.state != MachineState::Error {
+                record.state = MachineState::Running;
+            }
+        } else {
+            record.state = MachineState::Stopped;
+        }
+        machine.save(&record)?;
+        Ok(())
+    })
 }
 
 /// Polls the engine over TLS until it answers or the deadline passes.

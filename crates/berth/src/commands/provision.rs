@@ -9,7 +9,6 @@ use anyhow::{Context as _, bail};
 use super::Ctx;
 use crate::certs::Renewal;
 use crate::cli::RegenerateCertsArgs;
-use crate::progress::Progress;
 use crate::provisioning::{self, Options};
 
 pub fn provision(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
@@ -75,37 +74,14 @@ fn run_each(
     extra_sans: &[String],
     done: &str,
 ) -> anyhow::Result<ExitCode> {
-    for name in names {
-        ctx.store.machine(name)?;
-    }
-    let progress = Progress::new(ctx.printer);
-    let mut failed = 0;
-    for name in names {
-        let mut line = progress.machine(name);
-        let result = (|| {
-            let _lock = ctx.store.lock(name, Duration::from_secs(30))?;
-            let (machine, mut record) = ctx.load(name)?;
-            for san in extra_sans {
-                if !record.tls.extra_sans.contains(san) {
-                    record.tls.extra_sans.push(san.clone());
-                }
-            }
-            provisioning::provision(&machine, &mut record, None, options, &mut line)
-        })();
-        match result {
-            Ok(()) => line.finish(done),
-            Err(err) => {
-                line.abandon();
-                failed += 1;
-                ctx.printer.error(&format!("{name}: {err:#}"));
+    super::for_each_machine(ctx, names, done, |name, line| {
+        let _lock = ctx.store.lock(name, Duration::from_secs(30))?;
+        let (machine, mut record) = ctx.load(name)?;
+        for san in extra_sans {
+            if !record.tls.extra_sans.contains(san) {
+                record.tls.extra_sans.push(san.clone());
             }
         }
-    }
-    if failed > 0 {
-        bail!(
-            "{failed} of {} machines failed; each error above says what to do",
-            names.len()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+        provisioning::provision(&machine, &mut record, None, options, line)
+    })
 }
