@@ -26,7 +26,7 @@ fn three_hosts_boot_at_once_answer_and_leave_nothing() {
             .run("timeout 90 systemctl is-system-running --wait")
             .expect("asking systemd for its state");
         let failed = host
-            .run("systemctl --failed --no-legend")
+            .run("systemctl --failed --no-legend; for u in $(systemctl --failed --no-legend --plain | cut -d' ' -f1); do journalctl -b -u $u --no-pager | tail -n 8; done")
             .map(|o| o.stdout_str())
             .unwrap_or_default();
         assert_eq!(

@@ -154,7 +154,9 @@ impl Drop for Fleet {
 impl TestHost {
     /// Starts the machine and makes sure its engine-facing cgroups are writable.
     fn boot(&self) -> Result<()> {
+        let started = std::time::Instant::now();
         self.machine.start()?;
+        let answered = started.elapsed();
         // berth-init made them writable before systemd started; check, so that an
         // engine test never meets read-only cgroups ("mkdir /sys/fs/cgroup/cpuset/docker: read-only").
         let out = self.run("findmnt -no OPTIONS /sys/fs/cgroup/cpuset")?;
@@ -163,6 +165,13 @@ impl TestHost {
                 "{}: the cgroup controllers are not writable ({})",
                 self.name(),
                 out.stdout_str()
+            );
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            eprintln!(
+                "{} was slow to boot: sshd answered after {answered:.1?}, a root command after {:.1?}",
+                self.name(),
+                started.elapsed()
             );
         }
         Ok(())

@@ -20,6 +20,8 @@ pub struct Leftovers {
     pub mounts: Vec<String>,
     /// systemd-nspawn processes and guest processes rooted in the machines' folders (`pid args`).
     pub processes: Vec<String>,
+    /// The machines' own cgroups.
+    pub cgroups: Vec<String>,
     /// Machine folders and address claims.
     pub records: Vec<String>,
     /// berth's iptables rules and the bridge, when no machine uses them any more.
@@ -82,6 +84,7 @@ pub fn leftovers(config: &Config, prefix: &str) -> Leftovers {
             found.processes.push(format!("{pid} {}", args.join(" ")));
         }
     }
+    found.cgroups = crate::cgroup::leftovers(prefix);
     found.records = fs::read_dir(config.data_dir.join("machines"))
         .map(|d| {
             d.flatten()

@@ -11,6 +11,7 @@
 //! Everything here needs root, `systemd-nspawn` (package systemd-container),
 //! `debootstrap`, `ip` and `iptables`; [`preflight`] says which is missing.
 
+mod cgroup;
 mod cmd;
 mod config;
 mod error;

@@ -307,7 +307,12 @@ impl Machine {
         let log = self.dir.join("nspawn.log");
         // sh starts nspawn in the background and exits: nspawn is nobody's child
         // here, so it outlives this process (the driver is a short-lived command).
-        let script = r#"log=$1; shift; setsid "$@" </dev/null >>"$log" 2>&1 & echo $!"#;
+        // The inner sh joins the machine's own cgroups, then becomes nspawn (same pid).
+        let script = r#"log=$1; shift; sh -c 'for f in $BERTH_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec setsid "$@"' sh "$@" </dev/null >>"$log" 2>&1 & echo $!"#;
+        let procs: Vec<String> = crate::cgroup::prepare(&self.name)?
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         let out = Command::new("sh")
             .arg("-c")
             .arg(script)
@@ -317,6 +322,7 @@ impl Machine {
             // The machine's cgroup v1 layout with a cgroup2 mount beside it (see test-hosts.md).
             .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "0")
             .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1")
+            .env("BERTH_CGROUP_PROCS", procs.join(" "))
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
             .output()
@@ -409,6 +415,7 @@ impl Machine {
                 run("umount", &["--lazy", &path])?;
             }
         }
+        crate::cgroup::remove(&self.name);
         network::detach(&self.config, &self.name, self.address)
     }
 

@@ -221,6 +221,7 @@ pub(crate) fn attach(config: &Config, name: &str, addr: Ipv4Addr) -> Result<(), 
     let ns = netns_name(name);
     let veth = veth_name(addr);
     remove_links(&ns, &veth)?;
+    forget_neighbour(config, addr);
     run("ip", &["netns", "add", &ns])?;
     let setup = || -> Result<(), NspawnError> {
         run(
@@ -270,7 +271,27 @@ pub(crate) fn attach(config: &Config, name: &str, addr: Ipv4Addr) -> Result<(), 
 pub(crate) fn detach(config: &Config, name: &str, addr: Ipv4Addr) -> Result<(), NspawnError> {
     let _lock = lock(config)?;
     remove_links(&netns_name(name), &veth_name(addr))?;
+    forget_neighbour(config, addr);
     drop_bridge_if_unused(config)
+}
+
+/// Drops this machine's ARP entry for `addr`. A reused address would
+/// otherwise be sent to the previous machine's MAC until the stale entry
+/// times out (10-20 s of a new host not answering).
+fn forget_neighbour(config: &Config, addr: Ipv4Addr) {
+    if Path::new("/sys/class/net").join(&config.bridge).exists() {
+        let _ = run(
+            "ip",
+            &[
+                "neigh",
+                "flush",
+                "to",
+                &addr.to_string(),
+                "dev",
+                &config.bridge,
+            ],
+        );
+    }
 }
 
 fn remove_links(ns: &str, veth: &str) -> Result<(), NspawnError> {
