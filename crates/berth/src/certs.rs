@@ -128,3 +128,58 @@ fn server_fits(ca_pem: &str, pair: &PemPair, sans: &[String]) -> bool {
             .iter()
             .all(|san| berth_tls::covers(&pair.cert_pem, san).unwrap_or(false))
 }
+
+/// Warn this long before a certificate expires (docker-machine's certificates expired silently
+/// after 1080 days: #4397, #4400, #4553).
+pub const WARN_WITHIN_DAYS: i64 = 30;
+
+/// A sentence about the machine's certificates when one has expired or expires soon.
+pub fn expiry_warning(record: &MachineRecord, now: time::OffsetDateTime) -> Option<String> {
+    let soonest = [
+        ("server", record.tls.server_not_after),
+        ("client", record.tls.client_not_after),
+    ]
+    .into_iter()
+    .filter_map(|(which, not_after)| not_after.map(|t| (which, (t - now).whole_days())))
+    .min_by_key(|(_, days)| *days)?;
+    let (which, days) = soonest;
+    let name = &record.name;
+    match days {
+        d if d < 0 => Some(format!(
+            "the {which} certificate of '{name}' expired {} days ago; `berth regenerate-certs {name}` renews it",
+            -d
+        )),
+        d if d <= WARN_WITHIN_DAYS => Some(format!(
+            "the {which} certificate of '{name}' expires in {d} days; `berth regenerate-certs {name}` renews it"
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    #[test]
+    fn warns_only_close_to_expiry() {
+        let now = time::OffsetDateTime::now_utc();
+        let mut record = MachineRecord::new("web1", "generic");
+        assert_eq!(expiry_warning(&record, now), None);
+        record.tls.server_not_after = Some(now + Duration::days(400));
+        record.tls.client_not_after = Some(now + Duration::days(10));
+        let warning = expiry_warning(&record, now).expect("client expires soon");
+        assert!(
+            warning.contains("client certificate of 'web1' expires in"),
+            "{warning}"
+        );
+        record.tls.client_not_after = Some(now - Duration::days(3));
+        assert!(
+            expiry_warning(&record, now)
+                .expect("expired")
+                .contains("expired 3 days ago")
+        );
+        record.tls.client_not_after = Some(now + Duration::days(400));
+        assert_eq!(expiry_warning(&record, now), None);
+    }
+}

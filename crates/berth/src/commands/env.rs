@@ -47,6 +47,9 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
             record.error.as_deref().unwrap_or("no details recorded")
         ));
     }
+    if let Some(warning) = crate::certs::expiry_warning(&record, time::OffsetDateTime::now_utc()) {
+        ctx.printer.warn(&warning);
+    }
     let cert_path = machine.dir().to_string_lossy().into_owned();
     if (shell == ShellKind::Tcsh || shell == ShellKind::Cmd) && cert_path.contains(['\n', '\r']) {
         bail!(

@@ -61,7 +61,14 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     state: live.state,
                     url: record.url.clone().unwrap_or_default(),
                     docker: live.docker,
-                    error: record.error.clone().or(live.error).unwrap_or_default(),
+                    error: record
+                        .error
+                        .clone()
+                        .or(live.error)
+                        .or_else(|| {
+                            crate::certs::expiry_warning(&record, time::OffsetDateTime::now_utc())
+                        })
+                        .unwrap_or_default(),
                     name: entry.name,
                 }
             }

@@ -198,3 +198,33 @@ fn help_lists_every_command() {
         );
     }
 }
+
+#[test]
+fn env_and_ls_warn_before_certificates_expire() {
+    let sb = Sandbox::new();
+    let dir = sb.add_machine("web1", "tcp://127.0.0.1:2376");
+    let soon = time_in_days(5);
+    let mut text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    text = text.replace(
+        "[ssh]",
+        &format!("[tls]\nclient_not_after = \"{soon}\"\n\n[ssh]"),
+    );
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+    let out = sb.run(&["env", "web1"]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("client certificate of 'web1' expires in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&sb.run(&["ls"])).contains("regenerate-certs web1"));
+}
+
+/// An RFC 3339 time `days` from now, computed with `date` to keep the test free of a time crate.
+fn time_in_days(days: u32) -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("+{days} days"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
