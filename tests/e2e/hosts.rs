@@ -126,6 +126,13 @@ fn a_cut_network_makes_ssh_fail_within_its_deadline() {
     let session = Session::connect(&target).expect("connect");
     assert!(session.exec("true").expect("exec before the cut").success());
 
+    // Regression guard: a command that is quiet for longer than the deadline is not a dead host
+    // (keepalives answered by sshd keep it alive).
+    let quiet = session
+        .exec("sleep 7; echo woke")
+        .expect("a quiet command outlives io_timeout");
+    assert_eq!(quiet.stdout_str(), "woke");
+
     host.cut_network().expect("cut the network");
     let addr = format!("{}:22", host.address());
 

@@ -9,6 +9,9 @@ fn main() -> std::process::ExitCode {
     match berth_nspawn::preflight().and_then(|()| berth_nspawn::image::ensure(&config)) {
         Ok(root) => {
             println!("{} ready in {:.1?}", root.display(), started.elapsed());
+            for old in berth_nspawn::image::prune(&config).unwrap_or_default() {
+                println!("removed {}, the root of an older recipe", old.display());
+            }
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {

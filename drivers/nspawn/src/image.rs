@@ -140,7 +140,52 @@ pub fn ensure(config: &Config) -> Result<PathBuf, NspawnError> {
         let _ = fs::remove_dir_all(&tmp);
     }
     drop(lock);
-    result.map(|()| root)
+    let root = result.map(|()| root)?;
+    // A new recipe leaves the old roots (about 300 MB each) behind: drop the unused ones.
+    prune(config)?;
+    Ok(root)
+}
+
+/// Removes cached roots of other recipes that no machine boots from; returns what it removed.
+/// A root being built or used by another process is kept (its lock is held).
+pub fn prune(config: &Config) -> Result<Vec<PathBuf>, NspawnError> {
+    let current = root_path(config);
+    let in_use: Vec<PathBuf> = fs::read_dir(config.data_dir.join("machines"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|m| fs::read_to_string(m.path().join("lower")).ok())
+        .map(|l| PathBuf::from(l.trim()))
+        .collect();
+    let mut removed = Vec::new();
+    let Ok(entries) = fs::read_dir(&config.cache_dir) else {
+        return Ok(removed);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_root =
+            name.starts_with(&format!("{SUITE}-")) && !name.contains('.') && path.is_dir();
+        if !is_root || path == current || in_use.contains(&path) {
+            continue;
+        }
+        let lock_path = path.with_extension("lock");
+        let Ok(lock) = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+        else {
+            continue;
+        };
+        if rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+            continue;
+        }
+        fs::remove_dir_all(&path).map_err(NspawnError::io("could not remove", &path))?;
+        let _ = fs::remove_file(&lock_path);
+        removed.push(path);
+    }
+    Ok(removed)
 }
 
 /// debootstrap plus the customisation, into `dir`.
@@ -259,6 +304,32 @@ mod tests {
         let p = root_path(&config);
         assert_eq!(p, PathBuf::from(format!("/c/bookworm-{}", recipe_hash())));
         assert_eq!(recipe_hash().len(), 12);
+    }
+
+    #[test]
+    fn prune_keeps_the_current_root_and_roots_in_use() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            cache_dir: dir.path().join("cache"),
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        let (old, used, current) = (
+            config.cache_dir.join("bookworm-000000000000"),
+            config.cache_dir.join("bookworm-111111111111"),
+            root_path(&config),
+        );
+        for d in [&old, &used, &current] {
+            fs::create_dir_all(d.join("etc")).expect("make a root");
+        }
+        write(
+            &config.machine_dir("m").join("lower"),
+            &used.to_string_lossy(),
+            0o644,
+        )
+        .expect("machine record");
+        assert_eq!(prune(&config).expect("prune"), vec![old.clone()]);
+        assert!(!old.exists() && used.exists() && current.exists());
     }
 
     #[test]
