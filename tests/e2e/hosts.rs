@@ -171,3 +171,25 @@ fn a_cut_network_makes_ssh_fail_within_its_deadline() {
     drop(fleet);
     assert_no_leftovers(&config, &prefix);
 }
+
+#[test]
+fn a_guest_orphaned_by_a_killed_nspawn_is_still_removed() {
+    let fleet = Fleet::boot(1).expect("booting a test host");
+    let host = &fleet.hosts()[0];
+    let pid = std::fs::read_to_string(host.machine().dir().join("nspawn.pid")).expect("nspawn.pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", pid.trim()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    // nspawn is gone, the guest's systemd and sshd run on without it.
+    assert_eq!(host.state(), State::Stopped);
+    let (config, prefix) = (fleet.config().clone(), fleet.prefix().to_string());
+    assert!(
+        !berth_nspawn::leftovers(&config, &prefix)
+            .processes
+            .is_empty()
+    );
+    drop(fleet);
+    assert_no_leftovers(&config, &prefix);
+}

@@ -85,6 +85,19 @@ fn remove_tree(dir: &Path) {
     let _ = fs::remove_dir(dir);
 }
 
+/// Whether `pid` belongs to the machine `name` (or, with `prefix` true, to any machine named `name…`).
+///
+/// The cgroup, not /proc/PID/root, tells: a guest's root is its own mount
+/// namespace's "/", while its cgroup path names the machine.
+pub(crate) fn pid_in(pid: i32, name: &str, prefix: bool) -> bool {
+    let needle = format!(":/{PARENT}/{name}");
+    fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.find(&needle).map(|i| &l[i + needle.len()..]))
+        .any(|rest| prefix || rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Cgroups left of machines named `prefix…`.
 pub(crate) fn leftovers(prefix: &str) -> Vec<String> {
     hierarchies()

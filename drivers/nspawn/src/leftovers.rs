@@ -18,7 +18,7 @@ pub struct Leftovers {
     pub links: Vec<String>,
     /// Mounts under the machines' folders.
     pub mounts: Vec<String>,
-    /// systemd-nspawn processes and guest processes rooted in the machines' folders (`pid args`).
+    /// systemd-nspawn processes and guest processes in the machines' cgroups (`pid args`).
     pub processes: Vec<String>,
     /// The machines' own cgroups.
     pub cgroups: Vec<String>,
@@ -78,9 +78,7 @@ pub fn leftovers(config: &Config, prefix: &str) -> Leftovers {
                 .iter()
                 .any(|a| a.starts_with(&format!("--machine={prefix}")))
             && args.iter().any(|a| a.contains(&*machines));
-        let rooted_in_ours = fs::read_link(format!("/proc/{pid}/root"))
-            .is_ok_and(|r| r.to_string_lossy().starts_with(&machines));
-        if is_ours_nspawn || rooted_in_ours {
+        if is_ours_nspawn || crate::cgroup::pid_in(pid, prefix, true) {
             found.processes.push(format!("{pid} {}", args.join(" ")));
         }
     }

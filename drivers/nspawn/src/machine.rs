@@ -382,11 +382,6 @@ impl Machine {
     /// the writable layer stays for the next start.
     pub fn poweroff(&self) -> Result<(), NspawnError> {
         if let Some(pid) = self.nspawn_pid() {
-            let rootfs = self.rootfs();
-            let guests: Vec<i32> = process::children(pid)
-                .into_iter()
-                .filter(|g| fs::read_link(format!("/proc/{g}/root")).is_ok_and(|r| r == rootfs))
-                .collect();
             // Never SIGRTMIN+4: nspawn would die at once and leave the guest running as an orphan.
             process::signal(pid, Signal::TERM);
             if !process::wait_gone(pid, self.config.stop_timeout) {
@@ -399,11 +394,14 @@ impl Machine {
                     });
                 }
             }
-            for guest in guests {
-                if process::running(guest) {
-                    process::signal(guest, Signal::KILL);
-                    process::wait_gone(guest, Duration::from_secs(5));
-                }
+        }
+        // A guest outliving its nspawn (killed above after the deadline, or by
+        // someone else) runs on as an orphan: find it by its cgroup. Killing
+        // its PID 1 ends its whole pid namespace.
+        for pid in process::all_pids() {
+            if process::running(pid) && crate::cgroup::pid_in(pid, &self.name, false) {
+                process::signal(pid, Signal::KILL);
+                process::wait_gone(pid, Duration::from_secs(5));
             }
         }
         let _ = fs::remove_file(self.dir.join("nspawn.pid"));

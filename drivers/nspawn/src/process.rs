@@ -1,6 +1,6 @@
 //! Processes seen through /proc: whether one still runs (a zombie does not:
 //! on machines whose PID 1 does not reap, an exited nspawn stays a zombie),
-//! its children, and signals.
+//! and signals.
 
 use std::fs;
 use std::time::{Duration, Instant};
@@ -28,22 +28,6 @@ pub(crate) fn cmdline(pid: i32) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// Direct children of `pid`.
-pub(crate) fn children(pid: i32) -> Vec<i32> {
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .flatten()
-        .filter_map(|t| fs::read_to_string(t.path().join("children")).ok())
-        .flat_map(|s| {
-            s.split_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect::<Vec<i32>>()
-        })
-        .collect()
 }
 
 /// Every pid on the machine.
