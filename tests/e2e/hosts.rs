@@ -182,7 +182,12 @@ fn a_guest_orphaned_by_a_killed_nspawn_is_still_removed() {
         .status()
         .expect("run kill");
     assert!(killed.success());
-    // nspawn is gone, the guest's systemd and sshd run on without it.
+    // nspawn is gone (a signal is delivered asynchronously: wait for it with a deadline),
+    // the guest's systemd and sshd run on without it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while host.state() != State::Stopped && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(host.state(), State::Stopped);
     let (config, prefix) = (fleet.config().clone(), fleet.prefix().to_string());
     assert!(

@@ -7,5 +7,6 @@ mod cli;
 mod create;
 mod failures;
 mod hosts;
+mod nspawn;
 mod plugins;
 mod ssh;

@@ -19,6 +19,7 @@ pub mod image;
 mod leftovers;
 mod machine;
 pub mod network;
+pub mod plugin;
 mod preflight;
 mod process;
 

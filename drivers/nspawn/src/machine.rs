@@ -440,7 +440,7 @@ impl Machine {
                         .into(),
             });
         }
-        network::release_address(&self.config, &self.name, self.address)?;
+        network::release(&self.config, &self.name, self.address)?;
         fs::remove_dir_all(&self.dir).map_err(NspawnError::io("could not remove", &self.dir))
     }
 }

@@ -195,12 +195,17 @@ fn ensure_bridge(config: &Config) -> Result<(), NspawnError> {
     Ok(())
 }
 
-/// Removes the bridge and its rules when no veth is attached any more (caller holds the lock).
+/// Removes the bridge and its rules when no machine is attached and none is left at all
+/// (caller holds the lock).
+///
+/// A stopped machine keeps the bridge: with the bridge gone, its address would be routed by
+/// the default route, and a client still pointed at it (`docker` after `berth stop`) would send
+/// its traffic off this machine instead of getting "no route to host" here.
 fn drop_bridge_if_unused(config: &Config) -> Result<(), NspawnError> {
     let br = config.bridge.as_str();
     let brif = Path::new("/sys/class/net").join(br).join("brif");
     let members = fs::read_dir(&brif).map(|d| d.count()).unwrap_or(0);
-    if members > 0 {
+    if members > 0 || !claims(config).is_empty() {
         return Ok(());
     }
     for (table, chain, rule) in nat_rules(config) {
@@ -272,6 +277,13 @@ pub(crate) fn detach(config: &Config, name: &str, addr: Ipv4Addr) -> Result<(), 
     let _lock = lock(config)?;
     remove_links(&netns_name(name), &veth_name(addr))?;
     forget_neighbour(config, addr);
+    drop_bridge_if_unused(config)
+}
+
+/// Gives the address back and drops the bridge if it was the last machine.
+pub(crate) fn release(config: &Config, name: &str, addr: Ipv4Addr) -> Result<(), NspawnError> {
+    let _lock = lock(config)?;
+    release_address(config, name, addr)?;
     drop_bridge_if_unused(config)
 }
 

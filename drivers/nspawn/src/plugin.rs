@@ -1,0 +1,320 @@
+//! The `nspawn` driver: berth's Driver trait over [`Machine`], served as the plugin executable
+//! `berth-driver-nspawn` (src/bin). berth then provisions the machine over SSH like any host.
+
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::process::Command;
+
+use berth_driver::{
+    CreateRequest, Created, Driver, DriverError, FlagKind, FlagSpec, MachineRef, MachineState,
+    Operation, SshEndpoint,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{Config, Machine, State};
+
+const NAME: &str = "nspawn";
+const RELEASE: &str = "nspawn-release";
+const SUBNET: &str = "nspawn-subnet";
+/// The only release the cached root is built for today.
+const SUPPORTED_RELEASE: &str = "bookworm";
+
+/// Local Debian machines in systemd-nspawn.
+#[derive(Debug, Default)]
+pub struct NspawnDriver;
+
+/// What berth keeps for the driver in the machine's record.
+#[derive(Debug, Serialize, Deserialize)]
+struct Data {
+    /// The nspawn machine's name (berth names may hold characters nspawn names cannot).
+    machine: String,
+    /// The /24 the machine's address is in, as `a.b.c`.
+    subnet: String,
+}
+
+fn failed(operation: &str, err: impl std::fmt::Display) -> DriverError {
+    DriverError::Failed {
+        driver: NAME.into(),
+        operation: operation.into(),
+        message: err.to_string(),
+    }
+}
+
+fn invalid(flag: &str, reason: impl Into<String>) -> DriverError {
+    DriverError::InvalidFlag {
+        driver: NAME.into(),
+        flag: flag.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A machine name nspawn, network namespaces and interface names accept: lowercase letters,
+/// digits and `-`, short. A name that had to change gets a hash so two berth names never meet.
+fn nspawn_name(berth_name: &str) -> String {
+    let clean: String = berth_name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let clean = clean.trim_matches('-').to_owned();
+    if clean == berth_name && clean.len() <= 24 {
+        return clean;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    berth_name.hash(&mut hasher);
+    let short: String = clean.chars().take(15).collect();
+    format!("{}-{:08x}", short.trim_matches('-'), hasher.finish() as u32)
+}
+
+fn parse_subnet(text: &str) -> Result<[u8; 3], DriverError> {
+    let mut parts: Vec<&str> = text.trim_end_matches("/24").split('.').collect();
+    if parts.len() == 4 && parts[3] == "0" {
+        parts.pop();
+    }
+    let octets: Option<Vec<u8>> = parts.iter().map(|p| p.parse().ok()).collect();
+    match octets.as_deref() {
+        Some([a, b, c])
+            if *a == 10 || (*a == 172 && (16..32).contains(b)) || (*a == 192 && *b == 168) =>
+        {
+            if [*a, *b, *c] == [10, 88, 0] {
+                return Err(invalid(
+                    SUBNET,
+                    "10.88.0.0/24 is used by other tooling on this machine; pick another /24",
+                ));
+            }
+            Ok([*a, *b, *c])
+        }
+        _ => Err(invalid(
+            SUBNET,
+            format!("{text:?} is not the first three octets of a private /24, e.g. 10.213.0"),
+        )),
+    }
+}
+
+fn config_for(subnet: [u8; 3]) -> Config {
+    let config = Config::default();
+    if subnet == config.subnet {
+        return config;
+    }
+    // Another /24 is another network: its own bridge, so the two never share addresses.
+    Config {
+        subnet,
+        bridge: format!("berthbr{}", subnet[2]),
+        ..config
+    }
+}
+
+impl Data {
+    fn from_ref(m: &MachineRef) -> Result<Self, DriverError> {
+        serde_json::from_value(m.data.clone()).map_err(|e| DriverError::InvalidData {
+            driver: NAME.into(),
+            machine: m.name.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn open(&self, m: &MachineRef) -> Result<Machine, DriverError> {
+        let config = config_for(parse_subnet(&self.subnet)?);
+        Machine::open(&config, &self.machine).map_err(|e| DriverError::MachineNotFound {
+            driver: NAME.into(),
+            machine: m.name.clone(),
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// Makes the machine's SSH key pair in its berth folder (the private key never leaves it).
+fn make_key(dir: &Path) -> Result<String, DriverError> {
+    let key = dir.join("id_ed25519");
+    let _ = std::fs::remove_file(&key);
+    let _ = std::fs::remove_file(key.with_extension("pub"));
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "berth", "-f"])
+        .arg(&key)
+        .status()
+        .map_err(|e| {
+            failed(
+                "create",
+                format!(
+                    "cannot run ssh-keygen ({e}); install it with `apt-get install openssh-client`"
+                ),
+            )
+        })?;
+    if !status.success() {
+        return Err(failed(
+            "create",
+            format!("ssh-keygen failed ({status}) making {}", key.display()),
+        ));
+    }
+    std::fs::read_to_string(key.with_extension("pub")).map_err(|e| failed("create", e))
+}
+
+impl Driver for NspawnDriver {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn supports(&self, _op: Operation) -> bool {
+        true
+    }
+
+    fn create_flags(&self) -> Result<Vec<FlagSpec>, DriverError> {
+        let default_subnet = Config::default().subnet;
+        Ok(vec![
+            FlagSpec::new(
+                RELEASE,
+                FlagKind::String,
+                "Debian release of the machine",
+                Some(SUPPORTED_RELEASE),
+            ),
+            FlagSpec::new(
+                SUBNET,
+                FlagKind::String,
+                "The private /24 local machines get addresses in (first three octets)",
+                Some(&format!(
+                    "{}.{}.{}",
+                    default_subnet[0], default_subnet[1], default_subnet[2]
+                )),
+            ),
+        ])
+    }
+
+    fn create(&self, req: &CreateRequest, progress: &dyn Fn(&str)) -> Result<Created, DriverError> {
+        let release = req
+            .string_flag(NAME, RELEASE)?
+            .unwrap_or_else(|| SUPPORTED_RELEASE.into());
+        if release != SUPPORTED_RELEASE {
+            return Err(invalid(
+                RELEASE,
+                format!("only {SUPPORTED_RELEASE} (Debian 12) is supported, not {release:?}"),
+            ));
+        }
+        let subnet_text = req.string_flag(NAME, SUBNET)?.unwrap_or_default();
+        let subnet = if subnet_text.is_empty() {
+            Config::default().subnet
+        } else {
+            parse_subnet(&subnet_text)?
+        };
+        let config = config_for(subnet);
+        crate::preflight().map_err(|e| failed("create", e))?;
+        let public_key = make_key(&req.machine_dir)?;
+        let name = nspawn_name(&req.machine);
+        if !crate::image::root_path(&config).is_dir() {
+            progress("building the Debian root (first time only, about a minute)");
+        }
+        let machine =
+            Machine::create(&config, &name, &public_key).map_err(|e| failed("create", e))?;
+        progress("booting");
+        if let Err(err) = machine.start() {
+            // Nothing half-made is left: berth would have no record of it to remove.
+            let log = machine.log_tail();
+            let _ = machine.remove();
+            return Err(failed("create", format!("{err}\n{log}")));
+        }
+        Ok(Created {
+            ssh: Some(SshEndpoint {
+                host: machine.address().to_string(),
+                port: machine.ssh_port(),
+                user: "root".into(),
+                key_path: Some(req.machine_dir.join("id_ed25519")),
+            }),
+            engine_url: None,
+            data: serde_json::to_value(Data {
+                machine: name,
+                subnet: format!("{}.{}.{}", subnet[0], subnet[1], subnet[2]),
+            })
+            .map_err(|e| failed("create", e))?,
+        })
+    }
+
+    fn start(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
+        let machine = Data::from_ref(m)?.open(m)?;
+        if machine.state() == State::Running {
+            return Ok(());
+        }
+        progress("booting");
+        machine.start().map_err(|e| failed("start", e))
+    }
+
+    fn stop(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
+        let machine = Data::from_ref(m)?.open(m)?;
+        progress("powering off");
+        machine.poweroff().map_err(|e| failed("stop", e))
+    }
+
+    fn kill(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
+        // The library's power-off already ends in SIGKILL when the guest does not halt in time.
+        self.stop(m, progress)
+    }
+
+    fn remove(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
+        let data = match Data::from_ref(m) {
+            Ok(data) => data,
+            // A create that failed before the machine existed left no data: nothing to remove.
+            Err(_) if m.data.is_null() || m.data.as_object().is_some_and(|o| o.is_empty()) => {
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let machine = match data.open(m) {
+            Ok(machine) => machine,
+            Err(DriverError::MachineNotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        progress("removing the machine");
+        machine.remove().map_err(|e| failed("remove", e))
+    }
+
+    fn state(&self, m: &MachineRef) -> Result<MachineState, DriverError> {
+        let data = Data::from_ref(m)?;
+        match data.open(m) {
+            Ok(machine) => Ok(match machine.state() {
+                State::Running => MachineState::Running,
+                State::Stopped => MachineState::Stopped,
+            }),
+            Err(DriverError::MachineNotFound { .. }) => Ok(MachineState::NotFound),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn ssh_endpoint(&self, m: &MachineRef) -> Result<SshEndpoint, DriverError> {
+        let machine = Data::from_ref(m)?.open(m)?;
+        Ok(SshEndpoint {
+            host: machine.address().to_string(),
+            port: machine.ssh_port(),
+            user: "root".into(),
+            key_path: Some(m.machine_dir.join("id_ed25519")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn berth_names_become_valid_nspawn_names() {
+        assert_eq!(nspawn_name("demo"), "demo");
+        for name in [
+            "Web.1",
+            "a.very-long-machine-name-that-goes-on.example.com",
+            "UPPER",
+        ] {
+            let mapped = nspawn_name(name);
+            assert!(
+                crate::machine::validate_name(&mapped).is_ok(),
+                "{name} -> {mapped}"
+            );
+        }
+        assert_ne!(nspawn_name("web.1"), nspawn_name("web-1"));
+    }
+
+    #[test]
+    fn subnets_must_be_private_and_not_reserved() {
+        assert_eq!(parse_subnet("10.213.0").expect("ok"), [10, 213, 0]);
+        assert_eq!(parse_subnet("192.168.77.0/24").expect("ok"), [192, 168, 77]);
+        assert!(parse_subnet("10.88.0").is_err());
+        assert!(parse_subnet("8.8.8").is_err());
+        assert!(parse_subnet("nonsense").is_err());
+    }
+}

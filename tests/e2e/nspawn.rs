@@ -1,0 +1,70 @@
+//! Issue 5: local machines through the `berth-driver-nspawn` plugin (found beside the berth
+//! binary), from create to rm, with the real docker CLI.
+
+use berth_e2e::assert_no_leftovers;
+use berth_nspawn::Config;
+
+use crate::cli::Berth;
+
+/// Removes the machines even when an assertion fails half-way.
+struct Cleanup<'a> {
+    berth: &'a Berth,
+    names: Vec<String>,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for name in &self.names {
+            if self.berth.machine_dir(name).exists() {
+                let _ = self.berth.cmd().args(["rm", "-y", "-f", name]).output();
+            }
+        }
+    }
+}
+
+#[test]
+fn an_nspawn_machine_lives_and_dies_through_berth() {
+    let berth = Berth::new();
+    let name = format!("ns{}", std::process::id());
+    let _cleanup = Cleanup {
+        berth: &berth,
+        names: vec![name.clone()],
+    };
+
+    berth.ok(&["create", "-d", "nspawn", &name]);
+    assert!(
+        berth.docker(&name, "info").status.success(),
+        "docker info over TLS failed"
+    );
+    let ca = std::fs::read(berth.machine_dir(&name).join("ca.pem")).unwrap();
+
+    berth.ok(&["stop", &name]);
+    assert_eq!(berth.ok(&["status", &name]).trim(), "Stopped");
+    let out = berth.docker(&name, "version");
+    assert!(
+        !out.status.success(),
+        "the engine of a stopped machine answered"
+    );
+
+    berth.ok(&["start", &name]);
+    assert_eq!(berth.ok(&["status", &name]).trim(), "Running");
+    assert!(
+        berth.docker(&name, "version").status.success(),
+        "the engine did not come back over TLS"
+    );
+    assert_eq!(
+        std::fs::read(berth.machine_dir(&name).join("ca.pem")).unwrap(),
+        ca,
+        "start changed the certificates"
+    );
+
+    berth.ok(&["restart", &name]);
+    assert!(
+        berth.docker(&name, "version").status.success(),
+        "the engine did not come back after restart"
+    );
+
+    berth.ok(&["rm", "-y", &name]);
+    assert!(!berth.machine_dir(&name).exists());
+    assert_no_leftovers(&Config::default(), &name);
+}
