@@ -14,10 +14,11 @@ use crate::remote::{Remote, RemoteError};
 use crate::runner::Runner;
 use crate::step::{Event, Step};
 
-const HOSTNAME_SCRIPT: &str = include_str!("../../../templates/scripts/hostname.sh");
-const INSTALL_SCRIPT: &str = include_str!("../../../templates/scripts/install.sh");
-const WRITE_FILES_SCRIPT: &str = include_str!("../../../templates/scripts/write-files.sh");
-const CONFIGURE_SCRIPT: &str = include_str!("../../../templates/scripts/configure.sh");
+pub(crate) const HOSTNAME_SCRIPT: &str = include_str!("../../../templates/scripts/hostname.sh");
+pub(crate) const INSTALL_SCRIPT: &str = include_str!("../../../templates/scripts/install.sh");
+pub(crate) const WRITE_FILES_SCRIPT: &str =
+    include_str!("../../../templates/scripts/write-files.sh");
+pub(crate) const CONFIGURE_SCRIPT: &str = include_str!("../../../templates/scripts/configure.sh");
 
 /// The configure script's exit status when the engine failed to start.
 const ENGINE_START_FAILED: i32 = 42;

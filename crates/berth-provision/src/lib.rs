@@ -20,6 +20,13 @@ mod runner;
 mod step;
 mod systemd;
 
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
+mod scripts_tests;
+
 pub use config::{ConfigError, DEFAULT_PORT, EngineConfig, engine_opt_flag, parse_env};
 pub use dropin::{CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, dockerd_args, render_dropin};
 pub use error::{DROPIN_PATH, ErrorKind, ProvisionError};

@@ -10,7 +10,7 @@ use crate::step::Event;
 
 /// Prepended to every script: a non-root user's PATH often lacks the sbin
 /// directories where dockerd, hostname tools and systemctl live.
-const PREAMBLE: &str =
+pub(crate) const PREAMBLE: &str =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH; export PATH\n";
 
 /// The `$0` the scripts see, so their own error messages say who they are.

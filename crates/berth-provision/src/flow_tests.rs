@@ -1,0 +1,321 @@
+//! The provisioning flow against a fake host: which commands run, in which
+//! order, with what privilege, and what a second run changes (nothing).
+
+#![allow(clippy::unwrap_used)]
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use crate::facts::DETECT_SCRIPT;
+use crate::fake::FakeHost;
+use crate::flow::{
+    CONFIGURE_SCRIPT, HOSTNAME_SCRIPT, INSTALL_SCRIPT, Outcome, Plan, ServerCerts,
+    WRITE_FILES_SCRIPT, provision,
+};
+use crate::{
+    CA_PATH, DROPIN_PATH, EngineConfig, ErrorKind, Event, ProvisionError, SERVER_KEY_PATH, Step,
+};
+
+fn certs(serial: u32) -> ServerCerts {
+    ServerCerts {
+        ca_pem: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n".into(),
+        cert_pem: format!(
+            "-----BEGIN CERTIFICATE-----\nSERVER {serial}\n-----END CERTIFICATE-----\n"
+        ),
+        key_pem: "-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n".into(),
+    }
+}
+
+/// Runs a provisioning with certificates `serial`, a readiness check that
+/// fails `not_ready` times first, and returns the outcome and the events.
+fn run(
+    host: &FakeHost,
+    plan: &Plan<'_>,
+    serial: u32,
+    not_ready: u32,
+) -> (Result<Outcome<String>, ProvisionError>, Vec<String>) {
+    let mut events = Vec::new();
+    let polls = Cell::new(0);
+    let result = provision(
+        host,
+        plan,
+        &mut |facts| {
+            assert!(
+                !facts.addresses.is_empty(),
+                "SANs need the host's addresses"
+            );
+            Ok::<_, String>(certs(serial))
+        },
+        &mut || {
+            polls.set(polls.get() + 1);
+            if polls.get() > not_ready {
+                Ok::<_, String>("20.10.24".to_owned())
+            } else {
+                Err("connection refused".to_owned())
+            }
+        },
+        &mut |event| {
+            let line = match event {
+                Event::StepStarted(step) => format!("start {step}"),
+                Event::StepDone(step) => format!("done {step}"),
+                Event::StepSkipped { step, reason } => format!("skip {step}: {reason}"),
+                Event::Detail(line) => format!("detail {line}"),
+                Event::RemoteCommand {
+                    purpose, status, ..
+                } => format!("cmd {purpose} -> {status}"),
+            };
+            events.push(line);
+        },
+    );
+    (result, events)
+}
+
+fn plan<'a>(name: &'a str, engine: &'a EngineConfig) -> Plan<'a> {
+    Plan {
+        ready_timeout: Duration::from_millis(500),
+        ..Plan::new(name, "10.0.0.5", engine)
+    }
+}
+
+#[test]
+fn fresh_host_gets_engine_certs_and_dropin() {
+    let host = FakeHost::debian(false);
+    let engine = EngineConfig::default();
+    let (result, events) = run(&host, &plan("web1", &engine), 1, 0);
+    let outcome = result.unwrap();
+    assert_eq!(
+        host.scripts(),
+        [
+            DETECT_SCRIPT,
+            HOSTNAME_SCRIPT,
+            INSTALL_SCRIPT,
+            DETECT_SCRIPT,
+            WRITE_FILES_SCRIPT,
+            CONFIGURE_SCRIPT
+        ]
+    );
+    assert_eq!(
+        outcome.steps_done,
+        [
+            Step::Detecting,
+            Step::SettingHostname,
+            Step::InstallingEngine,
+            Step::Certificates,
+            Step::Configuring,
+            Step::WaitingForEngine
+        ]
+    );
+    assert_eq!(outcome.engine, "20.10.24");
+    assert_eq!(outcome.facts.hostname, "web1");
+    assert!(outcome.restarted && outcome.dropin_changed);
+    // The install's output reached the caller as progress lines.
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("detail Setting up docker.io")),
+        "{events:?}"
+    );
+    let (mode, dropin) = host.file(DROPIN_PATH).unwrap();
+    assert_eq!(mode, "0644");
+    assert_eq!(dropin, outcome.dropin);
+    assert!(
+        dropin.contains("ExecStart=/usr/sbin/dockerd \\\n\t-H fd://"),
+        "{dropin}"
+    );
+    assert_eq!(host.file(SERVER_KEY_PATH).unwrap().0, "0600");
+    assert_eq!(host.file(CA_PATH).unwrap().0, "0644");
+    assert!(host.file(&format!("{DROPIN_PATH}.previous")).is_none());
+}
+
+#[test]
+fn second_run_changes_nothing_and_restarts_nothing() {
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    let (first, _) = run(&host, &plan("web1", &engine), 1, 0);
+    let first = first.unwrap();
+    let files_after_first = host.files.borrow().clone();
+    host.sent.borrow_mut().clear();
+
+    let (second, events) = run(&host, &plan("web1", &engine), 1, 0);
+    let second = second.unwrap();
+    assert_eq!(*host.files.borrow(), files_after_first);
+    assert_eq!(second.dropin, first.dropin);
+    assert!(!second.dropin_changed && !second.restarted);
+    assert_eq!(host.restarts.get(), 1);
+    // Three round trips when the host is already as it should be.
+    assert_eq!(
+        host.scripts(),
+        [DETECT_SCRIPT, WRITE_FILES_SCRIPT, CONFIGURE_SCRIPT]
+    );
+    assert!(
+        events.contains(&"skip setting the hostname: the host already has this name".to_owned())
+    );
+    assert!(events.contains(
+        &"skip installing the engine: the Docker engine is already installed".to_owned()
+    ));
+}
+
+#[test]
+fn new_certificates_restart_the_engine_with_the_same_dropin() {
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    run(&host, &plan("web1", &engine), 1, 0).0.unwrap();
+    // What regenerate-certs does: no install, new server certificate.
+    let regen = Plan {
+        install_engine: false,
+        ..plan("web1", &engine)
+    };
+    let outcome = run(&host, &regen, 2, 0).0.unwrap();
+    assert!(!outcome.dropin_changed);
+    assert!(outcome.restarted);
+    assert_eq!(host.restarts.get(), 2);
+}
+
+#[test]
+fn changed_options_keep_the_previous_dropin() {
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    let first = run(&host, &plan("web1", &engine), 1, 0).0.unwrap();
+    let engine2 = EngineConfig {
+        labels: vec!["team=a b".into()],
+        ..EngineConfig::default()
+    };
+    let second = run(&host, &plan("web1", &engine2), 1, 0).0.unwrap();
+    assert!(second.dropin_changed && second.restarted);
+    assert_eq!(
+        host.file(&format!("{DROPIN_PATH}.previous")).unwrap().1,
+        first.dropin
+    );
+}
+
+#[test]
+fn non_root_user_goes_through_sudo_after_detection() {
+    let mut host = FakeHost::debian(true);
+    host.user = "deploy".into();
+    host.uid = 1000;
+    let engine = EngineConfig::default();
+    run(&host, &plan("web1", &engine), 1, 0).0.unwrap();
+    let sent = host.sent.borrow();
+    assert!(!sent[0].sudo, "detection runs as the user");
+    assert!(sent[1..].iter().all(|s| s.sudo), "{sent:?}");
+}
+
+#[test]
+fn non_root_user_without_sudo_is_refused() {
+    let mut host = FakeHost::debian(true);
+    host.user = "deploy".into();
+    host.uid = 1000;
+    host.sudo_ok = false;
+    let engine = EngineConfig::default();
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert_eq!(err.step, Step::Detecting);
+    assert_eq!(
+        err.to_string(),
+        "detecting the OS on 10.0.0.5 failed: user deploy on 10.0.0.5 has no passwordless sudo: give it NOPASSWD in sudoers or use --generic-ssh-user root"
+    );
+    assert_eq!(host.scripts(), [DETECT_SCRIPT]);
+}
+
+#[test]
+fn unsupported_os_is_refused_after_one_command() {
+    let mut host = FakeHost::debian(false);
+    host.os_release = "PRETTY_NAME=\"Alpine Linux v3.20\"\nID=alpine\n".into();
+    let engine = EngineConfig::default();
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Alpine Linux v3.20 is not supported"),
+        "{err}"
+    );
+    assert_eq!(host.scripts(), [DETECT_SCRIPT]);
+    assert!(err.done.is_empty());
+}
+
+#[test]
+fn bad_options_fail_before_touching_the_host() {
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig {
+        opts: vec!["host=tcp://0.0.0.0:2375".into()],
+        ..EngineConfig::default()
+    };
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert!(matches!(*err.kind, ErrorKind::Config(_)));
+    let engine = EngineConfig::default();
+    let err = run(&host, &plan("web_1", &engine), 1, 0).0.unwrap_err();
+    assert!(matches!(*err.kind, ErrorKind::InvalidName { .. }));
+    assert!(host.scripts().is_empty());
+}
+
+#[test]
+fn apt_failure_names_the_step_and_quotes_apt() {
+    let mut host = FakeHost::debian(false);
+    host.install_fails = true;
+    let engine = EngineConfig::default();
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert_eq!(err.step, Step::InstallingEngine);
+    assert_eq!(err.done, [Step::Detecting, Step::SettingHostname]);
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "installing the engine on 10.0.0.5 failed: installing the engine exited with status 100"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("E: Unable to locate package docker.io"),
+        "{text}"
+    );
+}
+
+#[test]
+fn engine_without_install_is_refused_when_installing_is_off() {
+    let host = FakeHost::debian(false);
+    let engine = EngineConfig {
+        install: false,
+        ..EngineConfig::default()
+    };
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert!(matches!(*err.kind, ErrorKind::EngineMissing));
+}
+
+#[test]
+fn engine_start_failure_shows_the_journal_and_the_previous_dropin() {
+    let mut host = FakeHost::debian(true);
+    host.start_fails = true;
+    let engine = EngineConfig::default();
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert_eq!(err.step, Step::Configuring);
+    let text = err.to_string();
+    assert!(text.contains("unknown flag: --bogus"), "{text}");
+    assert!(text.contains("10-machine.conf.previous"), "{text}");
+}
+
+#[test]
+fn readiness_is_polled_until_it_answers() {
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    let plan = Plan {
+        ready_timeout: Duration::from_secs(5),
+        ..plan("web1", &engine)
+    };
+    let outcome = run(&host, &plan, 1, 2).0.unwrap();
+    assert_eq!(outcome.engine, "20.10.24");
+}
+
+#[test]
+fn readiness_timeout_quotes_the_last_error_and_the_journal() {
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    let started = std::time::Instant::now();
+    let err = run(&host, &plan("web1", &engine), 1, u32::MAX)
+        .0
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the deadline holds"
+    );
+    assert_eq!(err.step, Step::WaitingForEngine);
+    let text = err.to_string();
+    assert!(text.contains("last error: connection refused"), "{text}");
+    assert!(text.contains("API listen on"), "{text}");
+}

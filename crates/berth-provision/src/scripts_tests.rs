@@ -1,0 +1,220 @@
+//! berth's host scripts run in a real shell on this machine: file writes go to
+//! a temporary folder and `systemctl`/`journalctl` are stand-ins on PATH that
+//! log their arguments, so nothing on the machine itself changes.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::facts::{DETECT_SCRIPT, HostFacts};
+use crate::flow::{CONFIGURE_SCRIPT, WRITE_FILES_SCRIPT};
+use crate::remote::Output;
+
+/// Runs `script` with `sh -c` and `args`, `stdin` fed in, `bin` first on PATH.
+fn sh(script: &str, args: &[&str], stdin: &[u8], bin: Option<&Path>) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).arg("berth").args(args);
+    if let Some(bin) = bin {
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        cmd.env("PATH", path);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sh");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Output {
+        status: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn write_files_splits_stdin_by_size_and_reports_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("docker/ca.pem");
+    let key = dir.path().join("docker/server-key.pem");
+    let (ca_s, key_s) = (ca.to_str().unwrap(), key.to_str().unwrap());
+    let run = |a: &str, b: &str| {
+        let (la, lb) = (a.len().to_string(), b.len().to_string());
+        sh(
+            WRITE_FILES_SCRIPT,
+            &[ca_s, "0644", &la, key_s, "0600", &lb],
+            format!("{a}{b}").as_bytes(),
+            None,
+        )
+    };
+    let out = run("CA with\nlines\n", "KEY 'quoted' $x\n");
+    assert!(out.success(), "{}", out.stderr_text());
+    assert_eq!(out.stdout_text(), "changed=1\n");
+    assert_eq!(std::fs::read_to_string(&ca).unwrap(), "CA with\nlines\n");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), "KEY 'quoted' $x\n");
+    assert_eq!(mode(&ca), 0o644);
+    assert_eq!(mode(&key), 0o600);
+
+    let out = run("CA with\nlines\n", "KEY 'quoted' $x\n");
+    assert_eq!(out.stdout_text(), "changed=0\n");
+    let out = run("CA with\nlines\n", "NEW KEY\n");
+    assert_eq!(out.stdout_text(), "changed=1\n");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), "NEW KEY\n");
+    // No temporary files left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("docker"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn write_files_refuses_short_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f");
+    let out = sh(
+        WRITE_FILES_SCRIPT,
+        &[path.to_str().unwrap(), "0600", "10"],
+        b"short",
+        None,
+    );
+    assert!(!out.success());
+    assert!(
+        out.stderr_text()
+            .contains("expected 10 bytes on stdin, got 5"),
+        "{}",
+        out.stderr_text()
+    );
+    assert!(!path.exists());
+}
+
+/// Stand-ins for systemctl and journalctl: they log their arguments, keep the
+/// unit's state in a file, and fail `restart` when `$dir/fail-start` exists.
+fn fake_systemd(dir: &Path) -> std::path::PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let state = dir.join("state");
+    let systemctl = format!(
+        r#"#!/bin/sh
+echo "systemctl $*" >> {log}
+case "$1" in
+  is-active) [ "$(cat {state} 2>/dev/null)" = active ] ;;
+  is-enabled) [ -e {enabled} ] ;;
+  enable) touch {enabled} ;;
+  restart) if [ -e {fail} ]; then echo inactive > {state}; exit 1; fi; echo active > {state} ;;
+  status) echo "docker.service - Docker Application Container Engine"; echo "   Active: failed"; exit 3 ;;
+  *) true ;;
+esac
+"#,
+        log = dir.join("log").display(),
+        state = state.display(),
+        enabled = dir.join("enabled").display(),
+        fail = dir.join("fail-start").display(),
+    );
+    let journalctl = "#!/bin/sh\necho \"dockerd[7]: unknown flag: --bogus\"\n";
+    for (name, body) in [
+        ("systemctl", systemctl.as_str()),
+        ("journalctl", journalctl),
+    ] {
+        let path = bin.join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+#[test]
+fn configure_installs_keeps_previous_and_restarts_only_on_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_systemd(dir.path());
+    let file = dir.path().join("docker.service.d/10-machine.conf");
+    let f = file.to_str().unwrap();
+    let configure = |text: &str, certs_changed: &str| {
+        sh(
+            CONFIGURE_SCRIPT,
+            &[f, &text.len().to_string(), certs_changed],
+            text.as_bytes(),
+            Some(&bin),
+        )
+    };
+    let log = || std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+
+    let out = configure("[Service]\nA\n", "0");
+    assert!(out.success(), "{}", out.stderr_text());
+    assert_eq!(out.stdout_text(), "changed=1\nrestarted=1\n");
+    assert!(log().contains("systemctl daemon-reload"));
+    assert!(log().contains("systemctl reset-failed docker.service docker.socket"));
+    assert!(log().contains("systemctl enable --quiet docker.service"));
+    assert!(!Path::new(&format!("{f}.previous")).exists());
+
+    // Same drop-in, engine running: nothing to do, no restart.
+    std::fs::remove_file(dir.path().join("log")).unwrap();
+    let out = configure("[Service]\nA\n", "0");
+    assert_eq!(out.stdout_text(), "changed=0\nrestarted=0\n");
+    assert!(!log().contains("restart"), "{}", log());
+
+    // Same drop-in, new certificates: restart.
+    let out = configure("[Service]\nA\n", "1");
+    assert_eq!(out.stdout_text(), "changed=0\nrestarted=1\n");
+
+    // New drop-in: the old one is kept as .previous.
+    let out = configure("[Service]\nB\n", "0");
+    assert_eq!(out.stdout_text(), "changed=1\nrestarted=1\n");
+    assert_eq!(
+        std::fs::read_to_string(format!("{f}.previous")).unwrap(),
+        "[Service]\nA\n"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "[Service]\nB\n");
+
+    // A start failure exits 42 with the status and journal on stdout.
+    std::fs::write(dir.path().join("fail-start"), "").unwrap();
+    let out = configure("[Service]\nC\n", "0");
+    assert_eq!(out.status, 42);
+    assert!(
+        out.stdout_text().contains("Active: failed"),
+        "{}",
+        out.stdout_text()
+    );
+    assert!(out.stdout_text().contains("unknown flag: --bogus"));
+    assert_eq!(
+        std::fs::read_to_string(format!("{f}.previous")).unwrap(),
+        "[Service]\nB\n"
+    );
+
+    // A re-run after the failure restarts even though the drop-in is unchanged.
+    std::fs::remove_file(dir.path().join("fail-start")).unwrap();
+    let out = configure("[Service]\nC\n", "0");
+    assert_eq!(out.stdout_text(), "changed=0\nrestarted=1\n");
+    // ...and did not overwrite the last good drop-in with the failed one.
+    assert_eq!(
+        std::fs::read_to_string(format!("{f}.previous")).unwrap(),
+        "[Service]\nB\n"
+    );
+}
+
+#[test]
+fn detection_runs_on_this_machine_and_parses() {
+    let out = sh(
+        &format!("{}{DETECT_SCRIPT}", crate::runner::PREAMBLE),
+        &[],
+        b"",
+        None,
+    );
+    assert!(out.success(), "{}", out.stderr_text());
+    let facts = HostFacts::parse(&out.stdout_text()).unwrap();
+    assert!(!facts.os_id.is_empty(), "{}", out.stdout_text());
+    assert!(!facts.pretty_name.is_empty());
+    assert!(!facts.hostname.is_empty());
+}
