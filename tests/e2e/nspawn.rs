@@ -68,3 +68,30 @@ fn an_nspawn_machine_lives_and_dies_through_berth() {
     assert!(!berth.machine_dir(&name).exists());
     assert_no_leftovers(&Config::default(), &name);
 }
+
+#[test]
+fn the_nspawn_driver_without_root_says_how_to_run_it_and_rm_cleans_up() {
+    let berth = Berth::new();
+    let dir = berth.store.path();
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"])
+            .arg(format!("BERTH_STORAGE_PATH={}", dir.display()))
+            .arg(format!("HOME={}", dir.display()))
+            .arg(crate::cli::berth_bin())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = as_nobody(&["create", "-d", "nspawn", "nonroot"]);
+    assert!(!ok);
+    assert!(err.contains("need root") && err.contains("sudo"), "{err}");
+    assert!(err.contains("berth rm nonroot"), "{err}");
+    let (ok, err) = as_nobody(&["rm", "-y", "nonroot"]);
+    assert!(ok, "{err}");
+}
