@@ -63,6 +63,32 @@ impl Berth {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `berth create -d generic` for a test host, logging in as `user` with the fleet's key.
+    pub fn create_generic(
+        &self,
+        host: &berth_e2e::TestHost,
+        user: &str,
+        name: &str,
+        extra: &[&str],
+    ) -> Output {
+        let address = host.address().to_string();
+        let key = host.key_path().to_string_lossy().into_owned();
+        let mut args = vec![
+            "create",
+            "-d",
+            "generic",
+            "--generic-ip-address",
+            &address,
+            "--generic-ssh-key",
+            &key,
+            "--generic-ssh-user",
+            user,
+        ];
+        args.extend_from_slice(extra);
+        args.push(name);
+        self.run(&args)
+    }
+
     pub fn machine_dir(&self, name: &str) -> PathBuf {
         self.store.path().join(name)
     }

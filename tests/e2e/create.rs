@@ -4,34 +4,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use berth_e2e::{Fleet, TestHost};
+use berth_e2e::Fleet;
 
 use crate::cli::Berth;
-
-fn create_generic(
-    berth: &Berth,
-    host: &TestHost,
-    user: &str,
-    name: &str,
-    extra: &[&str],
-) -> std::process::Output {
-    let address = host.address().to_string();
-    let key = host.key_path().to_string_lossy().into_owned();
-    let mut args = vec![
-        "create",
-        "-d",
-        "generic",
-        "--generic-ip-address",
-        &address,
-        "--generic-ssh-key",
-        &key,
-        "--generic-ssh-user",
-        user,
-    ];
-    args.extend_from_slice(extra);
-    args.push(name);
-    berth.run(&args)
-}
 
 /// A busybox image made locally (no registry is reachable) and loaded into the engine.
 fn import_busybox(berth: &Berth, name: &str) {
@@ -66,8 +41,7 @@ fn create_installs_the_engine_behind_mutual_tls() {
     let (a, b) = (&fleet.hosts()[0], &fleet.hosts()[1]);
     let berth = Berth::new();
 
-    let out = create_generic(
-        &berth,
+    let out = berth.create_generic(
         a,
         "root",
         "alpha",
@@ -146,7 +120,7 @@ fn create_installs_the_engine_behind_mutual_tls() {
             "the engine answered a client without a certificate"
         );
     }
-    let out = create_generic(&berth, b, "berth", "beta", &[]);
+    let out = berth.create_generic(b, "berth", "beta", &[]);
     assert!(
         out.status.success(),
         "create by a sudo user failed: {}",

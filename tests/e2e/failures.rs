@@ -8,20 +8,7 @@ use berth_e2e::{Fleet, TestHost};
 use crate::cli::Berth;
 
 fn create(berth: &Berth, host: &TestHost, name: &str, extra: &[&str]) -> (bool, String) {
-    let address = host.address().to_string();
-    let key = host.key_path().to_string_lossy().into_owned();
-    let mut args = vec![
-        "create",
-        "-d",
-        "generic",
-        "--generic-ip-address",
-        &address,
-        "--generic-ssh-key",
-        &key,
-    ];
-    args.extend_from_slice(extra);
-    args.push(name);
-    let out = berth.run(&args);
+    let out = berth.create_generic(host, "root", name, extra);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
