@@ -43,6 +43,7 @@ impl Progress {
             name: name.to_owned(),
             bar,
             progress: self.clone(),
+            step: String::new(),
             step_started: Instant::now(),
         }
     }
@@ -61,6 +62,8 @@ pub struct MachineProgress {
     name: String,
     bar: Option<ProgressBar>,
     progress: Progress,
+    /// The step under way, kept so that detail lines show beside it.
+    step: String,
     step_started: Instant,
 }
 
@@ -68,6 +71,7 @@ impl MachineProgress {
     /// A step begins.
     pub fn step(&mut self, what: &str) {
         self.step_started = Instant::now();
+        self.step = what.to_owned();
         match &self.bar {
             Some(bar) => bar.set_message(what.to_owned()),
             None => self
@@ -94,7 +98,7 @@ impl MachineProgress {
         match &self.bar {
             Some(bar) => {
                 let short: String = text.chars().take(60).collect();
-                bar.set_message(short);
+                bar.set_message(format!("{}: {short}", self.step));
             }
             None => self.debug(text),
         }
