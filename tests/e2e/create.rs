@@ -156,6 +156,32 @@ fn create_installs_the_engine_behind_mutual_tls() {
     berth.ok(&["scp", "alpha:/tmp/blob", back.to_str().unwrap()]);
     assert_eq!(std::fs::read(&back).unwrap(), data);
 
+    // An interactive `berth ssh` gets a terminal on the host (driven through `script`'s PTY).
+    let interactive = format!(
+        "BERTH_STORAGE_PATH='{}' '{}' ssh alpha",
+        berth.store.path().display(),
+        crate::cli::berth_bin().display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &interactive, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"tty; hostname; exit 5\n")
+        .unwrap();
+    let session = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&session.stdout);
+    assert_eq!(session.status.code(), Some(5), "{text}");
+    assert!(
+        text.contains("/dev/pts/") && text.contains("alpha"),
+        "{text}"
+    );
+
     // provision twice leaves the same drop-in; regenerate-certs with a new SAN keeps docker working.
     let dropin = "cat /etc/systemd/system/docker.service.d/10-machine.conf";
     let first = a.check(dropin).unwrap();
