@@ -228,3 +228,37 @@ fn time_in_days(days: u32) -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+#[test]
+fn the_none_driver_records_an_existing_engine() {
+    let sb = Sandbox::new();
+    let out = sb.run(&[
+        "create",
+        "-d",
+        "none",
+        "--url",
+        "tcp://127.0.0.1:2376",
+        "existing",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&sb.run(&["url", "existing"])),
+        "tcp://127.0.0.1:2376\n"
+    );
+    assert!(
+        stdout(&sb.run(&["ls"]))
+            .lines()
+            .any(|l| l.starts_with("existing") && l.contains("none"))
+    );
+    let bad = sb.run(&["create", "-d", "none", "--url", "http://x", "bad"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("tcp://"), "{}", stderr(&bad));
+    let missing = sb.run(&["create", "-d", "nosuchdriver", "x"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("nosuchdriver") && stderr(&missing).contains("plugins"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(sb.run(&["rm", "-y", "existing"]).status.success());
+}
