@@ -60,6 +60,11 @@ fn remove_host(
     if record.driver == "generic" || record.driver == "none" {
         return Ok(());
     }
+    // A create whose driver failed (crashed, hung, refused) returned no data: the driver made
+    // nothing berth could name, and a broken plugin must not keep the record from going.
+    if record.driver_data.is_empty() && record.state == berth_store::MachineState::Error {
+        return Ok(());
+    }
     let result = (|| -> anyhow::Result<()> {
         let driver = super::open_driver(ctx, &record.driver)?;
         let m = super::machine_ref(machine, record)?;

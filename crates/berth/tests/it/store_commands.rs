@@ -262,3 +262,50 @@ fn the_none_driver_records_an_existing_engine() {
     );
     assert!(sb.run(&["rm", "-y", "existing"]).status.success());
 }
+
+/// A plugin that activates, lists no flags, and dies when asked to create.
+const CRASHING_PLUGIN: &str = r#"#!/usr/bin/env python3
+import json, sys
+for line in sys.stdin:
+    req = json.loads(line)
+    if req["method"] == "Plugin.Activate":
+        result = {"protocol_version": 1, "name": "crashy", "implements": ["Driver"]}
+    elif req["method"] == "Driver.CreateFlags":
+        result = {"flags": []}
+    else:
+        sys.stderr.write("crashy: giving up on " + req["method"] + "\n")
+        sys.exit(3)
+    print(json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result}), flush=True)
+"#;
+
+#[test]
+fn a_plugin_that_crashes_in_create_leaves_a_machine_rm_can_remove() {
+    let sb = Sandbox::new();
+    let plugins = sb.root.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let source = plugins.join("crashy.py");
+    std::fs::write(&source, CRASHING_PLUGIN).unwrap();
+    // Installed by a child process: an executable written by this multi-threaded test process
+    // could still be open in a forked sibling, and exec would fail with ETXTBSY.
+    let installed = std::process::Command::new("install")
+        .arg("-m0755")
+        .arg(&source)
+        .arg(plugins.join("berth-driver-crashy"))
+        .status()
+        .unwrap();
+    assert!(installed.success());
+
+    let out = sb.run(&["create", "-d", "crashy", "c1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("crashy") && err.contains("berth rm c1"),
+        "{err}"
+    );
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&sb.run(&["inspect", "c1"]).stdout).unwrap();
+    assert_eq!(inspect["state"], "Error");
+    let out = sb.run(&["rm", "-y", "c1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!sb.root.join("c1").exists());
+}
