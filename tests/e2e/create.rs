@@ -211,6 +211,18 @@ fn create_installs_the_engine_behind_mutual_tls() {
         "docker stopped working after regenerate-certs"
     );
 
+    // The engine itself serves the new certificate (it was restarted): a TLS client that
+    // verifies the server as new-name.example.test, dialling the address, is accepted.
+    assert!(
+        engine_serves_name(&address, &alpha_dir, "new-name.example.test"),
+        "the engine still serves the old certificate after regenerate-certs"
+    );
+    assert!(!engine_serves_name(
+        &address,
+        &alpha_dir,
+        "never-asked-for.example.test"
+    ));
+
     // ls shows both with their engine version; status says Running.
     let ls = berth.ok(&["ls"]);
     assert!(
@@ -232,4 +244,31 @@ fn create_installs_the_engine_behind_mutual_tls() {
     let out = berth.run(&["rm", "-y", "beta"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("left as it is"));
+}
+
+/// Whether the engine at `address` completes a mutual-TLS handshake in which the server
+/// certificate is verified for `name` (with the machine's CA and client certificate).
+fn engine_serves_name(address: &str, machine_dir: &std::path::Path, name: &str) -> bool {
+    use berth_tls::rustls;
+    let read = |f: &str| std::fs::read_to_string(machine_dir.join(f)).unwrap();
+    let client = berth_tls::PemPair {
+        cert_pem: read("cert.pem"),
+        key_pem: read("key.pem"),
+    };
+    let config = berth_tls::client_config(&read("ca.pem"), &client).unwrap();
+    let server_name = rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap();
+    let mut conn = rustls::ClientConnection::new(config, server_name).unwrap();
+    let mut sock = TcpStream::connect_timeout(
+        &format!("{address}:2376").parse().unwrap(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
+    if tls.write_all(b"GET /_ping HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut reply = String::new();
+    let _ = tls.read_to_string(&mut reply);
+    reply.contains("OK")
 }
