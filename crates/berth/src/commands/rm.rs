@@ -60,9 +60,15 @@ fn remove_host(
     if record.driver == "generic" || record.driver == "none" {
         return Ok(());
     }
-    // A create whose driver failed (crashed, hung, refused) returned no data: the driver made
-    // nothing berth could name, and a broken plugin must not keep the record from going.
-    if record.driver_data.is_empty() && record.state == berth_store::MachineState::Error {
+    // A create whose driver failed (crashed, hung, refused) or was interrupted returned no
+    // data: the driver made nothing berth could name, and a broken plugin must not keep the
+    // record from going.
+    if record.driver_data.is_empty()
+        && matches!(
+            record.state,
+            berth_store::MachineState::Error | berth_store::MachineState::Creating
+        )
+    {
         return Ok(());
     }
     let result = (|| -> anyhow::Result<()> {
