@@ -114,9 +114,7 @@ fn run(
     progress.step_done(&Step::Connecting.to_string());
     record.host_key = Some(session.host_key_fingerprint());
     record.url = Some(engine_url(&target.host, engine.port));
-    if !record.steps_done.iter().any(|s| s == "connecting") {
-        record.steps_done.push("connecting".into());
-    }
+    record.steps_done = vec![step_key(Step::Connecting)];
     machine.save(record)?;
 
     let address = target.host.clone();
@@ -129,8 +127,8 @@ fn run(
             let mut sans = vec![address.clone(), facts.hostname.clone(), record.name.clone()];
             sans.extend(facts.addresses.iter().cloned());
             sans.extend(extra_sans.iter().cloned());
-            sans.retain(|s| !s.is_empty());
-            sans.dedup();
+            let mut seen = std::collections::HashSet::new();
+            sans.retain(|s| !s.is_empty() && seen.insert(s.clone()));
             certs::ensure(machine, &mut cert_record, &sans, options.renewal)
         };
     let mut ready = || -> anyhow::Result<berth_tls::EngineVersion> {
@@ -153,14 +151,18 @@ fn run(
     record.tls = cert_record.tls.clone();
     match outcome {
         Ok(outcome) => {
-            record.steps_done = outcome.steps_done.iter().map(|s| step_key(*s)).collect();
+            record
+                .steps_done
+                .extend(outcome.steps_done.iter().map(|s| step_key(*s)));
             if outcome.restarted {
                 progress.debug("the engine was restarted");
             }
             Ok(())
         }
         Err(err) => {
-            record.steps_done = err.done.iter().map(|s| step_key(*s)).collect();
+            record
+                .steps_done
+                .extend(err.done.iter().map(|s| step_key(*s)));
             Err(err.into())
         }
     }
