@@ -117,7 +117,7 @@ fn create_one(
     record.engine = toml::Table::try_from(engine).context("cannot record the engine options")?;
     record.tls.algorithm = algorithm.as_str().to_owned();
     record.tls.extra_sans = tls_sans.to_vec();
-    let (machine, _lock) = ctx.store.create_machine(&record)?;
+    let (machine, lock) = ctx.store.create_machine(&record)?;
 
     line.step(&format!("creating the host ({} driver)", driver.name()));
     let request = CreateRequest {
@@ -128,6 +128,12 @@ fn create_one(
     };
     let created = match driver.create(&request, &|message| line.detail(message)) {
         Ok(created) => created,
+        // A refused flag means the driver made nothing: the machine goes again, so that fixing
+        // the command line and running it again just works.
+        Err(err @ berth_driver::DriverError::InvalidFlag { .. }) => {
+            ctx.store.remove(machine, &lock)?;
+            return Err(err.into());
+        }
         Err(err) => {
             record.state = MachineState::Error;
             record.error = Some(format!(

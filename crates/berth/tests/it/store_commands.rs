@@ -253,6 +253,18 @@ fn the_none_driver_records_an_existing_engine() {
     let bad = sb.run(&["create", "-d", "none", "--url", "http://x", "bad"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("tcp://"), "{}", stderr(&bad));
+    assert!(
+        !sb.root.join("bad").exists(),
+        "a refused flag leaves no machine behind"
+    );
+    let no_ip = sb.run(&["create", "-d", "generic", "forgot-ip"]);
+    assert_eq!(no_ip.status.code(), Some(1));
+    assert!(
+        stderr(&no_ip).contains("--generic-ip-address"),
+        "{}",
+        stderr(&no_ip)
+    );
+    assert!(!sb.root.join("forgot-ip").exists());
     let missing = sb.run(&["create", "-d", "nosuchdriver", "x"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
