@@ -95,3 +95,52 @@ fn the_nspawn_driver_without_root_says_how_to_run_it_and_rm_cleans_up() {
     let (ok, err) = as_nobody(&["rm", "-y", "nonroot"]);
     assert!(ok, "{err}");
 }
+
+#[test]
+fn an_interrupted_create_leaves_a_machine_that_rm_removes_completely() {
+    use std::os::unix::process::CommandExt;
+
+    let berth = Berth::new();
+    let name = format!("int{}", std::process::id());
+    let _cleanup = Cleanup {
+        berth: &berth,
+        names: vec![name.clone()],
+    };
+    // Ctrl-C reaches the whole foreground process group: berth and its plugin.
+    let mut child = berth
+        .cmd()
+        .args(["create", "-d", "nspawn", &name])
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupt while the driver is making the machine: as soon as its folder exists.
+    let made = Config::default().machine_dir(&name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !made.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the driver never started making {}",
+            made.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let group = format!("-{}", child.id());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", "--", &group])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "create finished before the interrupt; the test proves nothing"
+    );
+
+    berth.ok(&["rm", "-y", &name]);
+    assert!(!berth.machine_dir(&name).exists());
+    assert_no_leftovers(&Config::default(), &name);
+}

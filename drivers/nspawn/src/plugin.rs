@@ -250,9 +250,14 @@ impl Driver for NspawnDriver {
     fn remove(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
         let data = match Data::from_ref(m) {
             Ok(data) => data,
-            // A create that failed before the machine existed left no data: nothing to remove.
+            // A create interrupted before it answered left no data: the machine, if it got that
+            // far, has the name create derives from berth's, on the default network.
             Err(_) if m.data.is_null() || m.data.as_object().is_some_and(|o| o.is_empty()) => {
-                return Ok(());
+                let [a, b, c] = Config::default().subnet;
+                Data {
+                    machine: nspawn_name(&m.name),
+                    subnet: format!("{a}.{b}.{c}"),
+                }
             }
             Err(e) => return Err(e),
         };

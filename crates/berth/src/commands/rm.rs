@@ -61,16 +61,13 @@ fn remove_host(
         return Ok(());
     }
     // A create whose driver failed (crashed, hung, refused) or was interrupted returned no
-    // data: the driver made nothing berth could name, and a broken plugin must not keep the
-    // record from going.
-    if record.driver_data.is_empty()
+    // data. The driver is still asked (it may find what it made by the machine's name), but a
+    // broken plugin must not keep the record from going.
+    let never_created = record.driver_data.is_empty()
         && matches!(
             record.state,
             berth_store::MachineState::Error | berth_store::MachineState::Creating
-        )
-    {
-        return Ok(());
-    }
+        );
     let result = (|| -> anyhow::Result<()> {
         let driver = super::open_driver(ctx, &record.driver)?;
         let m = super::machine_ref(machine, record)?;
@@ -79,7 +76,7 @@ fn remove_host(
     })();
     match result {
         Ok(()) => Ok(()),
-        Err(err) if force => {
+        Err(err) if force || never_created => {
             ctx.printer.warn(&format!("the {} driver could not remove the host of '{}' ({err:#}); removing berth's record anyway", record.driver, record.name));
             Ok(())
         }
