@@ -22,6 +22,9 @@ pub struct Config {
     pub boot_timeout: Duration,
     /// How long an orderly power-off may take before SIGKILL.
     pub stop_timeout: Duration,
+    /// Boot from the root with the Docker engine already installed (the driver's machines);
+    /// the test suite's hosts start without one, as a fresh host does.
+    pub engine_preinstalled: bool,
 }
 
 impl Default for Config {
@@ -36,6 +39,7 @@ impl Default for Config {
                 .unwrap_or_else(|_| "http://deb.debian.org/debian".into()),
             boot_timeout: Duration::from_secs(60),
             stop_timeout: Duration::from_secs(30),
+            engine_preinstalled: false,
         }
     }
 }

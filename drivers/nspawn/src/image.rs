@@ -107,6 +107,30 @@ pub fn root_path(config: &Config) -> PathBuf {
     config.cache_dir.join(format!("{SUITE}-{}", recipe_hash()))
 }
 
+/// The cached root with the Docker engine already installed (it may not exist yet): the nspawn
+/// driver's machines boot from it so that `create` does not download the engine every time.
+pub fn engine_root_path(config: &Config) -> PathBuf {
+    config
+        .cache_dir
+        .join(format!("{SUITE}-{}-engine", recipe_hash()))
+}
+
+/// The root a machine of `config` boots from, building it first if needed.
+pub fn ensure_for(config: &Config) -> Result<PathBuf, NspawnError> {
+    if config.engine_preinstalled {
+        ensure_engine(config)
+    } else {
+        ensure(config)
+    }
+}
+
+/// Returns the cached root with the engine installed, building it (from the plain root) first
+/// if needed.
+pub fn ensure_engine(config: &Config) -> Result<PathBuf, NspawnError> {
+    let base = ensure(config)?;
+    build_once(&engine_root_path(config), |tmp| build_engine(&base, tmp))
+}
+
 /// Returns the cached root, building it first if needed.
 pub fn ensure(config: &Config) -> Result<PathBuf, NspawnError> {
     let root = root_path(config);
@@ -115,6 +139,22 @@ pub fn ensure(config: &Config) -> Result<PathBuf, NspawnError> {
     }
     fs::create_dir_all(&config.cache_dir)
         .map_err(NspawnError::io("could not create", &config.cache_dir))?;
+    let root = build_once(&root, |tmp| build(config, tmp))?;
+    // A new recipe leaves the old roots (about 300 MB each) behind: drop the unused ones.
+    prune(config)?;
+    Ok(root)
+}
+
+/// Builds `root` with `build` unless it exists, once across processes: into a temporary
+/// folder, renamed into place under a lock file.
+fn build_once(
+    root: &Path,
+    build: impl FnOnce(&Path) -> Result<(), NspawnError>,
+) -> Result<PathBuf, NspawnError> {
+    let root = root.to_path_buf();
+    if root.is_dir() {
+        return Ok(root);
+    }
     let lock_path = root.with_extension("lock");
     let lock = OpenOptions::new()
         .create(true)
@@ -133,17 +173,32 @@ pub fn ensure(config: &Config) -> Result<PathBuf, NspawnError> {
         // A build that died half-way: start over.
         fs::remove_dir_all(&tmp).map_err(NspawnError::io("could not remove", &tmp))?;
     }
-    let result = build(config, &tmp).and_then(|()| {
+    let result = build(&tmp).and_then(|()| {
         fs::rename(&tmp, &root).map_err(NspawnError::io("could not rename into place", &tmp))
     });
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
     drop(lock);
-    let root = result.map(|()| root)?;
-    // A new recipe leaves the old roots (about 300 MB each) behind: drop the unused ones.
-    prune(config)?;
-    Ok(root)
+    result.map(|()| root)
+}
+
+/// The engine root: a copy of the plain root with Debian's docker.io installed, its services
+/// enabled but not started (policy-rc.d), and no resolver or package lists baked in.
+fn build_engine(base: &Path, dir: &Path) -> Result<(), NspawnError> {
+    let (base_s, dir_s) = (base.to_string_lossy(), dir.to_string_lossy());
+    run("cp", &["-a", "--reflink=auto", &base_s, &dir_s])?;
+    let policy = dir.join("usr/sbin/policy-rc.d");
+    write(&policy, "#!/bin/sh\nexit 101\n", 0o755)?;
+    let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    write(&dir.join("etc/resolv.conf"), &resolv, 0o644)?;
+    let install = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null";
+    let result = run("chroot", &[&dir_s, "sh", "-c", install]);
+    fs::remove_file(&policy).map_err(NspawnError::io("could not remove", &policy))?;
+    write(&dir.join("etc/resolv.conf"), "", 0o644)?;
+    result?;
+    run("chroot", &[&dir_s, "apt-get", "clean"])?;
+    Ok(())
 }
 
 /// Removes cached roots of other recipes that no machine boots from; returns what it removed.
@@ -166,7 +221,8 @@ pub fn prune(config: &Config) -> Result<Vec<PathBuf>, NspawnError> {
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_root =
             name.starts_with(&format!("{SUITE}-")) && !name.contains('.') && path.is_dir();
-        if !is_root || path == current || in_use.contains(&path) {
+        if !is_root || path == current || path == engine_root_path(config) || in_use.contains(&path)
+        {
             continue;
         }
         let lock_path = path.with_extension("lock");
@@ -319,7 +375,8 @@ mod tests {
             config.cache_dir.join("bookworm-111111111111"),
             root_path(&config),
         );
-        for d in [&old, &used, &current] {
+        let engine = engine_root_path(&config);
+        for d in [&old, &used, &current, &engine] {
             fs::create_dir_all(d.join("etc")).expect("make a root");
         }
         write(
@@ -329,7 +386,7 @@ mod tests {
         )
         .expect("machine record");
         assert_eq!(prune(&config).expect("prune"), vec![old.clone()]);
-        assert!(!old.exists() && used.exists() && current.exists());
+        assert!(!old.exists() && used.exists() && current.exists() && engine.exists());
     }
 
     #[test]

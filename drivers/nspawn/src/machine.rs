@@ -70,7 +70,7 @@ impl Machine {
     ) -> Result<Machine, NspawnError> {
         preflight()?;
         validate_name(name)?;
-        let lower = image::ensure(config)?;
+        let lower = image::ensure_for(config)?;
         let dir = config.machine_dir(name);
         let parent = config.data_dir.join("machines");
         fs::create_dir_all(&parent).map_err(NspawnError::io("could not create", &parent))?;

@@ -92,7 +92,10 @@ fn parse_subnet(text: &str) -> Result<[u8; 3], DriverError> {
 }
 
 fn config_for(subnet: [u8; 3]) -> Config {
-    let config = Config::default();
+    let config = Config {
+        engine_preinstalled: true,
+        ..Config::default()
+    };
     if subnet == config.subnet {
         return config;
     }
@@ -199,8 +202,8 @@ impl Driver for NspawnDriver {
         crate::preflight().map_err(|e| failed("create", e))?;
         let public_key = make_key(&req.machine_dir)?;
         let name = nspawn_name(&req.machine);
-        if !crate::image::root_path(&config).is_dir() {
-            progress("building the Debian root (first time only, about a minute)");
+        if !crate::image::engine_root_path(&config).is_dir() {
+            progress("building the Debian root with the engine (first time only, a minute or two)");
         }
         let machine =
             Machine::create(&config, &name, &public_key).map_err(|e| failed("create", e))?;
