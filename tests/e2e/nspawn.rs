@@ -144,3 +144,52 @@ fn an_interrupted_create_leaves_a_machine_that_rm_removes_completely() {
     assert!(!berth.machine_dir(&name).exists());
     assert_no_leftovers(&Config::default(), &name);
 }
+
+#[test]
+fn a_machine_on_its_own_subnet_gets_its_own_bridge_and_leaves_nothing() {
+    let berth = Berth::new();
+    let name = format!("sub{}", std::process::id());
+    let _cleanup = Cleanup {
+        berth: &berth,
+        names: vec![name.clone()],
+    };
+    berth.ok(&[
+        "create",
+        "-d",
+        "nspawn",
+        "--nspawn-subnet",
+        "10.214.9",
+        &name,
+    ]);
+    assert!(berth.ok(&["url", &name]).starts_with("tcp://10.214.9."));
+    assert!(std::path::Path::new("/sys/class/net/berth214-9").exists());
+    assert!(berth.docker(&name, "info").status.success());
+    berth.ok(&["rm", "-y", &name]);
+    assert!(
+        !std::path::Path::new("/sys/class/net/berth214-9").exists(),
+        "the subnet's bridge was left behind"
+    );
+    let rules = std::process::Command::new("iptables-save")
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&rules.stdout).contains("berth214-9"),
+        "the subnet's NAT rules were left behind"
+    );
+    assert_no_leftovers(&Config::default(), &name);
+
+    let out = berth.run(&[
+        "create",
+        "-d",
+        "nspawn",
+        "--nspawn-subnet",
+        "10.88.0",
+        "reserved",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("10.88.0.0/24"));
+    assert!(
+        !berth.machine_dir("reserved").exists(),
+        "a refused flag leaves no machine"
+    );
+}

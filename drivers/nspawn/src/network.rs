@@ -23,9 +23,10 @@ pub fn netns_name(name: &str) -> String {
     format!("berth-{name}")
 }
 
-/// The outer veth end of the machine at `addr` (unique because the address is).
+/// The outer veth end of the machine at `addr`: the whole address in hex, so machines on
+/// different subnets (`--nspawn-subnet`) never share a name (interface names hold 15 bytes).
 pub fn veth_name(addr: Ipv4Addr) -> String {
-    format!("vbh{}", addr.octets()[3])
+    format!("vbh{:08x}", u32::from(addr))
 }
 
 /// Claims a free address for `name`: the first `addresses/<ip>` file created
@@ -205,7 +206,9 @@ fn drop_bridge_if_unused(config: &Config) -> Result<(), NspawnError> {
     let br = config.bridge.as_str();
     let brif = Path::new("/sys/class/net").join(br).join("brif");
     let members = fs::read_dir(&brif).map(|d| d.count()).unwrap_or(0);
-    if members > 0 || !claims(config).is_empty() {
+    let [a, b, c] = config.subnet;
+    let on_this_bridge = |addr: &Ipv4Addr| addr.octets()[..3] == [a, b, c];
+    if members > 0 || claims(config).iter().any(|(addr, _)| on_this_bridge(addr)) {
         return Ok(());
     }
     for (table, chain, rule) in nat_rules(config) {
@@ -342,7 +345,12 @@ mod tests {
 
     #[test]
     fn names_fit_interface_limits() {
-        assert_eq!(veth_name(Ipv4Addr::new(10, 213, 0, 254)), "vbh254");
+        assert_eq!(veth_name(Ipv4Addr::new(10, 213, 0, 254)), "vbh0ad500fe");
+        assert_ne!(
+            veth_name(Ipv4Addr::new(10, 214, 7, 2)),
+            veth_name(Ipv4Addr::new(10, 213, 0, 2))
+        );
+        assert!(veth_name(Ipv4Addr::new(255, 255, 255, 255)).len() <= 15);
         assert_eq!(netns_name("web1"), "berth-web1");
     }
 

@@ -102,7 +102,7 @@ fn config_for(subnet: [u8; 3]) -> Config {
     // Another /24 is another network: its own bridge, so the two never share addresses.
     Config {
         subnet,
-        bridge: format!("berthbr{}", subnet[2]),
+        bridge: format!("berth{}-{}", subnet[1], subnet[2]),
         ..config
     }
 }
