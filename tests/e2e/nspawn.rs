@@ -117,7 +117,7 @@ fn an_interrupted_create_leaves_a_machine_that_rm_removes_completely() {
         .unwrap();
     // Interrupt while the driver is making the machine: as soon as its folder exists.
     let made = Config::default().machine_dir(&name);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     while !made.exists() {
         assert!(
             std::time::Instant::now() < deadline,
