@@ -64,6 +64,15 @@ fn an_nspawn_machine_lives_and_dies_through_berth() {
         "the engine did not come back after restart"
     );
 
+    // kill pulls the plug; the machine boots again from the same layer.
+    berth.ok(&["kill", &name]);
+    assert_eq!(berth.ok(&["status", &name]).trim(), "Stopped");
+    berth.ok(&["start", &name]);
+    assert!(
+        berth.docker(&name, "version").status.success(),
+        "the engine did not come back after kill"
+    );
+
     berth.ok(&["rm", "-y", &name]);
     assert!(!berth.machine_dir(&name).exists());
     assert_no_leftovers(&Config::default(), &name);

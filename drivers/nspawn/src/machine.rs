@@ -381,10 +381,25 @@ impl Machine {
     /// ends its whole pid namespace). Then the mount and network are removed;
     /// the writable layer stays for the next start.
     pub fn poweroff(&self) -> Result<(), NspawnError> {
+        self.halt(true)
+    }
+
+    /// Pulls the plug: no orderly shutdown. nspawn is killed, then the guest through its cgroup
+    /// (as for an orphan below); the layer is kept, as after a power cut.
+    pub fn kill(&self) -> Result<(), NspawnError> {
+        self.halt(false)
+    }
+
+    fn halt(&self, orderly: bool) -> Result<(), NspawnError> {
         if let Some(pid) = self.nspawn_pid() {
             // Never SIGRTMIN+4: nspawn would die at once and leave the guest running as an orphan.
-            process::signal(pid, Signal::TERM);
-            if !process::wait_gone(pid, self.config.stop_timeout) {
+            process::signal(pid, if orderly { Signal::TERM } else { Signal::KILL });
+            let patience = if orderly {
+                self.config.stop_timeout
+            } else {
+                Duration::ZERO
+            };
+            if !process::wait_gone(pid, patience) {
                 process::signal(pid, Signal::KILL);
                 if !process::wait_gone(pid, Duration::from_secs(5)) {
                     return Err(NspawnError::StopTimeout {

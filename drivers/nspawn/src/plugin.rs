@@ -246,8 +246,9 @@ impl Driver for NspawnDriver {
     }
 
     fn kill(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
-        // The library's power-off already ends in SIGKILL when the guest does not halt in time.
-        self.stop(m, progress)
+        let machine = Data::from_ref(m)?.open(m)?;
+        progress("pulling the plug");
+        machine.kill().map_err(|e| failed("kill", e))
     }
 
     fn remove(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
