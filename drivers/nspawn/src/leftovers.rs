@@ -100,15 +100,65 @@ pub fn leftovers(config: &Config, prefix: &str) -> Leftovers {
     );
     // Under the network lock: a machine half-way through attaching has the rules but no veth yet.
     let _lock = network::lock(config).ok();
-    let bridge = Path::new("/sys/class/net").join(&config.bridge);
-    let in_use = fs::read_dir(bridge.join("brif"))
-        .map(|d| d.count() > 0)
-        .unwrap_or(false);
-    if !in_use {
-        found.shared = network::tagged_rules();
-        if bridge.exists() {
-            found.shared.push(format!("bridge {}", config.bridge));
-        }
-    }
+    // Shared pieces belong to every machine of a subnet: a bridge (and the rules naming it) is
+    // a leftover only when no machine is attached and no machine of its subnet exists, stopped
+    // ones included. Other subnets' bridges (`--nspawn-subnet`) are judged the same way, so a
+    // concurrent test's live network is never reported and a forgotten one always is.
+    let in_use = |bridge: &str| bridge_in_use(bridge, &claims);
+    found.shared = network::tagged_rules()
+        .into_iter()
+        .filter(|rule| {
+            let words: Vec<&str> = rule.split_whitespace().collect();
+            !words
+                .windows(2)
+                .any(|w| (w[0] == "-o" || w[0] == "-i") && in_use(w[1]))
+        })
+        .collect();
+    let mut bridges: Vec<String> = fs::read_dir("/sys/class/net")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with("berth") && Path::new("/sys/class/net").join(n).join("bridge").exists()
+        })
+        .collect();
+    bridges.sort();
+    found.shared.extend(
+        bridges
+            .into_iter()
+            .filter(|b| !in_use(b))
+            .map(|b| format!("bridge {b}")),
+    );
     found
+}
+
+/// Whether `bridge` has a machine attached, or a claimed address on its subnet (a stopped
+/// machine keeps its bridge so that its address is never routed off this machine).
+fn bridge_in_use(bridge: &str, claims: &[(std::net::Ipv4Addr, String)]) -> bool {
+    let dir = Path::new("/sys/class/net").join(bridge);
+    if fs::read_dir(dir.join("brif"))
+        .map(|d| d.count() > 0)
+        .unwrap_or(false)
+    {
+        return true;
+    }
+    let Ok(out) = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", bridge])
+        .output()
+    else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let gateway = text
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok());
+    gateway.is_some_and(|g| {
+        claims
+            .iter()
+            .any(|(a, _)| a.octets()[..3] == g.octets()[..3])
+    })
 }

@@ -1,7 +1,7 @@
 //! The `nspawn` driver: berth's Driver trait over [`Machine`], served as the plugin executable
 //! `berth-driver-nspawn` (src/bin). berth then provisions the machine over SSH like any host.
 
-use std::hash::{Hash, Hasher};
+use sha2::Digest as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -60,10 +60,18 @@ fn nspawn_name(berth_name: &str) -> String {
     if clean == berth_name && clean.len() <= 24 {
         return clean;
     }
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    berth_name.hash(&mut hasher);
+    // A stable hash (not std's DefaultHasher, which may change between Rust releases): `rm` of
+    // an interrupted create derives this name again, perhaps with a newer build.
+    let digest = sha2::Sha256::digest(berth_name.as_bytes());
     let short: String = clean.chars().take(15).collect();
-    format!("{}-{:08x}", short.trim_matches('-'), hasher.finish() as u32)
+    format!(
+        "{}-{:02x}{:02x}{:02x}{:02x}",
+        short.trim_matches('-'),
+        digest[0],
+        digest[1],
+        digest[2],
+        digest[3]
+    )
 }
 
 fn parse_subnet(text: &str) -> Result<[u8; 3], DriverError> {
