@@ -19,6 +19,7 @@ pub(crate) const DEBIAN_12: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)
 pub(crate) struct Sent {
     pub sudo: bool,
     pub script: &'static str,
+    pub args: Vec<String>,
 }
 
 pub(crate) struct FakeHost {
@@ -180,7 +181,11 @@ impl FakeHost {
             .into_iter()
             .find(|s| body.ends_with(s))
             .unwrap_or("other");
-        self.sent.borrow_mut().push(Sent { sudo, script });
+        self.sent.borrow_mut().push(Sent {
+            sudo,
+            script,
+            args: args.clone(),
+        });
         if script == DETECT_SCRIPT {
             self.detect()
         } else if script == HOSTNAME_SCRIPT {

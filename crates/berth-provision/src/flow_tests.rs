@@ -105,6 +105,13 @@ fn fresh_host_gets_engine_certs_and_dropin() {
             Step::WaitingForEngine
         ]
     );
+    let sent = host.sent.borrow();
+    assert_eq!(sent[1].args, ["web1"], "the name goes as an argument");
+    assert_eq!(
+        sent[2].args,
+        [""],
+        "no install URL: the distribution's package"
+    );
     assert_eq!(outcome.engine, "20.10.24");
     assert_eq!(outcome.facts.hostname, "web1");
     assert!(outcome.restarted && outcome.dropin_changed);
