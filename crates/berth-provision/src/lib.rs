@@ -17,6 +17,7 @@ mod facts;
 mod flow;
 mod remote;
 mod runner;
+mod ssh;
 mod step;
 mod systemd;
 
