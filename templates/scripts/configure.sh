@@ -22,11 +22,13 @@ systemctl is-enabled --quiet docker.service 2>/dev/null || systemctl enable --qu
 restarted=0
 if [ "$changed" = 1 ] || [ "$certs_changed" = 1 ] || ! systemctl is-active --quiet docker.service; then
   systemctl daemon-reload
+  # The journal quoted on failure starts here, not with older runs' lines.
+  since=$(date '+%Y-%m-%d %H:%M:%S')
   # After a failed start, systemd refuses a restart within the start-limit window.
   systemctl reset-failed docker.service docker.socket 2>/dev/null || true
   if ! systemctl restart docker.service 2>/dev/null; then
     systemctl status docker.service --no-pager --lines=0 2>&1 || true
-    journalctl -u docker.service -n 30 --no-pager 2>&1 || true
+    journalctl -u docker.service --since "$since" -n 30 --no-pager 2>&1 || true
     exit 42
   fi
   restarted=1
