@@ -11,7 +11,6 @@ mod plugin_flags;
 mod printer;
 mod progress;
 mod provisioning;
-mod remote;
 mod shell;
 
 use std::process::ExitCode;

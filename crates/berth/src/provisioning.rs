@@ -141,13 +141,10 @@ fn run(
             PROBE_TIMEOUT,
         )?)
     };
-    let outcome = berth_provision::provision(
-        &crate::remote::SshRemote(&session),
-        &plan,
-        &mut make_certs,
-        &mut ready,
-        &mut |event| progress.event(event),
-    );
+    let outcome =
+        berth_provision::provision(&session, &plan, &mut make_certs, &mut ready, &mut |event| {
+            progress.event(event)
+        });
     record.tls = cert_record.tls.clone();
     match outcome {
         Ok(outcome) => {
