@@ -131,7 +131,22 @@ fn create_installs_the_engine_behind_mutual_tls() {
         cert_pem: std::fs::read_to_string(beta_dir.join("cert.pem")).unwrap(),
         key_pem: std::fs::read_to_string(beta_dir.join("key.pem")).unwrap(),
     };
-    let refused = berth_tls::probe_engine(&address, 2376, &ca, &b_client, Duration::from_secs(5));
+    let probe = |client: &berth_tls::PemPair| {
+        let tls = berth_engine::ClientTls {
+            ca_pem: ca.clone(),
+            client: client.clone(),
+        };
+        berth_engine::block_on(async {
+            berth_engine::Engine::new(
+                berth_net::HostPort::new(address.clone(), 2376),
+                &tls,
+                Duration::from_secs(5),
+            )?
+            .probe()
+            .await
+        })
+    };
+    let refused = probe(&b_client);
     assert!(
         refused.is_err(),
         "machine A accepted machine B's client certificate"
@@ -140,9 +155,7 @@ fn create_installs_the_engine_behind_mutual_tls() {
         cert_pem: std::fs::read_to_string(alpha_dir.join("cert.pem")).unwrap(),
         key_pem: std::fs::read_to_string(alpha_dir.join("key.pem")).unwrap(),
     };
-    assert!(
-        berth_tls::probe_engine(&address, 2376, &ca, &a_client, Duration::from_secs(5)).is_ok()
-    );
+    assert!(probe(&a_client).is_ok());
 
     // ssh passes the remote exit status; scp round-trips bytes.
     let out = berth.run(&["ssh", "alpha", "--", "sh", "-c", "exit 3"]);

@@ -1,5 +1,6 @@
 //! berth-tls: the certificates that lock a machine's Docker engine behind
-//! mutual TLS, the checks berth runs on them, and a TLS probe of the engine.
+//! mutual TLS, and the checks berth runs on them (the engine itself is reached
+//! through `berth-engine`).
 //!
 //! Every machine has its own CA ([`CertificateAuthority`]); from it come the
 //! engine's server certificate and the client certificate that the `docker`
@@ -14,7 +15,6 @@ mod config;
 mod error;
 mod inspect;
 mod pem;
-mod probe;
 
 pub use algorithm::KeyAlgorithm;
 pub use authority::{
@@ -24,6 +24,5 @@ pub use authority::{
 pub use config::{client_config, crypto_provider, server_config};
 pub use error::TlsError;
 pub use inspect::{CertInfo, covers, days_until_expiry, inspect, verify_chain};
-pub use probe::{EngineVersion, probe_engine};
 /// Re-exported so callers use the same rustls as the configurations returned here.
 pub use rustls;

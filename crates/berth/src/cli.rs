@@ -225,8 +225,9 @@ pub struct LsArgs {
     /// Print only the names.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Seconds to wait for each machine's engine.
-    #[arg(long, short = 't', default_value_t = 10)]
+    /// Seconds to wait for every machine's driver and engine (one deadline for all; a machine
+    /// that has not answered by then shows Timeout).
+    #[arg(long, short = 't', default_value_t = 5)]
     pub timeout: u64,
 }
 

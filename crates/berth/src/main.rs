@@ -3,14 +3,12 @@
 //! Everything a user sees goes through [`printer`]; every failure ends in [`report`], which
 //! prints one sentence (and its causes) and picks the exit status.
 
-mod certs;
 mod cli;
 mod commands;
 mod context;
 mod plugin_flags;
 mod printer;
 mod progress;
-mod provisioning;
 mod shell;
 
 use std::process::ExitCode;
@@ -26,10 +24,30 @@ fn main() -> ExitCode {
             .without_time()
             .try_init();
     }
-    match commands::run(cli, plugin_flags, &printer) {
-        Ok(code) => code,
-        Err(err) => report(&printer, &err),
-    }
+    // One runtime for the whole command: engine calls are async (bollard), drivers and SSH
+    // block and run on its blocking threads. The main thread drives it with `block_on`.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            printer.error(&format!(
+                "cannot start berth's worker threads: {e}; the system is out of threads or file descriptors"
+            ));
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = {
+        let _entered = runtime.enter();
+        match commands::run(cli, plugin_flags, &printer) {
+            Ok(code) => code,
+            Err(err) => report(&printer, &err),
+        }
+    };
+    // A probe still waiting on a dead host (past `ls --timeout`) must not hold the exit.
+    runtime.shutdown_background();
+    code
 }
 
 /// Prints an error the way a user should meet it: the sentence first, then what caused it.

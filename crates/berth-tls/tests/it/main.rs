@@ -1,10 +1,9 @@
 //! Integration tests of berth-tls: certificate sets, real TLS handshakes over
-//! loopback, and the engine probe against a small HTTPS server thread.
+//! loopback against a small HTTPS server thread.
 //! One test binary with a module per topic keeps link time down.
 
 #![allow(clippy::unwrap_used)]
 
 mod certificates;
 mod handshake;
-mod probe;
 mod support;

@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let name = match matches.as_slice() {
         [] => bail!(
             "no machine in {} has the URL {docker_host} that DOCKER_HOST points at",
-            ctx.store.root().display()
+            ctx.store().root().display()
         ),
         [one] => one.clone(),
         many => preferred
@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 /// Names of machines whose URL is `docker_host`.
 pub fn active_names(ctx: &Ctx, docker_host: &str) -> anyhow::Result<Vec<String>> {
     Ok(ctx
-        .store
+        .store()
         .list()?
         .into_iter()
         .filter_map(|entry| entry.record.ok())

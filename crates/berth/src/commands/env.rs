@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
             record.error.as_deref().unwrap_or("no details recorded")
         ));
     }
-    if let Some(warning) = crate::certs::expiry_warning(&record, time::OffsetDateTime::now_utc()) {
+    if let Some(warning) = berth_machine::expiry_warning(&record, time::OffsetDateTime::now_utc()) {
         ctx.printer.warn(&warning);
     }
     let cert_path = machine.dir().to_string_lossy().into_owned();

@@ -40,7 +40,7 @@ pub fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
         berth_store::MachineState::Error | berth_store::MachineState::Creating => {
             record.state.to_string()
         }
-        _ => super::driver_state(ctx, name, &record).to_string(),
+        _ => ctx.machines.driver_state(&record).to_string(),
     };
     ctx.printer.data(&state);
     Ok(ExitCode::SUCCESS)

@@ -1,8 +1,11 @@
+//! `ls`: every machine with its state, URL and engine version, asked of all at once.
+
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use berth_store::MachineState;
+use berth_machine::{Live, LiveState};
+use berth_store::MachineRecord;
 use serde::Serialize;
 
 use super::Ctx;
@@ -27,47 +30,38 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
         .map(|f| Filter::parse(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let docker_host = ctx.env.get("DOCKER_HOST");
-    let timeout = Duration::from_secs(args.timeout.max(1));
-    let entries = ctx.store.list()?;
-    // Each machine is asked in its own thread, each probe bounded by the timeout, so `ls` of a
-    // hundred machines with some unreachable takes about one timeout, not a hundred.
-    let live: Vec<Option<Live>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = entries
-            .iter()
-            .map(|entry| {
-                scope.spawn(move || {
-                    entry
-                        .record
-                        .as_ref()
-                        .ok()
-                        .map(|record| live_state(ctx, &entry.name, record, timeout))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
-    });
+    let deadline = Duration::from_secs(args.timeout.max(1));
+    let entries = ctx.store().list()?;
+    // Every machine is asked at once under one deadline, so `ls` of a hundred machines with
+    // some unreachable takes about one deadline; whatever has not answered by then is Timeout.
+    let records: Vec<MachineRecord> = entries
+        .iter()
+        .filter_map(|entry| entry.record.as_ref().ok().cloned())
+        .collect();
+    let mut live = tokio::runtime::Handle::current()
+        .block_on(berth_machine::live_states(&ctx.machines, records, deadline))
+        .into_iter();
+    let now = time::OffsetDateTime::now_utc();
     let rows: Vec<Row> = entries
         .into_iter()
-        .zip(live)
-        .map(|(entry, live)| match entry.record {
+        .map(|entry| match entry.record {
             Ok(record) => {
-                let live = live.unwrap_or_default();
+                let live = live.next().unwrap_or_else(|| Live {
+                    state: LiveState::State("Unknown".into()),
+                    docker: String::new(),
+                    error: None,
+                });
                 Row {
                     active: docker_host.is_some() && record.url.as_deref() == docker_host,
                     driver: record.driver.clone(),
-                    state: live.state,
+                    state: live.state.to_string(),
                     url: record.url.clone().unwrap_or_default(),
                     docker: live.docker,
                     error: record
                         .error
                         .clone()
                         .or(live.error)
-                        .or_else(|| {
-                            crate::certs::expiry_warning(&record, time::OffsetDateTime::now_utc())
-                        })
+                        .or_else(|| berth_machine::expiry_warning(&record, now))
                         .unwrap_or_default(),
                     name: entry.name,
                 }
@@ -101,43 +95,6 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
         LsFormat::Table => ctx.printer.data(&table(&rows)),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// What `ls` learns by asking the driver and the engine.
-#[derive(Default)]
-struct Live {
-    state: String,
-    docker: String,
-    error: Option<String>,
-}
-
-fn live_state(
-    ctx: &Ctx,
-    name: &str,
-    record: &berth_store::MachineRecord,
-    timeout: Duration,
-) -> Live {
-    if record.state == MachineState::Error || record.state == MachineState::Creating {
-        return Live {
-            state: record.state.to_string(),
-            ..Live::default()
-        };
-    }
-    let state = super::driver_state(ctx, name, record);
-    let mut live = Live {
-        state: state.to_string(),
-        ..Live::default()
-    };
-    if state == berth_driver::MachineState::Running {
-        match super::probe(ctx, name, timeout) {
-            Ok(version) => live.docker = format!("v{}", version.version),
-            Err(err) => {
-                live.docker = "Unknown".into();
-                live.error = Some(format!("cannot reach the engine: {err:#}"));
-            }
-        }
-    }
-    live
 }
 
 fn table(rows: &[Row]) -> String {

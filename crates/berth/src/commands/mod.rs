@@ -13,15 +13,16 @@ mod ssh;
 use std::process::ExitCode;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Arc;
 
-use anyhow::Context as _;
-use berth_driver::{Driver, MachineRef, Operation, PluginOptions, PluginSearch};
+use berth_driver::Operation;
+use berth_machine::{Event, Machines};
 use berth_store::{Machine, MachineRecord, Store};
 
 use crate::cli::{Cli, Command};
 use crate::context::{ProcessEnv, open_store};
 use crate::printer::Printer;
+use crate::progress::{MachineProgress, Progress};
 
 /// A remote command's exit status that `berth ssh` passes on as its own.
 #[derive(Debug, thiserror::Error)]
@@ -30,19 +31,20 @@ pub struct RemoteExit(pub u8);
 
 /// What every command gets.
 pub struct Ctx<'a> {
-    pub store: Store,
+    pub machines: Machines,
     pub env: ProcessEnv,
     pub printer: &'a Printer,
 }
 
 impl Ctx<'_> {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        self.machines.store()
+    }
+
     /// The machine `name` with its record, or a sentence naming it.
     pub fn load(&self, name: &str) -> anyhow::Result<(Machine, MachineRecord)> {
-        let machine = self.store.machine(name)?;
-        let record = machine
-            .load()
-            .with_context(|| format!("cannot read machine '{name}'"))?;
-        Ok((machine, record))
+        Ok(self.machines.load(name)?)
     }
 }
 
@@ -54,7 +56,7 @@ pub fn run(
     let env = ProcessEnv::from_process();
     let store = open_store(cli.storage_path, &env)?;
     let ctx = Ctx {
-        store,
+        machines: Machines::new(store),
         env,
         printer,
     };
@@ -91,27 +93,55 @@ pub fn run(
     }
 }
 
-/// Runs `each` on every named machine (after checking they all exist), one progress line
-/// each. One machine's failure is its error; with several, each is reported and the rest go on.
-pub fn for_each_machine(
-    ctx: &Ctx,
-    names: &[String],
-    done: &str,
-    each: impl Fn(&str, &mut crate::progress::MachineProgress) -> anyhow::Result<()>,
-) -> anyhow::Result<ExitCode> {
-    for name in names {
-        ctx.store.machine(name)?;
-    }
-    let progress = crate::progress::Progress::new(ctx.printer);
+/// What one machine's task says when it is done: the line that ends its progress.
+pub type Outcome = anyhow::Result<String>;
+
+/// Runs `each` on every named machine at once (each on a blocking thread of the runtime, since
+/// drivers and SSH block), one progress line each. With one machine, its failure is the
+/// command's error; with several, each is reported under its name and the rest go on.
+pub fn for_each_machine<F>(ctx: &Ctx, names: &[String], each: F) -> anyhow::Result<ExitCode>
+where
+    F: Fn(&Machines, &str, &mut dyn FnMut(Event<'_>)) -> Outcome + Send + Sync + 'static,
+{
+    let each = Arc::new(each);
+    let progress = Progress::new(ctx.printer);
+    let runtime = tokio::runtime::Handle::current();
+    let tasks: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let (each, machines, name) = (each.clone(), ctx.machines.clone(), name.clone());
+            let mut line = progress.machine(&name);
+            runtime.spawn_blocking(move || {
+                let mut warnings = Vec::new();
+                let result = each(&machines, &name, &mut |event| {
+                    show(&mut line, &mut warnings, event)
+                });
+                match &result {
+                    Ok(done) => line.finish(done),
+                    Err(_) => line.abandon(),
+                }
+                (name, result, warnings)
+            })
+        })
+        .collect();
+    let results = runtime.block_on(futures::future::join_all(tasks));
     let mut failures = Vec::new();
-    for name in names {
-        let mut line = progress.machine(name);
-        match each(name, &mut line) {
-            Ok(()) => line.finish(done),
-            Err(err) => {
-                line.abandon();
-                failures.push((name, err));
-            }
+    for joined in results {
+        let (name, result, warnings) = match joined {
+            Ok(done) => done,
+            Err(e) => (
+                "?".to_owned(),
+                Err(anyhow::anyhow!(
+                    "a task failed ({e}); this is a bug in berth"
+                )),
+                Vec::new(),
+            ),
+        };
+        for warning in warnings {
+            ctx.printer.warn(&format!("{name}: {warning}"));
+        }
+        if let Err(err) = result {
+            failures.push((name, err));
         }
     }
     if names.len() == 1
@@ -132,80 +162,24 @@ pub fn for_each_machine(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The driver `name`: built in, or a plugin found in the store's plugins folder, beside berth
-/// or on PATH.
-pub fn open_driver(ctx: &Ctx, name: &str) -> anyhow::Result<Box<dyn Driver>> {
-    let search = PluginSearch::from_env(ctx.store.root());
-    Ok(berth_driver::open_driver(
-        name,
-        &search,
-        PluginOptions::default(),
-    )?)
-}
-
-/// What a driver needs to act on an existing machine.
-pub fn machine_ref(machine: &Machine, record: &MachineRecord) -> anyhow::Result<MachineRef> {
-    Ok(MachineRef {
-        name: record.name.clone(),
-        machine_dir: machine.dir().to_path_buf(),
-        data: serde_json::to_value(&record.driver_data).context("cannot read the driver's data")?,
-    })
-}
-
-/// A driver's data (JSON) as the record keeps it (TOML, which has no null: nulls are dropped).
-pub fn json_to_toml(value: &serde_json::Value) -> anyhow::Result<toml::Table> {
-    fn strip_nulls(v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => serde_json::Value::Object(
-                map.iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.clone(), strip_nulls(v)))
-                    .collect(),
-            ),
-            serde_json::Value::Array(items) => {
-                serde_json::Value::Array(items.iter().map(strip_nulls).collect())
-            }
-            other => other.clone(),
-        }
-    }
-    match strip_nulls(value) {
-        serde_json::Value::Null => Ok(toml::Table::new()),
-        serde_json::Value::Object(_) => Ok(toml::Table::try_from(strip_nulls(value))
-            .context("the driver's data cannot be stored")?),
-        other => anyhow::bail!("the driver returned data that is not an object: {other}"),
+/// Shows one lifecycle event on the machine's line; warnings wait until the lines are done, so
+/// that they do not tear the progress display.
+fn show(line: &mut MachineProgress, warnings: &mut Vec<String>, event: Event<'_>) {
+    match event {
+        Event::Step(step) => line.step(step),
+        Event::StepDone(step) => line.step_done(step),
+        Event::Detail(text) => line.detail(text),
+        Event::Debug(text) => line.debug(text),
+        Event::Warn(text) => warnings.push(text.to_owned()),
+        Event::Provision(event) => line.event(event),
     }
 }
 
-/// The machine's state as its driver sees it; Unknown when the driver cannot be asked.
-pub fn driver_state(ctx: &Ctx, name: &str, record: &MachineRecord) -> berth_driver::MachineState {
-    let ask = || -> anyhow::Result<berth_driver::MachineState> {
-        let machine = ctx.store.machine(name)?;
-        let driver = open_driver(ctx, &record.driver)?;
-        Ok(driver.state(&machine_ref(&machine, record)?)?)
-    };
-    ask().unwrap_or(berth_driver::MachineState::Unknown)
-}
-
-/// Probes the engine of `name` over TLS with its client certificate.
-pub fn probe(ctx: &Ctx, name: &str, timeout: Duration) -> anyhow::Result<berth_tls::EngineVersion> {
-    let (machine, record) = ctx.load(name)?;
-    probe_record(&machine, &record, timeout)
-}
-
-pub fn probe_record(
-    machine: &Machine,
-    record: &MachineRecord,
-    timeout: Duration,
-) -> anyhow::Result<berth_tls::EngineVersion> {
-    let host = record
-        .engine_host()
-        .with_context(|| format!("machine '{}' has no engine URL", record.name))?;
-    let port = record
-        .url
-        .as_deref()
-        .and_then(|u| u.rsplit_once(':'))
-        .and_then(|(_, p)| p.trim_end_matches('/').parse().ok())
-        .unwrap_or(berth_provision::DEFAULT_PORT);
-    let (ca, client) = crate::certs::client(machine)?;
-    Ok(berth_tls::probe_engine(host, port, &ca, &client, timeout)?)
+/// Checks that every name is a machine of the store before anything is changed: a typo in the
+/// third name should not leave the first two changed and the user unsure what happened.
+pub fn check_all_exist(ctx: &Ctx, names: &[String]) -> anyhow::Result<()> {
+    for name in names {
+        ctx.store().machine(name)?;
+    }
+    Ok(())
 }

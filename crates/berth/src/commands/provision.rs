@@ -1,15 +1,14 @@
-//! `provision` and `regenerate-certs`: the provisioner run again on an existing machine.
+//! `provision` and `regenerate-certs`: the provisioner run again on existing machines
+//! (berth-machine), one line per machine, all at once.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use berth_machine::{Options, Renewal};
 
 use super::Ctx;
-use crate::certs::Renewal;
 use crate::cli::RegenerateCertsArgs;
-use crate::provisioning::{self, Options};
 
 pub fn provision(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     run_each(
@@ -19,12 +18,14 @@ pub fn provision(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             renewal: Renewal::KeepIfValid,
             install_engine: true,
         },
-        &[],
+        Vec::new(),
         "provisioned",
     )
 }
 
 pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result<ExitCode> {
+    // Unknown names are refused before anything is asked.
+    super::check_all_exist(ctx, &args.names)?;
     // The engine reads its TLS files only at start, so new certificates mean a restart, which
     // stops every container unless live-restore is on (docker-machine #4721 lost a user's
     // containers on six servers this way): say so, and ask.
@@ -62,7 +63,7 @@ pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result
             renewal,
             install_engine: false,
         },
-        &args.tls_san,
+        args.tls_san.clone(),
         "has new certificates",
     )
 }
@@ -71,17 +72,12 @@ fn run_each(
     ctx: &Ctx,
     names: &[String],
     options: Options,
-    extra_sans: &[String],
-    done: &str,
+    extra_sans: Vec<String>,
+    done: &'static str,
 ) -> anyhow::Result<ExitCode> {
-    super::for_each_machine(ctx, names, done, |name, line| {
-        let _lock = ctx.store.lock(name, Duration::from_secs(30))?;
-        let (machine, mut record) = ctx.load(name)?;
-        for san in extra_sans {
-            if !record.tls.extra_sans.contains(san) {
-                record.tls.extra_sans.push(san.clone());
-            }
-        }
-        provisioning::provision(&machine, &mut record, None, options, line)
+    super::check_all_exist(ctx, names)?;
+    super::for_each_machine(ctx, names, move |machines, name, events| {
+        berth_machine::reprovision(machines, name, options, &extra_sans, events)?;
+        Ok(done.to_owned())
     })
 }

@@ -4,14 +4,16 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
+use berth_net::HostPort;
 use berth_provision::{EngineConfig, Plan, Step};
 use berth_ssh::{Auth, HostKeyPolicy, Session, Target};
 use berth_store::{Machine, MachineRecord, MachineState};
 use time::OffsetDateTime;
 
 use crate::certs::{self, Renewal};
-use crate::progress::MachineProgress;
+use crate::driver::Machines;
+use crate::error::{Context as _, MachineError};
+use crate::event::Event;
 
 /// How long one engine probe may take while waiting for the engine.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,7 +30,7 @@ pub fn target(
     machine: &Machine,
     record: &MachineRecord,
     policy: Option<HostKeyPolicy>,
-) -> anyhow::Result<Target> {
+) -> Result<Target, MachineError> {
     let ssh = record.ssh.as_ref().with_context(|| {
         format!(
             "machine '{}' has no SSH address recorded (state {})",
@@ -51,17 +53,8 @@ pub fn target(
     Ok(target)
 }
 
-/// The engine URL clients dial.
-pub fn engine_url(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("tcp://[{host}]:{port}")
-    } else {
-        format!("tcp://{host}:{port}")
-    }
-}
-
 /// The engine options stored in the record.
-pub fn engine_config(record: &MachineRecord) -> anyhow::Result<EngineConfig> {
+pub fn engine_config(record: &MachineRecord) -> Result<EngineConfig, MachineError> {
     record.engine.clone().try_into().with_context(|| {
         format!(
             "the engine options in the record of '{}' cannot be read",
@@ -79,9 +72,9 @@ pub fn provision(
     record: &mut MachineRecord,
     policy: Option<HostKeyPolicy>,
     options: Options,
-    progress: &mut MachineProgress,
-) -> anyhow::Result<()> {
-    let result = run(machine, record, policy, options, progress);
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
+    let result = run(machine, record, policy, options, events);
     match &result {
         Ok(()) => {
             record.state = MachineState::Running;
@@ -90,7 +83,7 @@ pub fn provision(
         }
         Err(err) => {
             record.state = MachineState::Error;
-            record.error = Some(format!("{err:#}"));
+            record.error = Some(err.full_message());
         }
     }
     machine
@@ -104,16 +97,16 @@ fn run(
     record: &mut MachineRecord,
     policy: Option<HostKeyPolicy>,
     options: Options,
-    progress: &mut MachineProgress,
-) -> anyhow::Result<()> {
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
     let engine = engine_config(record)?;
     let target = target(machine, record, policy)?;
-    progress.step(&Step::Connecting.to_string());
+    events(Event::Step(&Step::Connecting.to_string()));
     let session = Session::connect(&target)
         .with_context(|| format!("{} to {} failed", Step::Connecting, target.addr()))?;
-    progress.step_done(&Step::Connecting.to_string());
+    events(Event::StepDone(&Step::Connecting.to_string()));
     record.host_key = Some(session.host_key_fingerprint());
-    record.url = Some(engine_url(&target.host, engine.port));
+    record.url = Some(HostPort::new(target.host.clone(), engine.port).engine_url());
     record.steps_done = vec![step_key(Step::Connecting)];
     machine.save(record)?;
 
@@ -123,7 +116,7 @@ fn run(
     let extra_sans = record.tls.extra_sans.clone();
     let mut cert_record = record.clone();
     let mut make_certs =
-        |facts: &berth_provision::HostFacts| -> anyhow::Result<berth_provision::ServerCerts> {
+        |facts: &berth_provision::HostFacts| -> Result<berth_provision::ServerCerts, MachineError> {
             let mut sans = vec![address.clone(), facts.hostname.clone(), record.name.clone()];
             sans.extend(facts.addresses.iter().cloned());
             sans.extend(extra_sans.iter().cloned());
@@ -131,19 +124,20 @@ fn run(
             sans.retain(|s| !s.is_empty() && seen.insert(s.clone()));
             certs::ensure(machine, &mut cert_record, &sans, options.renewal)
         };
-    let mut ready = || -> anyhow::Result<berth_tls::EngineVersion> {
-        let (ca, client) = certs::client(machine)?;
-        Ok(berth_tls::probe_engine(
-            &address,
-            engine.port,
-            &ca,
-            &client,
-            PROBE_TIMEOUT,
-        )?)
+    // The provisioner runs on this (blocking) thread; the probe runs on the async runtime.
+    let engine_address = HostPort::new(address.clone(), engine.port);
+    let mut ready = || -> Result<berth_engine::EngineVersion, MachineError> {
+        let tls = certs::client_tls(machine)?;
+        let version = berth_engine::block_on(async {
+            berth_engine::Engine::new(engine_address.clone(), &tls, PROBE_TIMEOUT)?
+                .probe()
+                .await
+        })?;
+        Ok(version)
     };
     let outcome =
         berth_provision::provision(&session, &plan, &mut make_certs, &mut ready, &mut |event| {
-            progress.event(event)
+            events(Event::Provision(event))
         });
     record.tls = cert_record.tls.clone();
     match outcome {
@@ -152,7 +146,7 @@ fn run(
                 .steps_done
                 .extend(outcome.steps_done.iter().map(|s| step_key(*s)));
             if outcome.restarted {
-                progress.debug("the engine was restarted");
+                events(Event::Debug("the engine was restarted"));
             }
             Ok(())
         }
@@ -171,4 +165,23 @@ fn step_key(step: Step) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| step.to_string())
+}
+
+/// `provision` and `regenerate-certs` of an existing machine: takes its lock, adds `extra_sans`
+/// to what its certificates must name, provisions, and records the result.
+pub fn reprovision(
+    machines: &Machines,
+    name: &str,
+    options: Options,
+    extra_sans: &[String],
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
+    let _lock = machines.store().lock(name, Duration::from_secs(30))?;
+    let (machine, mut record) = machines.load(name)?;
+    for san in extra_sans {
+        if !record.tls.extra_sans.contains(san) {
+            record.tls.extra_sans.push(san.clone());
+        }
+    }
+    provision(&machine, &mut record, None, options, events)
 }

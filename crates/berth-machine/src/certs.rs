@@ -1,11 +1,13 @@
-//! A machine's certificates in its folder: made at create, reused by `provision` while they
+//! The certificate policy: a machine's certificates in its folder: made at create, reused by `provision` while they
 //! still fit, renewed by `regenerate-certs`.
 
-use anyhow::Context as _;
+use berth_engine::ClientTls;
 use berth_store::{FileMode, Machine, MachineRecord};
 use berth_tls::{
     CA_VALIDITY_DAYS, CertificateAuthority, KeyAlgorithm, LEAF_VALIDITY_DAYS, PemPair,
 };
+
+use crate::error::{Context as _, MachineError};
 
 /// A server certificate this close to expiry is renewed by `provision`.
 const RENEW_WITHIN_DAYS: i64 = 30;
@@ -29,7 +31,7 @@ pub fn ensure(
     record: &mut MachineRecord,
     sans: &[String],
     renewal: Renewal,
-) -> anyhow::Result<berth_provision::ServerCerts> {
+) -> Result<berth_provision::ServerCerts, MachineError> {
     let algo: KeyAlgorithm = if record.tls.algorithm.is_empty() {
         KeyAlgorithm::default()
     } else {
@@ -105,11 +107,11 @@ pub fn ensure(
 }
 
 /// The CA and client certificate, as a client presents them.
-pub fn client(machine: &Machine) -> anyhow::Result<(String, PemPair)> {
-    let ca = machine.read_file("ca.pem")?;
-    let pair = read_pair(machine, "cert.pem", "key.pem")
+pub fn client_tls(machine: &Machine) -> Result<ClientTls, MachineError> {
+    let ca_pem = machine.read_file("ca.pem")?;
+    let client = read_pair(machine, "cert.pem", "key.pem")
         .with_context(|| format!("machine '{}' has no client certificate; `berth regenerate-certs --client-certs {}` makes one", machine.name(), machine.name()))?;
-    Ok((ca, pair))
+    Ok(ClientTls { ca_pem, client })
 }
 
 fn read_pair(machine: &Machine, cert: &str, key: &str) -> Option<PemPair> {

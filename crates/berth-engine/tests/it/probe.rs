@@ -1,14 +1,35 @@
-//! `probe_engine` against a loopback HTTPS server thread playing the engine:
-//! it reads the version, and each way of failing has its own error.
+//! `Engine::probe` against a loopback HTTPS server thread playing the engine:
+//! it reads the version on one connection, and each way of failing has its own error.
 
 use std::net::TcpListener;
 use std::time::Duration;
 
-use berth_tls::{EngineVersion, TlsError, probe_engine, server_config};
+use berth_engine::{ClientTls, Engine, EngineError, EngineVersion};
+use berth_net::HostPort;
+use berth_tls::{PemPair, server_config};
 
 use crate::support::{Responder, TestServer, engine, machines};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One probe, from blocking code, as `berth ls` and the provisioner make it.
+fn probe_engine(
+    host: &str,
+    port: u16,
+    ca_pem: &str,
+    client: &PemPair,
+    timeout: Duration,
+) -> Result<EngineVersion, EngineError> {
+    let tls = ClientTls {
+        ca_pem: ca_pem.to_owned(),
+        client: client.clone(),
+    };
+    berth_engine::block_on(async {
+        Engine::new(HostPort::new(host, port), &tls, timeout)?
+            .probe()
+            .await
+    })
+}
 
 fn b_engine(ip: &str, connections: usize, respond: Responder) -> TestServer {
     let b = &machines().b;
@@ -32,7 +53,7 @@ fn expected_version() -> EngineVersion {
 #[test]
 fn probe_reads_the_engine_version() {
     let b = &machines().b;
-    let server = b_engine("127.0.0.1", 2, engine);
+    let server = b_engine("127.0.0.1", 1, engine);
     let version = probe_engine(
         "127.0.0.1",
         server.addr.port(),
@@ -44,14 +65,15 @@ fn probe_reads_the_engine_version() {
     assert_eq!(version, expected_version());
     assert_eq!(
         server.outcomes(),
-        [Ok("/_ping".to_owned()), Ok("/version".to_owned())]
+        [Ok(vec!["/_ping".to_owned(), "/version".to_owned()])],
+        "one connection carries both requests"
     );
 }
 
 #[test]
 fn probe_by_dns_name_checks_the_dns_san() {
     let b = &machines().b;
-    let server = b_engine("127.0.0.1", 2, engine);
+    let server = b_engine("127.0.0.1", 1, engine);
     let version = probe_engine(
         "localhost",
         server.addr.port(),
@@ -70,7 +92,7 @@ fn probe_of_an_rsa_machine() {
     let server = TestServer::spawn(
         "127.0.0.1",
         server_config(&set.ca.cert_pem, &set.server).unwrap(),
-        2,
+        1,
         engine,
     );
     let version = probe_engine(
@@ -92,7 +114,7 @@ fn probe_with_a_client_cert_says_the_engine_rejected_it() {
     let port = server.addr.port();
     let err = probe_engine("127.0.0.1", port, &m.b.ca.cert_pem, &m.a.client, TIMEOUT).unwrap_err();
     assert!(
-        matches!(err, TlsError::ClientCertRejected { .. }),
+        matches!(err, EngineError::ClientCertRejected { .. }),
         "{err:?}"
     );
     let msg = err.to_string();
@@ -114,7 +136,7 @@ fn probe_with_the_wrong_ca_says_the_engine_is_not_trusted() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, TlsError::ServerCertUntrusted { .. }),
+        matches!(err, EngineError::ServerCertUntrusted { .. }),
         "{err:?}"
     );
     assert!(
@@ -138,7 +160,7 @@ fn probe_of_an_address_missing_from_the_sans_says_so() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, TlsError::ServerCertUntrusted { .. }),
+        matches!(err, EngineError::ServerCertUntrusted { .. }),
         "{err:?}"
     );
     assert!(
@@ -156,7 +178,10 @@ fn probe_of_a_closed_port_says_connection_refused() {
         listener.local_addr().unwrap().port()
     };
     let err = probe_engine("127.0.0.1", port, &b.ca.cert_pem, &b.client, TIMEOUT).unwrap_err();
-    assert!(matches!(err, TlsError::ConnectionRefused { .. }), "{err:?}");
+    assert!(
+        matches!(err, EngineError::ConnectionRefused { .. }),
+        "{err:?}"
+    );
     assert!(
         err.to_string().contains(&format!("127.0.0.1:{port}")),
         "{err}"
@@ -176,7 +201,7 @@ fn probe_of_a_silent_server_times_out() {
     assert!(
         matches!(
             err,
-            TlsError::Timeout {
+            EngineError::Timeout {
                 stage: "in the TLS handshake",
                 ..
             }
@@ -189,7 +214,7 @@ fn probe_of_a_silent_server_times_out() {
 #[test]
 fn probe_reports_an_http_error_with_the_engine_words() {
     let b = &machines().b;
-    let server = b_engine("127.0.0.1", 2, |path| match path {
+    let server = b_engine("127.0.0.1", 1, |path| match path {
         "/_ping" => (200, "OK".to_owned()),
         _ => (500, r#"{"message":"engine is shutting down"}"#.to_owned()),
     });
@@ -204,9 +229,9 @@ fn probe_reports_an_http_error_with_the_engine_words() {
     assert!(
         matches!(
             err,
-            TlsError::HttpStatus {
+            EngineError::HttpStatus {
                 status: 500,
-                path: "/version",
+                what: "GET /version",
                 ..
             }
         ),
@@ -219,7 +244,7 @@ fn probe_reports_an_http_error_with_the_engine_words() {
 #[test]
 fn probe_reports_bad_json() {
     let b = &machines().b;
-    let server = b_engine("127.0.0.1", 2, |path| match path {
+    let server = b_engine("127.0.0.1", 1, |path| match path {
         "/_ping" => (200, "OK".to_owned()),
         _ => (200, r#"{"Version": 20}"#.to_owned()),
     });
@@ -234,8 +259,8 @@ fn probe_reports_bad_json() {
     assert!(
         matches!(
             err,
-            TlsError::BadJson {
-                path: "/version",
+            EngineError::BadJson {
+                what: "GET /version",
                 ..
             }
         ),
@@ -259,6 +284,6 @@ fn probe_of_a_port_that_does_not_speak_tls() {
         let _ = tcp.read_to_end(&mut sink);
     });
     let err = probe_engine("127.0.0.1", port, &b.ca.cert_pem, &b.client, TIMEOUT).unwrap_err();
-    assert!(matches!(err, TlsError::Handshake { .. }), "{err:?}");
+    assert!(matches!(err, EngineError::Handshake { .. }), "{err:?}");
     thread.join().unwrap();
 }

@@ -1,0 +1,119 @@
+//! `create` of one machine: a record first (so that an interrupted create is something `rm`
+//! can remove), the driver makes or reaches the host, then the provisioner.
+
+use std::collections::BTreeMap;
+
+use berth_driver::{CreateRequest, Driver};
+use berth_provision::EngineConfig;
+use berth_ssh::HostKeyPolicy;
+use berth_store::{MachineRecord, MachineState};
+use berth_tls::KeyAlgorithm;
+
+use crate::certs::Renewal;
+use crate::driver::{Machines, json_to_toml};
+use crate::error::{Context as _, MachineError};
+use crate::event::Event;
+use crate::provisioning::{self, Options};
+
+/// Everything a create needs besides the machine's name.
+#[derive(Debug, Clone)]
+pub struct CreateSpec {
+    /// The driver's flags (name without dashes → value).
+    pub flags: BTreeMap<String, serde_json::Value>,
+    /// The engine's options.
+    pub engine: EngineConfig,
+    /// The key algorithm of the machine's certificates.
+    pub algorithm: KeyAlgorithm,
+    /// Names and addresses the server certificate names besides the host's own.
+    pub tls_sans: Vec<String>,
+    /// How the host key is checked on first contact (default: pinned as found).
+    pub host_key: Option<HostKeyPolicy>,
+}
+
+/// Creates machine `name` with `driver`. On failure the machine is kept in state Error (the
+/// error says how to finish or remove it), except when the driver refused a flag: then it made
+/// nothing and the record goes too, so that fixing the command line and running it again works.
+pub fn create(
+    machines: &Machines,
+    driver: &dyn Driver,
+    name: &str,
+    spec: &CreateSpec,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
+    let store = machines.store();
+    let mut record = MachineRecord::new(name, driver.name());
+    record.engine =
+        toml::Table::try_from(&spec.engine).context("cannot record the engine options")?;
+    record.tls.algorithm = spec.algorithm.as_str().to_owned();
+    record.tls.extra_sans = spec.tls_sans.clone();
+    let (machine, lock) = store.create_machine(&record)?;
+
+    let step = format!("creating the host ({} driver)", driver.name());
+    events(Event::Step(&step));
+    let request = CreateRequest {
+        machine: name.to_owned(),
+        machine_dir: machine.dir().to_path_buf(),
+        flags: spec.flags.clone(),
+        ssh_public_key: None,
+    };
+    // Drivers report through a shared callback; the events sink wants a unique borrow.
+    let events_cell = std::cell::RefCell::new(&mut *events);
+    let created = driver.create(&request, &|message| {
+        if let Ok(mut events) = events_cell.try_borrow_mut() {
+            events(Event::Detail(message));
+        }
+    });
+    let events = events_cell.into_inner();
+    let created = match created {
+        Ok(created) => created,
+        Err(err @ berth_driver::DriverError::InvalidFlag { .. }) => {
+            store.remove(machine, &lock)?;
+            return Err(MachineError::InvalidFlag(err));
+        }
+        Err(err) => {
+            record.state = MachineState::Error;
+            record.error = Some(format!(
+                "the {} driver could not create the host: {err}",
+                driver.name()
+            ));
+            machine.save(&record)?;
+            return Err(MachineError::with_source(
+                format!(
+                    "the {} driver could not create '{name}'; `berth rm {name}` cleans up what is left",
+                    driver.name()
+                ),
+                err,
+            ));
+        }
+    };
+    record.driver_data = json_to_toml(&created.data)?;
+    record.ssh = created.ssh.map(|ssh| berth_store::SshSettings {
+        host: ssh.host,
+        port: ssh.port,
+        user: ssh.user,
+        key_path: ssh.key_path,
+    });
+    events(Event::StepDone(&step));
+    if record.ssh.is_none() {
+        // The `none` driver: an engine that is already set up; berth only records it.
+        record.url = created.engine_url;
+        record.state = MachineState::Running;
+        machine.save(&record)?;
+        return Ok(());
+    }
+    machine.save(&record)?;
+
+    let options = Options {
+        renewal: Renewal::KeepIfValid,
+        install_engine: spec.engine.install,
+    };
+    provisioning::provision(&machine, &mut record, spec.host_key.clone(), options, events).map_err(
+        |err| {
+            // The cause (which step failed and what the host said) before the what-to-do hint.
+            MachineError::msg(format!(
+                "{}\n  machine '{name}' is kept in state Error: `berth provision {name}` finishes it, `berth rm {name}` removes it",
+                err.causes().join("\n  caused by: ")
+            ))
+        },
+    )
+}

@@ -1,0 +1,30 @@
+//! berth-machine: the machine lifecycle as a library. Create, provision, regenerate
+//! certificates, power, remove and ask for status — each an orchestration over the store
+//! (`berth-store`), a driver (`berth-driver`), the provisioner over SSH (`berth-provision`), the
+//! certificates (`berth-tls`) and the engine's API (`berth-engine`).
+//!
+//! Nothing here prints: every step, detail and warning is an [`Event`] for the caller to show,
+//! and every failure a [`MachineError`] whose message says what happened and what to do. The
+//! binary holds only the command line, the output and the progress display.
+
+mod certs;
+mod create;
+mod driver;
+mod engine;
+mod error;
+mod event;
+mod power;
+mod provisioning;
+mod remove;
+mod status;
+
+pub use certs::{Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
+pub use create::{CreateSpec, create};
+pub use driver::{Machines, json_to_toml, machine_ref};
+pub use engine::{ENGINE_WAIT, engine_for, probe, wait_for_engine};
+pub use error::{Context, MachineError};
+pub use event::Event;
+pub use power::{past_tense, power, verb};
+pub use provisioning::{Options, provision, reprovision};
+pub use remove::{Removed, remove};
+pub use status::{Live, LiveState, live_state, live_states};

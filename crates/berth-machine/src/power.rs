@@ -1,0 +1,88 @@
+//! `start`, `stop`, `restart`, `kill`: the driver's power switch, then (for start and restart)
+//! a wait until the engine answers over TLS again.
+
+use std::time::Duration;
+
+use berth_driver::Operation;
+use berth_store::MachineState;
+
+use crate::driver::{Machines, machine_ref};
+use crate::engine::{ENGINE_WAIT, wait_for_engine};
+use crate::error::{Context as _, MachineError};
+use crate::event::Event;
+
+/// Powers machine `name` as `op` says and records its new state. Blocking: run it on a
+/// blocking thread of the runtime (the engine wait runs on the runtime).
+pub fn power(
+    machines: &Machines,
+    name: &str,
+    op: Operation,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
+    let _lock = machines.store().lock(name, Duration::from_secs(30))?;
+    let (machine, mut record) = machines.load(name)?;
+    let driver = machines.open_driver(&record.driver)?;
+    if !driver.supports(op) {
+        return Err(MachineError::msg(format!(
+            "the {} driver cannot {} machines; power '{name}' through wherever the host runs",
+            record.driver,
+            verb(op)
+        )));
+    }
+    let m = machine_ref(&machine, &record)?;
+    events(Event::Step(verb(op)));
+    let events_cell = std::cell::RefCell::new(&mut *events);
+    let progress = |message: &str| {
+        if let Ok(mut events) = events_cell.try_borrow_mut() {
+            events(Event::Detail(message));
+        }
+    };
+    let result = match op {
+        Operation::Start => driver.start(&m, &progress),
+        Operation::Stop => driver.stop(&m, &progress),
+        Operation::Restart => driver.restart(&m, &progress),
+        Operation::Kill => driver.kill(&m, &progress),
+        other => {
+            return Err(MachineError::msg(format!(
+                "{other:?} is not a power operation"
+            )));
+        }
+    };
+    let events = events_cell.into_inner();
+    result.with_context(|| format!("cannot {} '{name}'", verb(op)))?;
+    events(Event::StepDone(verb(op)));
+    if matches!(op, Operation::Start | Operation::Restart) {
+        events(Event::Step("waiting for the engine"));
+        berth_engine::block_on(wait_for_engine(&machine, &record, ENGINE_WAIT))?;
+        events(Event::StepDone("waiting for the engine"));
+        if record.state != MachineState::Error {
+            record.state = MachineState::Running;
+        }
+    } else {
+        record.state = MachineState::Stopped;
+    }
+    machine.save(&record)?;
+    Ok(())
+}
+
+/// The operation as a verb ("start").
+pub fn verb(op: Operation) -> &'static str {
+    match op {
+        Operation::Start => "start",
+        Operation::Stop => "stop",
+        Operation::Restart => "restart",
+        Operation::Kill => "kill",
+        _ => "change",
+    }
+}
+
+/// The operation done ("started").
+pub fn past_tense(op: Operation) -> &'static str {
+    match op {
+        Operation::Start => "started",
+        Operation::Stop => "stopped",
+        Operation::Restart => "restarted",
+        Operation::Kill => "killed",
+        _ => "done",
+    }
+}

@@ -1,0 +1,106 @@
+//! `rm` of one machine: the driver removes the host it made, then the store forgets it.
+
+use std::time::Duration;
+
+use berth_store::{MachineRecord, MachineState};
+
+use crate::driver::{Machines, machine_ref};
+use crate::error::MachineError;
+use crate::event::Event;
+
+/// What was removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removed {
+    /// The host and berth's record.
+    Everything,
+    /// Only berth's record: the driver made no host (`generic`, `none`), so the host was left
+    /// as it is.
+    RecordOnly,
+}
+
+/// Removes machine `name`. With `force`, a driver failure or an unreadable record is a warning
+/// and the record goes anyway. Blocking: run it on a blocking thread.
+pub fn remove(
+    machines: &Machines,
+    name: &str,
+    force: bool,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<Removed, MachineError> {
+    let store = machines.store();
+    let machine = store.machine(name)?;
+    let lock = store.lock(name, Duration::from_secs(10))?;
+    let removed = match machine.load() {
+        Ok(record) => {
+            events(Event::Step("removing the host"));
+            remove_host(machines, &machine, &record, force, events)?;
+            events(Event::StepDone("removing the host"));
+            if record.driver == "generic" || record.driver == "none" {
+                Removed::RecordOnly
+            } else {
+                Removed::Everything
+            }
+        }
+        Err(err) if force => {
+            events(Event::Warn(&format!(
+                "removing '{name}' although its record is unreadable: {err}"
+            )));
+            Removed::Everything
+        }
+        Err(err) => {
+            return Err(MachineError::with_source(
+                format!("cannot read machine '{name}'; `berth rm -f {name}` removes it anyway"),
+                err,
+            ));
+        }
+    };
+    store.remove(machine, &lock)?;
+    Ok(removed)
+}
+
+/// Asks the driver to remove the host it made (the generic and none drivers make nothing).
+fn remove_host(
+    machines: &Machines,
+    machine: &berth_store::Machine,
+    record: &MachineRecord,
+    force: bool,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
+    if record.driver == "generic" || record.driver == "none" {
+        return Ok(());
+    }
+    // A create whose driver failed (crashed, hung, refused) or was interrupted returned no
+    // data. The driver is still asked (it may find what it made by the machine's name), but a
+    // broken plugin must not keep the record from going.
+    let never_created = record.driver_data.is_empty()
+        && matches!(record.state, MachineState::Error | MachineState::Creating);
+    let result = (|| -> Result<(), MachineError> {
+        let driver = machines.open_driver(&record.driver)?;
+        let m = machine_ref(machine, record)?;
+        let events_cell = std::cell::RefCell::new(&mut *events);
+        driver.remove(&m, &|message| {
+            if let Ok(mut events) = events_cell.try_borrow_mut() {
+                events(Event::Detail(message));
+            }
+        })?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) if force || never_created => {
+            events(Event::Warn(&format!(
+                "the {} driver could not remove the host of '{}' ({}); removing berth's record anyway",
+                record.driver,
+                record.name,
+                err.full_message()
+            )));
+            Ok(())
+        }
+        Err(err) => Err(MachineError::with_source(
+            format!(
+                "the {} driver could not remove the host of '{}'; nothing was removed. `berth rm -f {}` removes berth's record anyway",
+                record.driver, record.name, record.name
+            ),
+            err,
+        )),
+    }
+}

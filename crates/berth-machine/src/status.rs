@@ -1,0 +1,124 @@
+//! What `ls` and `status` show: each machine's state as its driver and its engine see it now,
+//! asked of every machine at once under one deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_store::{MachineRecord, MachineState};
+use tokio::time::Instant;
+
+use crate::driver::Machines;
+use crate::engine::probe;
+
+/// A machine's state as `ls` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveState {
+    /// What the driver says (`Running`, `Stopped`, …), or the record's `Error`/`Creating`.
+    State(String),
+    /// No answer before the deadline.
+    Timeout,
+}
+
+impl std::fmt::Display for LiveState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LiveState::State(s) => f.write_str(s),
+            LiveState::Timeout => f.write_str("Timeout"),
+        }
+    }
+}
+
+/// What asking the driver and the engine found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Live {
+    /// The state.
+    pub state: LiveState,
+    /// The engine's version (`v20.10.24+dfsg1`), `Unknown` when it did not answer, empty when
+    /// it was not asked.
+    pub docker: String,
+    /// Why the engine could not be reached.
+    pub error: Option<String>,
+}
+
+impl Live {
+    fn timeout(deadline: Duration) -> Self {
+        Live {
+            state: LiveState::Timeout,
+            docker: "Unknown".into(),
+            error: Some(format!(
+                "no answer within {:.1}s (the driver or the engine); `--timeout` gives it longer",
+                deadline.as_secs_f64()
+            )),
+        }
+    }
+}
+
+/// One machine: the driver's state (on a blocking thread: drivers block), then, when running,
+/// one engine probe. Records in Error or Creating show that, since they are not usable yet.
+pub async fn live_state(machines: &Machines, record: &MachineRecord, timeout: Duration) -> Live {
+    if record.state == MachineState::Error || record.state == MachineState::Creating {
+        return Live {
+            state: LiveState::State(record.state.to_string()),
+            docker: String::new(),
+            error: None,
+        };
+    }
+    let state = {
+        let (machines, record) = (machines.clone(), record.clone());
+        tokio::task::spawn_blocking(move || machines.driver_state(&record))
+            .await
+            .unwrap_or(berth_driver::MachineState::Unknown)
+    };
+    let mut live = Live {
+        state: LiveState::State(state.to_string()),
+        docker: String::new(),
+        error: None,
+    };
+    if state == berth_driver::MachineState::Running {
+        let result = match machines.store().machine(&record.name) {
+            Ok(machine) => probe(&machine, record, timeout).await,
+            Err(e) => Err(e.into()),
+        };
+        match result {
+            Ok(version) => live.docker = format!("v{}", version.version),
+            Err(err) => {
+                live.docker = "Unknown".into();
+                live.error = Some(format!("cannot reach the engine: {}", err.full_message()));
+            }
+        }
+    }
+    live
+}
+
+/// Every machine at once; whatever has not answered when `deadline` passes is `Timeout`, so
+/// `ls` of hundreds of machines, some dead, takes at most about one deadline.
+pub async fn live_states(
+    machines: &Machines,
+    records: Vec<MachineRecord>,
+    deadline: Duration,
+) -> Vec<Live> {
+    let until = Instant::now() + deadline;
+    let machines = Arc::new(machines.clone());
+    let tasks: Vec<_> = records
+        .into_iter()
+        .map(|record| {
+            let machines = machines.clone();
+            tokio::spawn(async move {
+                tokio::time::timeout_at(until, live_state(&machines, &record, deadline)).await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(match task.await {
+            Ok(Ok(live)) => live,
+            Ok(Err(_elapsed)) => Live::timeout(deadline),
+            Err(join) => Live {
+                state: LiveState::State("Unknown".into()),
+                docker: String::new(),
+                error: Some(format!("asking for the state failed: {join}")),
+            },
+        });
+    }
+    out
+}
