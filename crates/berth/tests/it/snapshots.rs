@@ -344,6 +344,45 @@ fn drivers_without_a_host() {
     );
 }
 
+/// Create's own checks, made before any driver runs: nothing may be left in the store.
+#[test]
+fn create_refusals() {
+    let world = World::new();
+    let none = ["create", "-d", "none", "--url", "tcp://127.0.0.1:1"];
+    for (case, extra) in [
+        ("one_bad_name_of_two", &["ok1", "Bad!"][..]),
+        ("same_name_twice", &["d1", "d1"]),
+        ("bad_tls_algorithm", &["--tls-algorithm", "foo", "t1"]),
+        ("empty_engine_opt", &["--engine-opt", "", "t2"]),
+        ("bad_engine_env", &["--engine-env", "NOVALUE", "t3"]),
+    ] {
+        let args: Vec<&str> = none.iter().chain(extra).copied().collect();
+        world.snap(&format!("create_{case}"), &args);
+    }
+    assert!(!world.store().exists(), "a refused create writes nothing");
+    // Flags of another driver are taken and not used; the snapshot shows that no warning says so.
+    let args: Vec<&str> = none
+        .iter()
+        .chain(&["--generic-ip-address", "192.0.2.1", "g1"])
+        .copied()
+        .collect();
+    world.snap("create_none_with_generic_flag", &args);
+}
+
+/// What the commands that need a host say about a `none` machine, whose host berth cannot
+/// reach, and the state they leave it in.
+#[test]
+fn host_commands_on_a_none_machine() {
+    let world = World::with_web();
+    world.snap("provision_none", &["provision", "web"]);
+    world.snap("provision_none_then_status", &["status", "web"]);
+    let world = World::with_web();
+    world.snap("regenerate_certs_none", &["regenerate-certs", "-y", "web"]);
+    world.snap("regenerate_certs_none_then_status", &["status", "web"]);
+    world.snap("rm_none", &["rm", "-y", "web"]);
+    assert!(!world.store().join("web").exists());
+}
+
 #[test]
 fn ls() {
     let empty = World::new();
