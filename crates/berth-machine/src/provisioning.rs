@@ -178,6 +178,20 @@ pub fn reprovision(
 ) -> Result<(), MachineError> {
     let _lock = machines.store().lock(name, Duration::from_secs(30))?;
     let (machine, mut record) = machines.load(name)?;
+    // Refused before anything is recorded: these machines have no host berth can log in to,
+    // and a failed attempt must not turn a working record into Error.
+    if record.ssh.is_none() {
+        return Err(MachineError::msg(if record.driver == "none" {
+            format!(
+                "machine '{name}' uses the none driver: berth only records its engine URL and has no SSH access to provision it or renew its certificates; set the engine up where it runs"
+            )
+        } else {
+            format!(
+                "machine '{name}' has no host yet: its create stopped before the {} driver reported one; `berth rm {name}` removes it, then create it again",
+                record.driver
+            )
+        }));
+    }
     for san in extra_sans {
         if !record.tls.extra_sans.contains(san) {
             record.tls.extra_sans.push(san.clone());

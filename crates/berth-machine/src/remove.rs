@@ -31,9 +31,7 @@ pub fn remove(
     let lock = store.lock(name, Duration::from_secs(10))?;
     let removed = match machine.load() {
         Ok(record) => {
-            events(Event::Step("removing the host"));
             remove_host(machines, &machine, &record, force, events)?;
-            events(Event::StepDone("removing the host"));
             if record.driver == "generic" || record.driver == "none" {
                 Removed::RecordOnly
             } else {
@@ -71,6 +69,7 @@ fn remove_host(
     // A create whose driver failed (crashed, hung, refused) or was interrupted returned no
     // data. The driver is still asked (it may find what it made by the machine's name), but a
     // broken plugin must not keep the record from going.
+    events(Event::Step("removing the host"));
     let never_created = record.driver_data.is_empty()
         && matches!(record.state, MachineState::Error | MachineState::Creating);
     let result = (|| -> Result<(), MachineError> {
@@ -85,7 +84,10 @@ fn remove_host(
         Ok(())
     })();
     match result {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            events(Event::StepDone("removing the host"));
+            Ok(())
+        }
         Err(err) if force || never_created => {
             events(Event::Warn(&format!(
                 "the {} driver could not remove the host of '{}' ({}); removing berth's record anyway",

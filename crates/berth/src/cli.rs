@@ -225,8 +225,7 @@ pub struct LsArgs {
     /// Print only the names.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Seconds to wait for every machine's driver and engine (one deadline for all; a machine
-    /// that has not answered by then shows Timeout).
+    /// Seconds to wait, for all machines at once; those that have not answered show Timeout.
     #[arg(long, short = 't', default_value_t = 5)]
     pub timeout: u64,
 }

@@ -36,10 +36,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     };
     let (machine, record) = ctx.load(name)?;
     let Some(url) = record.url.clone() else {
-        bail!(
-            "machine '{name}' has no engine URL yet (state {}); finish it with `berth provision {name}` or remove it with `berth rm {name}`",
-            record.state
-        );
+        bail!(super::info::unfinished(name, &record, "engine URL"));
     };
     if record.state == MachineState::Error {
         ctx.printer.warn(&format!(

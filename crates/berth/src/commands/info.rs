@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
+use berth_store::MachineRecord;
 
 use super::Ctx;
 
@@ -46,32 +47,28 @@ pub fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The address of every named machine, one a line; nothing is printed unless every name has
+/// one, so that a script reading the lines never gets a shorter list than it asked for.
 pub fn ip(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+    let mut hosts = Vec::with_capacity(names.len());
     for name in names {
         let (_machine, record) = ctx.load(name)?;
         let host = record
             .ssh
             .as_ref()
-            .map(|s| s.host.as_str())
-            .or(record.engine_host())
-            .with_context(|| {
-                format!(
-                    "machine '{name}' has no address yet (state {})",
-                    record.state
-                )
-            })?;
-        ctx.printer.data(host);
+            .map(|s| s.host.clone())
+            .or(record.engine_host().map(str::to_owned))
+            .with_context(|| unfinished(name, &record, "address"))?;
+        hosts.push(host);
     }
+    ctx.printer.data(&hosts.join("\n"));
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn url(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (_machine, record) = ctx.load(name)?;
     let Some(url) = record.url else {
-        bail!(
-            "machine '{name}' has no engine URL yet (state {}); `berth provision {name}` finishes it",
-            record.state
-        );
+        bail!(unfinished(name, &record, "engine URL"));
     };
     ctx.printer.data(&url);
     Ok(ExitCode::SUCCESS)
@@ -82,10 +79,7 @@ pub fn url(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 pub fn config(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(name)?;
     let Some(url) = record.url else {
-        bail!(
-            "machine '{name}' has no engine URL yet (state {}); `berth provision {name}` finishes it",
-            record.state
-        );
+        bail!(unfinished(name, &record, "engine URL"));
     };
     let file = |f: &str| machine.path(f).to_string_lossy().into_owned();
     ctx.printer.data(&format!(
@@ -95,4 +89,23 @@ pub fn config(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
         file("key.pem")
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why a machine lacks `what` (its address, its engine URL) and what to do about it:
+/// provisioning finishes a machine whose host is known, but one whose create stopped before
+/// the driver reported the host can only be removed and made again.
+pub(super) fn unfinished(name: &str, record: &MachineRecord, what: &str) -> String {
+    if record.ssh.is_some() {
+        format!(
+            "machine '{name}' has no {what} yet (state {}); `berth provision {name}` finishes it, \
+             or `berth rm {name}` removes it",
+            record.state
+        )
+    } else {
+        format!(
+            "machine '{name}' has no {what} (state {}): its create stopped before the driver \
+             reported the host; `berth rm {name}` removes it so that `berth create` can make it again",
+            record.state
+        )
+    }
 }

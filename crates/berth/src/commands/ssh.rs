@@ -11,12 +11,10 @@ use crate::cli::{ScpArgs, SshArgs};
 
 pub fn ssh(ctx: &Ctx, args: &SshArgs) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(&args.name)?;
-    let ssh = record.ssh.as_ref().with_context(|| {
-        format!(
-            "machine '{}' has no SSH address (driver {})",
-            args.name, record.driver
-        )
-    })?;
+    let ssh = record
+        .ssh
+        .as_ref()
+        .with_context(|| no_ssh_address(&args.name, &record))?;
     let mut cmd = openssh("ssh", &machine, &record)?;
     cmd.args(["-p", &ssh.port.to_string()]);
     if args.command.is_empty() {
@@ -27,6 +25,19 @@ pub fn ssh(ctx: &Ctx, args: &SshArgs) -> anyhow::Result<ExitCode> {
         cmd.arg("--").arg(remote_command(&args.command));
     }
     run_client(cmd, "ssh")
+}
+
+/// Why berth cannot log in to `name`, and what the user can do instead.
+fn no_ssh_address(name: &str, record: &MachineRecord) -> String {
+    if record.driver == "none" {
+        format!(
+            "machine '{name}' has no SSH address: the none driver records only an engine URL, so \
+             berth cannot log in to it; log in to that host another way, or create the machine \
+             with the generic driver"
+        )
+    } else {
+        super::info::unfinished(name, record, "SSH address")
+    }
 }
 
 /// One argument is a command line for the remote shell (`berth ssh web1 -- 'ls -l | wc -l'`);
@@ -60,7 +71,7 @@ pub fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
     let ssh = record
         .ssh
         .as_ref()
-        .with_context(|| format!("machine '{machine_name}' has no SSH address"))?;
+        .with_context(|| no_ssh_address(&machine_name, &record))?;
     let mut cmd = openssh("scp", &machine, &record)?;
     cmd.args(["-P", &ssh.port.to_string()]);
     if args.recursive {

@@ -4,4 +4,5 @@
 
 mod common;
 mod env_shells;
+mod snapshots;
 mod store_commands;
