@@ -4,42 +4,9 @@
 
 use std::error::Error;
 
-/// What a finished remote command left behind.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Output {
-    /// The exit status (non-zero when the command failed; -1 when it was killed by a signal).
-    pub status: i32,
-    /// Everything the command wrote to standard output.
-    pub stdout: Vec<u8>,
-    /// Everything the command wrote to standard error.
-    pub stderr: Vec<u8>,
-}
-
-impl Output {
-    /// Whether the command exited with status 0.
-    pub fn success(&self) -> bool {
-        self.status == 0
-    }
-
-    /// Standard output as text (invalid UTF-8 replaced), for parsing and messages.
-    pub fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    /// Standard error as text (invalid UTF-8 replaced), for messages.
-    pub fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
-    }
-}
-
-/// Which stream a streamed line came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamKind {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
+/// What a finished remote command left behind, and which stream a streamed line came from:
+/// the SSH crate's own types, so one shape crosses from the transport to the flow.
+pub use berth_ssh::{Output, Stream as StreamKind};
 
 /// The transport failed: the command may or may not have run (connection lost,
 /// channel refused, timeout). A command that ran and failed is an [`Output`]

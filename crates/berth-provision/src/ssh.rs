@@ -3,29 +3,17 @@
 
 use crate::remote::{Output, Remote, RemoteError, StreamKind};
 
-impl From<berth_ssh::Output> for Output {
-    fn from(out: berth_ssh::Output) -> Self {
-        Self {
-            status: out.status,
-            stdout: out.stdout,
-            stderr: out.stderr,
-        }
-    }
-}
-
 impl Remote for berth_ssh::Session {
     fn user(&self) -> &str {
         &self.target().user
     }
 
     fn run(&self, cmd: &str) -> Result<Output, RemoteError> {
-        self.exec(cmd).map(Output::from).map_err(RemoteError::new)
+        self.exec(cmd).map_err(RemoteError::new)
     }
 
     fn run_with_stdin(&self, cmd: &str, stdin: &[u8]) -> Result<Output, RemoteError> {
-        self.exec_with_stdin(cmd, stdin)
-            .map(Output::from)
-            .map_err(RemoteError::new)
+        self.exec_with_stdin(cmd, stdin).map_err(RemoteError::new)
     }
 
     fn run_streaming(
@@ -33,13 +21,7 @@ impl Remote for berth_ssh::Session {
         cmd: &str,
         on_line: &mut dyn FnMut(StreamKind, &str),
     ) -> Result<i32, RemoteError> {
-        self.exec_streaming(cmd, &mut |stream, line| {
-            let kind = match stream {
-                berth_ssh::Stream::Stdout => StreamKind::Stdout,
-                berth_ssh::Stream::Stderr => StreamKind::Stderr,
-            };
-            on_line(kind, line);
-        })
-        .map_err(RemoteError::new)
+        self.exec_streaming(cmd, &mut |stream: StreamKind, line| on_line(stream, line))
+            .map_err(RemoteError::new)
     }
 }

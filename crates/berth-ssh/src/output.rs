@@ -1,4 +1,4 @@
-//! What a finished command gave back.
+//! What a finished command gave back. The provisioner's transport trait uses this same type.
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,16 @@ impl Output {
     /// Stderr as text (invalid UTF-8 replaced), surrounding whitespace trimmed.
     pub fn stderr_str(&self) -> String {
         String::from_utf8_lossy(&self.stderr).trim().to_string()
+    }
+
+    /// Stdout as text (invalid UTF-8 replaced), untrimmed, for parsing.
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Stderr as text (invalid UTF-8 replaced), untrimmed, for messages.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
     }
 
     /// Whether the command exited with status 0.

@@ -1,3 +1,6 @@
+//! Atomic writes (write a temporary file, fsync, rename): a machine's files are either the old
+//! version or the new one, never half of each, even when berth dies mid-write.
+
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

@@ -1,3 +1,5 @@
+//! [`StoreError`]: what can go wrong with the storage folder, each a sentence naming the path.
+
 use std::path::PathBuf;
 
 /// Everything that can go wrong with the storage folder.

@@ -1,3 +1,5 @@
+//! Per-machine locks, so that two berth processes never change one machine at once.
+
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};

@@ -1,3 +1,5 @@
+//! The machine-name rule: a name becomes a folder, a hostname and part of a certificate.
+
 use crate::StoreError;
 
 /// docker-machine's rule, kept so that names users already have stay valid.

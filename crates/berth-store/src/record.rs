@@ -1,3 +1,6 @@
+//! [`MachineRecord`]: what `config.toml` holds about a machine — driver, addresses, state,
+//! certificates' names and expiry — and how it is read and written.
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

@@ -1,3 +1,6 @@
+//! Where the storage folder is when `--storage-path` does not say: `$DOCKER_CONFIG/machines`,
+//! else `~/.docker/machines` (docker-machine's place).
+
 use std::path::PathBuf;
 
 use crate::StoreError;

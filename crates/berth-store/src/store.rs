@@ -1,3 +1,6 @@
+//! [`Store`] and [`Machine`]: the storage folder and one machine's folder in it — create, list,
+//! lock, load, save and remove, each consistent when several berth processes run at once.
+
 use std::fs::{self, DirBuilder};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};

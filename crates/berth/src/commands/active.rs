@@ -1,3 +1,5 @@
+//! `active`: the machine `DOCKER_HOST` points at.
+
 use std::process::ExitCode;
 
 use anyhow::bail;

@@ -1,3 +1,5 @@
+//! `env`: the exports that point the docker CLI at a machine, for the user's shell.
+
 use std::process::ExitCode;
 
 use anyhow::bail;

@@ -1,3 +1,5 @@
+//! The CLI tests' sandbox: a temporary store and a way to run the berth binary against it.
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

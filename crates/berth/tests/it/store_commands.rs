@@ -1,3 +1,5 @@
+//! Commands that need only the store (ls, inspect, env, rm of records), run as a user would.
+
 use crate::common::{Sandbox, stderr, stdout};
 
 #[test]
