@@ -7,7 +7,7 @@ mod certs;
 mod cli;
 mod commands;
 mod context;
-mod plugin_flags;
+mod driver_flags;
 mod printer;
 mod progress;
 mod provisioning;
@@ -16,7 +16,10 @@ mod shell;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let (cli, plugin_flags) = plugin_flags::parse();
+    let (cli, chosen) = match driver_flags::parse() {
+        Ok(parsed) => parsed,
+        Err(err) => return report(&printer::Printer::new(false), &err),
+    };
     let printer = printer::Printer::new(cli.debug);
     if cli.debug {
         // Plugins' stderr and the libraries' debug events arrive through tracing.
@@ -26,7 +29,7 @@ fn main() -> ExitCode {
             .without_time()
             .try_init();
     }
-    match commands::run(cli, plugin_flags, &printer) {
+    match commands::run(cli, chosen, &printer) {
         Ok(code) => code,
         Err(err) => report(&printer, &err),
     }

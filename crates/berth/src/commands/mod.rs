@@ -12,7 +12,6 @@ mod ssh;
 
 use std::process::ExitCode;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -21,6 +20,7 @@ use berth_store::{Machine, MachineRecord, Store};
 
 use crate::cli::{Cli, Command};
 use crate::context::{ProcessEnv, open_store};
+use crate::driver_flags::ChosenDriver;
 use crate::printer::Printer;
 
 /// A remote command's exit status that `berth ssh` passes on as its own.
@@ -46,11 +46,7 @@ impl Ctx<'_> {
     }
 }
 
-pub fn run(
-    cli: Cli,
-    plugin_flags: BTreeMap<String, serde_json::Value>,
-    printer: &Printer,
-) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow::Result<ExitCode> {
     let env = ProcessEnv::from_process();
     let store = open_store(cli.storage_path, &env)?;
     let ctx = Ctx {
@@ -73,13 +69,16 @@ pub fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Completion(args) => {
-            use clap::CommandFactory as _;
             let mut out = Vec::new();
-            clap_complete::generate(args.shell, &mut Cli::command(), "berth", &mut out);
+            let mut command = crate::driver_flags::completion_command();
+            clap_complete::generate(args.shell, &mut command, "berth", &mut out);
             printer.data(&String::from_utf8_lossy(&out));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Create(args) => create::run(&ctx, &args, plugin_flags),
+        Command::Create(args) => {
+            let chosen = chosen.context("the create's driver was not opened; this is a bug in berth")?;
+            create::run(&ctx, &args, chosen)
+        }
         Command::Ssh(args) => ssh::ssh(&ctx, &args),
         Command::Scp(args) => ssh::scp(&ctx, &args),
         Command::Start(args) => power::run(&ctx, &args.names, Operation::Start),
