@@ -48,9 +48,9 @@ pub fn parse() -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
     // (a `-d` among other flags' values): the flags must be the named driver's.
     for _ in 0..2 {
         let driver = open(&name, &words)?;
-        let specs = driver.create_flags().with_context(|| {
-            format!("the {name} driver could not say which flags it takes")
-        })?;
+        let specs = driver
+            .create_flags()
+            .with_context(|| format!("the {name} driver could not say which flags it takes"))?;
         let mut command = Cli::command();
         let foreign = add_driver_flags(&mut command, driver.name(), &specs)?;
         let matches = command
@@ -80,7 +80,9 @@ pub fn completion_command() -> Command {
     let mut command = Cli::command();
     let mut seen = BTreeSet::new();
     for name in BUILTIN_NAMES {
-        let Some(driver) = builtin(name) else { continue };
+        let Some(driver) = builtin(name) else {
+            continue;
+        };
         let specs = driver.create_flags().unwrap_or_default();
         command = command.mut_subcommand("create", |mut create| {
             for spec in specs.iter().filter(|s| seen.insert(s.name.clone())) {
@@ -393,7 +395,10 @@ mod tests {
         for (line, driver) in [
             ("berth create m", Some("generic")),
             ("berth -D create -d nspawn m", Some("nspawn")),
-            ("berth --storage-path /s create --driver=none m", Some("none")),
+            (
+                "berth --storage-path /s create --driver=none m",
+                Some("none"),
+            ),
             ("berth create -dnspawn m", Some("nspawn")),
             ("berth create -d=none m", Some("none")),
             ("berth create m -- -d x", Some("generic")),
@@ -430,7 +435,10 @@ mod tests {
             let err = check_specs("kvm", &[spec(name)], &taken)
                 .unwrap_err()
                 .to_string();
-            assert!(err.contains("berth-driver-kvm") && err.contains(says), "{err}");
+            assert!(
+                err.contains("berth-driver-kvm") && err.contains(says),
+                "{err}"
+            );
         }
         let err = check_specs("berth", &[spec("debug-x"), spec("berth-debug")], &taken)
             .unwrap_err()

@@ -76,7 +76,8 @@ pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow:
             Ok(ExitCode::SUCCESS)
         }
         Command::Create(args) => {
-            let chosen = chosen.context("the create's driver was not opened; this is a bug in berth")?;
+            let chosen =
+                chosen.context("the create's driver was not opened; this is a bug in berth")?;
             create::run(&ctx, &args, chosen)
         }
         Command::Ssh(args) => ssh::ssh(&ctx, &args),

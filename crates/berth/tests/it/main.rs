@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod driver_flags;
 mod env_shells;
 mod store_commands;
