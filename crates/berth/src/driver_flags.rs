@@ -55,7 +55,7 @@ pub fn parse() -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
         let foreign = add_driver_flags(&mut command, driver.name(), &specs)?;
         let matches = command
             .try_get_matches_from_mut(&args)
-            .unwrap_or_else(|e| e.exit());
+            .unwrap_or_else(|e| exit_naming_the_variable(&mut command, e, driver.name(), &specs));
         let cli = from_matches(&matches);
         let Some(create) = matches.subcommand_matches("create") else {
             return Ok((cli, None));
@@ -313,8 +313,15 @@ fn to_arg(spec: &FlagSpec, driver: &str, with_env: bool) -> Arg {
         FlagKind::String => arg.value_name(value_name(spec)),
     };
     if with_env {
-        // The values stay out of --help: a driver's flag may carry a token.
-        arg = arg.env(spec.env_var(driver)).hide_env_values(true);
+        let env = spec.env_var(driver);
+        if std::env::var_os(&env).is_some_and(|v| v.is_empty()) {
+            // An empty variable counts as unset (`export X=` is how many clear one); clap would
+            // hand the empty text to the value's parser. --help still names the variable.
+            arg = arg.help(format!("{} [env: {env}]", spec.help));
+        } else {
+            // The values stay out of --help: a driver's flag may carry a token.
+            arg = arg.env(env).hide_env_values(true);
+        }
     }
     if let Some(default) = spec.default.as_ref().filter(|_| with_env) {
         arg = arg.default_value(default.clone());
@@ -330,6 +337,49 @@ fn value_name(spec: &FlagSpec) -> String {
     } else {
         last.to_ascii_uppercase()
     }
+}
+
+/// Exits with clap's error, saying which environment variable held a bad value when the
+/// value came from there: clap itself names only the flag, which the user did not type.
+fn exit_naming_the_variable(
+    command: &mut Command,
+    err: clap::Error,
+    driver: &str,
+    specs: &[FlagSpec],
+) -> ! {
+    use clap::error::{ContextKind, ContextValue};
+    if !matches!(
+        err.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        err.exit()
+    }
+    let arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.clone(),
+        _ => err.exit(),
+    };
+    let words: Vec<String> = std::env::args().collect();
+    for spec in specs {
+        let long = format!("--{}", spec.name);
+        let typed = words
+            .iter()
+            .any(|w| *w == long || w.starts_with(&format!("{long}=")));
+        let env = spec.env_var(driver);
+        let from_env = std::env::var(&env).ok().filter(|v| !v.is_empty());
+        let names_it = arg == long || arg.starts_with(&format!("{long} "));
+        if let (true, false, Some(value)) = (names_it, typed, from_env) {
+            let message = format!(
+                "the environment variable {env} holds {value:?}, which is not a {} as {long} takes; \
+                 set it to one, or unset it",
+                kind_word(spec.kind)
+            );
+            match command.find_subcommand_mut("create") {
+                Some(c) => c.error(err.kind(), message).exit(),
+                None => clap::Error::raw(err.kind(), message).exit(),
+            }
+        }
+    }
+    err.exit()
 }
 
 /// Exits with a usage error when the command line gives a flag of another built-in driver.

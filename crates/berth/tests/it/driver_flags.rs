@@ -159,7 +159,21 @@ fn builtin_flags_come_from_their_environment_twins_and_the_command_line_wins() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("twenty-two"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the environment variable GENERIC_SSH_PORT holds \"twenty-two\""),
+        "a bad value names the variable it came from: {err}"
+    );
+
+    // An empty variable is an unset one (the default port applies; the key check speaks).
+    let err = generic(
+        &[
+            ("GENERIC_SSH_PORT", ""),
+            ("GENERIC_SSH_KEY", "/nonexistent/env-key"),
+        ],
+        &[],
+    );
+    assert!(err.contains("/nonexistent/env-key"), "{err}");
 }
 
 #[test]
