@@ -55,7 +55,7 @@ pub fn parse() -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
         let foreign = add_driver_flags(&mut command, driver.name(), &specs)?;
         let matches = command
             .try_get_matches_from_mut(&args)
-            .unwrap_or_else(|e| exit_naming_the_variable(&mut command, e, driver.name(), &specs));
+            .unwrap_or_else(|e| exit_with_hint(&mut command, e, driver.name(), &specs));
         let cli = from_matches(&matches);
         let Some(create) = matches.subcommand_matches("create") else {
             return Ok((cli, None));
@@ -339,25 +339,31 @@ fn value_name(spec: &FlagSpec) -> String {
     }
 }
 
-/// Exits with clap's error, saying which environment variable held a bad value when the
-/// value came from there: clap itself names only the flag, which the user did not type.
-fn exit_naming_the_variable(
-    command: &mut Command,
-    err: clap::Error,
-    driver: &str,
-    specs: &[FlagSpec],
-) -> ! {
+/// Exits with clap's error, with what clap cannot know: which environment variable held a
+/// bad value when the value came from there (clap names only the flag, which the user did not
+/// type), and that an unknown flag may belong to another driver.
+fn exit_with_hint(command: &mut Command, err: clap::Error, driver: &str, specs: &[FlagSpec]) -> ! {
     use clap::error::{ContextKind, ContextValue};
+    let arg = match err.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.clone(),
+        _ => err.exit(),
+    };
+    if err.kind() == ErrorKind::UnknownArgument && arg.starts_with("--") {
+        let message = format!(
+            "unexpected argument '{arg}': neither `berth create` nor the {driver} driver takes it. \
+             `berth create -d {driver} --help` lists the flags; a flag of another driver needs -d DRIVER."
+        );
+        match command.find_subcommand_mut("create") {
+            Some(c) => c.error(err.kind(), message).exit(),
+            None => err.exit(),
+        }
+    }
     if !matches!(
         err.kind(),
         ErrorKind::ValueValidation | ErrorKind::InvalidValue
     ) {
         err.exit()
     }
-    let arg = match err.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(arg)) => arg.clone(),
-        _ => err.exit(),
-    };
     let words: Vec<String> = std::env::args().collect();
     for spec in specs {
         let long = format!("--{}", spec.name);
