@@ -254,6 +254,16 @@ fn a_flag_of_another_driver_is_refused_and_its_variable_ignored() {
         stderr(&out)
     );
 
+    // A plugin's flag is unknown to berth without -d: the error says where flags come from.
+    let out = sb.run(&["create", "--nspawn-subnet", "10.214.1", "g1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("'--nspawn-subnet': neither `berth create` nor the generic driver")
+            && stderr(&out).contains("-d DRIVER"),
+        "{}",
+        stderr(&out)
+    );
+
     let rec = Recording::new();
     let out = rec.run(
         &[],
