@@ -5,6 +5,7 @@
 
 mod cli;
 mod create;
+mod env_flags;
 mod failures;
 mod hosts;
 mod nspawn;

@@ -120,6 +120,26 @@ impl FlagSpec {
             kind,
         }
     }
+
+    /// The environment variable that sets this flag of driver `driver` when the command line
+    /// does not: the flag's name in upper case with dashes as underscores, as docker-machine
+    /// named them (`generic-ip-address` → `GENERIC_IP_ADDRESS`).
+    ///
+    /// A flag that does not start with the driver's name gets the driver's name in front
+    /// (`url` of `none` → `NONE_URL`): otherwise a flag called `path` or `home` would read
+    /// `PATH` or `HOME`, variables every process has for other reasons.
+    pub fn env_var(&self, driver: &str) -> String {
+        let prefixed = self
+            .name
+            .strip_prefix(driver)
+            .is_some_and(|rest| rest.starts_with('-'));
+        let full = if prefixed {
+            self.name.clone()
+        } else {
+            format!("{driver}-{}", self.name)
+        };
+        full.to_ascii_uppercase().replace('-', "_")
+    }
 }
 
 /// Everything a driver needs to make (or reach) a machine.
@@ -344,6 +364,20 @@ mod tests {
         let err = r.int_flag("t", "e").unwrap_err().to_string();
         assert!(err.contains("--e") && err.contains("1.5"), "{err}");
         assert!(r.string_flag("t", "b").is_err());
+    }
+
+    #[test]
+    fn env_twins_are_named_after_the_flag_and_always_carry_the_driver() {
+        let flag = |name| FlagSpec::new(name, FlagKind::String, "", None);
+        assert_eq!(
+            flag("generic-ip-address").env_var("generic"),
+            "GENERIC_IP_ADDRESS"
+        );
+        assert_eq!(flag("nspawn-subnet").env_var("nspawn"), "NSPAWN_SUBNET");
+        assert_eq!(flag("url").env_var("none"), "NONE_URL");
+        assert_eq!(flag("path").env_var("my-cloud"), "MY_CLOUD_PATH");
+        // A name that merely starts with the driver's letters is not prefixed by it.
+        assert_eq!(flag("nonesuch").env_var("none"), "NONE_NONESUCH");
     }
 
     #[test]

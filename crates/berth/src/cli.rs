@@ -87,15 +87,12 @@ pub struct NamesArg {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The driver that makes or reaches the host: generic, none, or a plugin's name.
+    ///
+    /// Each driver adds its own flags (`berth create -d DRIVER --help` lists them), and each
+    /// of those flags can also be set by an environment variable named after it
+    /// (--generic-ip-address: GENERIC_IP_ADDRESS); the command line wins over the variable.
     #[arg(long, short = 'd', default_value = "generic")]
     pub driver: String,
-
-    #[command(flatten)]
-    pub generic: GenericArgs,
-
-    /// The engine URL to record, for the `none` driver (an engine already set up with TLS).
-    #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -115,23 +112,6 @@ pub struct CreateArgs {
     /// The machines' names (several make several machines at once).
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
-}
-
-/// docker-machine's flag names, so that users' muscle memory works.
-#[derive(Debug, Args)]
-pub struct GenericArgs {
-    /// The host's IP address or DNS name.
-    #[arg(long, value_name = "ADDRESS")]
-    pub generic_ip_address: Option<String>,
-    /// The SSH user; not root means commands run through `sudo -n`.
-    #[arg(long, default_value = "root", value_name = "USER")]
-    pub generic_ssh_user: String,
-    /// The SSH port.
-    #[arg(long, default_value_t = 22, value_name = "PORT")]
-    pub generic_ssh_port: u16,
-    /// The SSH private key (else the SSH agent, else ~/.ssh/id_*).
-    #[arg(long, value_name = "PATH")]
-    pub generic_ssh_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

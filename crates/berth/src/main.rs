@@ -6,7 +6,7 @@
 mod cli;
 mod commands;
 mod context;
-mod plugin_flags;
+mod driver_flags;
 mod printer;
 mod progress;
 mod shell;
@@ -14,7 +14,10 @@ mod shell;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let (cli, plugin_flags) = plugin_flags::parse();
+    let (cli, chosen) = match driver_flags::parse() {
+        Ok(parsed) => parsed,
+        Err(err) => return report(&printer::Printer::new(false), &err),
+    };
     let printer = printer::Printer::new(cli.debug);
     if cli.debug {
         // Plugins' stderr and the libraries' debug events arrive through tracing.
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
     };
     let code = {
         let _entered = runtime.enter();
-        match commands::run(cli, plugin_flags, &printer) {
+        match commands::run(cli, chosen, &printer) {
             Ok(code) => code,
             Err(err) => report(&printer, &err),
         }

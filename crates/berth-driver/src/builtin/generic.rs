@@ -92,7 +92,7 @@ impl Driver for GenericDriver {
             FlagSpec::new(
                 USER,
                 FlagKind::String,
-                "User to log in as over SSH",
+                "User to log in as over SSH; not root means commands run through `sudo -n`",
                 Some("root"),
             ),
             FlagSpec::new(
@@ -104,7 +104,7 @@ impl Driver for GenericDriver {
             FlagSpec::new(
                 KEY,
                 FlagKind::String,
-                "Private key that logs in to the host (default: the SSH agent)",
+                "Private key that logs in to the host (default: the SSH agent, else ~/.ssh/id_*)",
                 None,
             ),
         ])

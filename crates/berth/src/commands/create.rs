@@ -14,12 +14,9 @@ use berth_tls::KeyAlgorithm;
 
 use super::Ctx;
 use crate::cli::CreateArgs;
+use crate::driver_flags::ChosenDriver;
 
-pub fn run(
-    ctx: &Ctx,
-    args: &CreateArgs,
-    plugin_flags: BTreeMap<String, serde_json::Value>,
-) -> anyhow::Result<ExitCode> {
+pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result<ExitCode> {
     // Everything that can be refused without touching a network is refused first.
     for name in &args.names {
         berth_store::validate_name(name)?;
@@ -40,8 +37,9 @@ pub fn run(
             args.names.len()
         );
     }
-    let flags = driver_flags(args, plugin_flags);
-    let driver: Arc<dyn Driver> = Arc::from(ctx.machines.open_driver(&args.driver)?);
+    // Opened while parsing the command line (its flags are part of it): a plugin runs once.
+    let ChosenDriver { driver, flags } = chosen;
+    let driver: Arc<dyn Driver> = Arc::from(driver);
     let spec = CreateSpec {
         flags,
         engine,
@@ -76,34 +74,4 @@ fn engine_config(args: &CreateArgs) -> anyhow::Result<EngineConfig> {
     };
     config.validate()?;
     Ok(config)
-}
-
-/// The driver's flags as the driver reads them (name without dashes → value).
-fn driver_flags(
-    args: &CreateArgs,
-    plugin_flags: BTreeMap<String, serde_json::Value>,
-) -> BTreeMap<String, serde_json::Value> {
-    let mut flags = plugin_flags;
-    let g = &args.generic;
-    if args.driver == "generic" {
-        generic_flags(&mut flags, g);
-    }
-    if let Some(url) = args.url.as_ref().filter(|_| args.driver == "none") {
-        flags.insert("url".into(), url.clone().into());
-    }
-    flags
-}
-
-fn generic_flags(flags: &mut BTreeMap<String, serde_json::Value>, g: &crate::cli::GenericArgs) {
-    if let Some(ip) = &g.generic_ip_address {
-        flags.insert("generic-ip-address".into(), ip.clone().into());
-    }
-    flags.insert("generic-ssh-user".into(), g.generic_ssh_user.clone().into());
-    flags.insert("generic-ssh-port".into(), g.generic_ssh_port.into());
-    if let Some(key) = &g.generic_ssh_key {
-        flags.insert(
-            "generic-ssh-key".into(),
-            key.to_string_lossy().into_owned().into(),
-        );
-    }
 }

@@ -12,8 +12,9 @@ mod ssh;
 
 use std::process::ExitCode;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use anyhow::Context as _;
 
 use berth_driver::Operation;
 use berth_machine::{Event, Machines};
@@ -21,6 +22,7 @@ use berth_store::{Machine, MachineRecord, Store};
 
 use crate::cli::{Cli, Command};
 use crate::context::{ProcessEnv, open_store};
+use crate::driver_flags::ChosenDriver;
 use crate::printer::Printer;
 use crate::progress::{MachineProgress, Progress};
 
@@ -48,11 +50,7 @@ impl Ctx<'_> {
     }
 }
 
-pub fn run(
-    cli: Cli,
-    plugin_flags: BTreeMap<String, serde_json::Value>,
-    printer: &Printer,
-) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow::Result<ExitCode> {
     let env = ProcessEnv::from_process();
     let store = open_store(cli.storage_path, &env)?;
     let ctx = Ctx {
@@ -75,13 +73,17 @@ pub fn run(
             Ok(ExitCode::SUCCESS)
         }
         Command::Completion(args) => {
-            use clap::CommandFactory as _;
             let mut out = Vec::new();
-            clap_complete::generate(args.shell, &mut Cli::command(), "berth", &mut out);
+            let mut command = crate::driver_flags::completion_command();
+            clap_complete::generate(args.shell, &mut command, "berth", &mut out);
             printer.data(&String::from_utf8_lossy(&out));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Create(args) => create::run(&ctx, &args, plugin_flags),
+        Command::Create(args) => {
+            let chosen =
+                chosen.context("the create's driver was not opened; this is a bug in berth")?;
+            create::run(&ctx, &args, chosen)
+        }
         Command::Ssh(args) => ssh::ssh(&ctx, &args),
         Command::Scp(args) => ssh::scp(&ctx, &args),
         Command::Start(args) => power::run(&ctx, &args.names, Operation::Start),
