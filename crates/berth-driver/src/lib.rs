@@ -5,6 +5,7 @@
 pub mod builtin;
 mod driver;
 mod error;
+mod flag_values;
 pub mod plugin;
 pub mod probe;
 pub mod protocol;

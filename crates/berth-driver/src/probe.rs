@@ -1,8 +1,6 @@
 //! TCP reachability, the only state a driver that did not make its host can
 //! observe.
 
-use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use crate::types::MachineState;
@@ -15,22 +13,14 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// `Stopped` when the host refuses, does not answer or cannot be routed to,
 /// `Error` when the name does not resolve (a typo is not a power state).
 pub fn tcp_state(host: &str, port: u16, timeout: Duration) -> MachineState {
-    let addrs = match (host, port).to_socket_addrs() {
-        Ok(addrs) => addrs.collect::<Vec<_>>(),
-        Err(_) => return MachineState::Error,
-    };
-    if addrs.is_empty() {
-        return MachineState::Error;
-    }
-    let mut last: Option<io::Error> = None;
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, timeout) {
-            Ok(_) => return MachineState::Running,
-            Err(e) => last = Some(e),
+    match berth_net::connect_first(&berth_net::HostPort::new(host, port), timeout) {
+        Ok(_) => MachineState::Running,
+        Err(berth_net::ConnectError::Resolve { .. }) => MachineState::Error,
+        Err(error) => {
+            tracing::debug!(host, port, %error, "TCP probe found nothing listening");
+            MachineState::Stopped
         }
     }
-    tracing::debug!(host, port, error = ?last, "TCP probe found nothing listening");
-    MachineState::Stopped
 }
 
 #[cfg(test)]

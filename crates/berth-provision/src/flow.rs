@@ -3,8 +3,9 @@
 //! and turns a failure into a [`ProvisionError`] naming the step.
 
 use std::fmt::Display;
-use std::thread;
 use std::time::{Duration, Instant};
+
+use berth_net::Backoff;
 
 use crate::config::EngineConfig;
 use crate::dropin::{CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, render_dropin};
@@ -325,25 +326,25 @@ impl Run<'_, '_> {
         ready: &mut dyn FnMut() -> Result<V, RE>,
     ) -> Result<V, ErrorKind> {
         let started = Instant::now();
-        let deadline = started + self.plan.ready_timeout;
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = Backoff::new(
+            FIRST_BACKOFF,
+            MAX_BACKOFF,
+            started + self.plan.ready_timeout,
+        );
         loop {
             let last_error = match ready() {
                 Ok(value) => return Ok(value),
                 Err(e) => e.to_string(),
             };
-            let now = Instant::now();
-            if now >= deadline {
+            // A short backoff between polls, never past the deadline.
+            if !backoff.wait() {
                 return Err(ErrorKind::NotReady {
                     port: self.plan.engine.port,
-                    waited: now - started,
+                    waited: started.elapsed(),
                     last_error,
                     journal: self.journal(),
                 });
             }
-            // A short backoff between polls, never past the deadline.
-            thread::sleep(backoff.min(deadline - now));
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 

@@ -1,6 +1,6 @@
 //! A connected, authenticated SSH session to one host.
 
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::Mutex;
 
 use crate::auth::authenticate;
@@ -143,31 +143,20 @@ impl Session {
 
 /// Resolves the target and connects to the first address that answers within `connect_timeout`.
 fn connect_tcp(target: &Target) -> Result<TcpStream, SshError> {
+    use berth_net::ConnectError;
     let addr = target.addr();
-    let addrs: Vec<_> = (target.host.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|source| SshError::Resolve {
-            addr: addr.clone(),
-            source,
-        })?
-        .collect();
-    let mut last = None;
-    for candidate in addrs {
-        match TcpStream::connect_timeout(&candidate, target.connect_timeout) {
-            Ok(sock) => return Ok(sock),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(match last {
-        Some(e) if e.kind() == std::io::ErrorKind::TimedOut => SshError::Timeout {
+    let endpoint = berth_net::HostPort::new(target.host.clone(), target.port);
+    berth_net::connect_first(&endpoint, target.connect_timeout).map_err(|e| match e {
+        ConnectError::Timeout { .. } => SshError::Timeout {
             addr,
             after: target.connect_timeout,
             during: "connecting".into(),
         },
-        Some(source) => SshError::Connect { addr, source },
-        None => SshError::Resolve {
+        ConnectError::Resolve { source, .. } => SshError::Resolve { addr, source },
+        ConnectError::Refused { .. } => SshError::Connect {
             addr,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no addresses"),
+            source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
         },
+        ConnectError::Io { source, .. } => SshError::Connect { addr, source },
     })
 }

@@ -68,11 +68,7 @@ impl Target {
 
     /// `host:port`, with brackets around IPv6 addresses: what errors print.
     pub fn addr(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        berth_net::HostPort::new(self.host.clone(), self.port).to_string()
     }
 
     /// The name under which OpenSSH records this host in known_hosts.

@@ -131,14 +131,13 @@ impl MachineRecord {
     }
 
     /// The host part of the engine URL (what `berth ip` prints).
-    pub fn engine_host(&self) -> Option<&str> {
-        let url = self.url.as_deref()?;
-        let rest = url.split_once("://").map_or(url, |(_, r)| r);
-        let host_port = rest.split('/').next().unwrap_or(rest);
-        if let Some(v6) = host_port.strip_prefix('[') {
-            return v6.split(']').next();
-        }
-        Some(host_port.rsplit_once(':').map_or(host_port, |(h, _)| h))
+    pub fn engine_host(&self) -> Option<String> {
+        self.engine_address().map(|a| a.host)
+    }
+
+    /// The engine's host and port from its URL (port 2376 where the URL names none).
+    pub fn engine_address(&self) -> Option<berth_net::HostPort> {
+        berth_net::HostPort::parse(self.url.as_deref()?, berth_net::DEFAULT_ENGINE_PORT).ok()
     }
 }
 
@@ -183,7 +182,7 @@ mod tests {
             ("tcp://docker.example.com:2376", "docker.example.com"),
         ] {
             r.url = Some(url.into());
-            assert_eq!(r.engine_host(), Some(host));
+            assert_eq!(r.engine_host().as_deref(), Some(host));
         }
     }
 }

@@ -62,7 +62,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
         ("DOCKER_MACHINE_NAME", name.to_owned()),
     ];
     if args.no_proxy {
-        let host = record.engine_host().unwrap_or_default().to_owned();
+        let host = record.engine_host().unwrap_or_default();
         vars.push((
             "NO_PROXY",
             no_proxy_with(ctx.env.get("NO_PROXY").or(ctx.env.get("no_proxy")), &host),

@@ -57,7 +57,7 @@ pub fn ip(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
             .ssh
             .as_ref()
             .map(|s| s.host.clone())
-            .or(record.engine_host().map(str::to_owned))
+            .or(record.engine_host())
             .with_context(|| unfinished(name, &record, "address"))?;
         hosts.push(host);
     }
