@@ -10,3 +10,4 @@ mod hosts;
 mod nspawn;
 mod plugins;
 mod ssh;
+mod terminal;
