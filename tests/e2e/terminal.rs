@@ -48,12 +48,13 @@ impl Terminal {
             let wrapped = screen.row_wrapped(u16::try_from(i).unwrap());
             rows.push((row, wrapped));
         }
-        // A row counts as wrapped only when text fills it to the edge: indicatif pads its lines
-        // with spaces to the edge, which a terminal also marks as wrapping.
+        // A row continues on the next only when its text reaches the edge (the last cell may be
+        // the space where a line broke): indicatif pads its lines with spaces to the edge and
+        // writes the next one without a newline, which a terminal marks as wrapping too.
         let mut lines = Vec::new();
         let mut current = String::new();
         for (row, wrapped) in rows {
-            let full = row.trim_end().chars().count() >= usize::from(COLS);
+            let full = row.trim_end().chars().count() + 1 >= usize::from(COLS);
             current.push_str(&row);
             if !(wrapped && full) {
                 lines.push(std::mem::take(&mut current));
