@@ -19,6 +19,8 @@ use crate::cli::{Berth, berth_bin};
 /// The size of the terminal the issue was found in (tmux, 120×20).
 const COLS: u16 = 120;
 const ROWS: u16 = 20;
+/// Narrower than a progress line, so that the bars wrap.
+const NARROW: u16 = 40;
 
 /// How long a create of a few nspawn machines may take before the test gives up.
 const DEADLINE: Duration = Duration::from_secs(600);
@@ -26,6 +28,7 @@ const DEADLINE: Duration = Duration::from_secs(600);
 /// What berth left on a terminal: the emulator's screen once berth has exited.
 struct Terminal {
     status: ExitStatus,
+    cols: u16,
     parser: vt100::Parser,
 }
 
@@ -33,6 +36,7 @@ impl Terminal {
     /// Every line the terminal holds, the scrolled-off ones first, without the blank ones (text
     /// that runs past the right edge is one line).
     fn lines(&mut self) -> Vec<String> {
+        let cols = self.cols;
         let screen = self.parser.screen_mut();
         screen.set_scrollback(usize::MAX);
         let scrolled = screen.scrollback();
@@ -40,11 +44,11 @@ impl Terminal {
         // Scrolled-off rows, one per offset: at offset `n`, the top row is the n-th above.
         for offset in (1..=scrolled).rev() {
             screen.set_scrollback(offset);
-            let row = screen.rows(0, COLS).next().unwrap_or_default();
+            let row = screen.rows(0, cols).next().unwrap_or_default();
             rows.push((row, screen.row_wrapped(0)));
         }
         screen.set_scrollback(0);
-        for (i, row) in screen.rows(0, COLS).enumerate() {
+        for (i, row) in screen.rows(0, cols).enumerate() {
             let wrapped = screen.row_wrapped(u16::try_from(i).unwrap());
             rows.push((row, wrapped));
         }
@@ -54,7 +58,7 @@ impl Terminal {
         let mut lines = Vec::new();
         let mut current = String::new();
         for (row, wrapped) in rows {
-            let full = row.trim_end().chars().count() + 1 >= usize::from(COLS);
+            let full = row.trim_end().chars().count() + 1 >= usize::from(cols);
             current.push_str(&row);
             if !(wrapped && full) {
                 lines.push(std::mem::take(&mut current));
@@ -74,9 +78,9 @@ impl Terminal {
     }
 }
 
-/// Runs berth with `args` in a new pseudo-terminal of `rows`×[`COLS`] (its stdin, stdout and
+/// Runs berth with `args` in a new pseudo-terminal of `cols`×`rows` (its stdin, stdout and
 /// stderr, and its controlling terminal) and returns the screen once it has exited.
-fn run_in_terminal(berth: &Berth, rows: u16, args: &[&str]) -> Terminal {
+fn run_in_terminal(berth: &Berth, (cols, rows): (u16, u16), args: &[&str]) -> Terminal {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
@@ -94,7 +98,7 @@ fn run_in_terminal(berth: &Berth, rows: u16, args: &[&str]) -> Terminal {
         &slave,
         rustix::termios::Winsize {
             ws_row: rows,
-            ws_col: COLS,
+            ws_col: cols,
             ws_xpixel: 0,
             ws_ypixel: 0,
         },
@@ -160,11 +164,15 @@ fn run_in_terminal(berth: &Berth, rows: u16, args: &[&str]) -> Terminal {
         .expect("berth has exited, but something it started still holds its terminal open");
 
     let size = |n: u16| std::num::NonZeroU16::new(n).expect("a terminal has rows and columns");
-    let mut parser = vt100::Parser::new(size(rows), size(COLS), 10_000);
+    let mut parser = vt100::Parser::new(size(rows), size(cols), 10_000);
     parser.process(&bytes);
-    let mut terminal = Terminal { status, parser };
+    let mut terminal = Terminal {
+        status,
+        cols,
+        parser,
+    };
     eprintln!(
-        "$ berth {}  (in a {COLS}x{rows} terminal) -> {:?}\n{}",
+        "$ berth {}  (in a {cols}x{rows} terminal) -> {:?}\n{}",
         args.join(" "),
         terminal.status.code(),
         terminal.dump()
@@ -228,7 +236,7 @@ fn assert_one_created_line_each(terminal: &mut Terminal, names: &[String]) {
     }
 }
 
-fn create_in_terminal(rows: u16, tag: &str, n: usize) {
+fn create_in_terminal(size: (u16, u16), tag: &str, n: usize) {
     let berth = Berth::new();
     let names = names(tag, n);
     let _cleanup = Cleanup {
@@ -237,7 +245,7 @@ fn create_in_terminal(rows: u16, tag: &str, n: usize) {
     };
     let mut args = vec!["create", "-d", "nspawn"];
     args.extend(names.iter().map(String::as_str));
-    let mut terminal = run_in_terminal(&berth, rows, &args);
+    let mut terminal = run_in_terminal(&berth, size, &args);
     assert_one_created_line_each(&mut terminal, &names);
 
     let mut rm = vec!["rm", "-y"];
@@ -250,12 +258,12 @@ fn create_in_terminal(rows: u16, tag: &str, n: usize) {
 
 #[test]
 fn creating_one_machine_leaves_one_line_on_the_terminal() {
-    create_in_terminal(ROWS, "tty", 1);
+    create_in_terminal((COLS, ROWS), "tty", 1);
 }
 
 #[test]
 fn creating_five_machines_leaves_one_line_each_on_the_terminal() {
-    create_in_terminal(ROWS, "ttf", 5);
+    create_in_terminal((COLS, ROWS), "ttf", 5);
 }
 
 /// A machine that fails half-way through provisioning leaves its error and no spinner.
@@ -270,7 +278,7 @@ fn a_failed_create_leaves_its_error_and_no_spinner() {
     // dockerd refuses to start with a storage driver that does not exist.
     let mut terminal = run_in_terminal(
         &berth,
-        ROWS,
+        (COLS, ROWS),
         &[
             "create",
             "-d",
@@ -323,17 +331,25 @@ fn berth_with_slow_plugin() -> Berth {
     berth
 }
 
-fn create_slow(rows: u16, names: &[&str]) -> Terminal {
+fn create_slow(size: (u16, u16), names: &[&str]) -> Terminal {
     let berth = berth_with_slow_plugin();
     let mut args = vec!["create", "-d", "slowexample"];
     args.extend(names);
-    run_in_terminal(&berth, rows, &args)
+    run_in_terminal(&berth, size, &args)
 }
 
 #[test]
 fn five_live_lines_end_as_five_outcome_lines() {
     let names = ["m0", "m1", "m2", "m3", "m4"].map(String::from);
-    let mut terminal = create_slow(ROWS, &names.each_ref().map(String::as_str));
+    let mut terminal = create_slow((COLS, ROWS), &names.each_ref().map(String::as_str));
+    assert_one_created_line_each(&mut terminal, &names);
+}
+
+/// Progress lines wider than the terminal take two rows each; the redraws count them so.
+#[test]
+fn a_terminal_narrower_than_the_lines_still_gets_one_line_each() {
+    let names = ["m0", "m1", "m2", "m3", "m4"].map(String::from);
+    let mut terminal = create_slow((NARROW, ROWS), &names.each_ref().map(String::as_str));
     assert_one_created_line_each(&mut terminal, &names);
 }
 
@@ -342,7 +358,7 @@ fn five_live_lines_end_as_five_outcome_lines() {
 #[test]
 fn a_terminal_shorter_than_the_machines_still_gets_one_line_each() {
     let names = ["m0", "m1", "m2", "m3", "m4"].map(String::from);
-    let mut terminal = create_slow(3, &names.each_ref().map(String::as_str));
+    let mut terminal = create_slow((COLS, 3), &names.each_ref().map(String::as_str));
     assert_one_created_line_each(&mut terminal, &names);
 }
 
@@ -350,7 +366,7 @@ fn a_terminal_shorter_than_the_machines_still_gets_one_line_each() {
 /// line, the failed one its error, and no spinner is left of any.
 #[test]
 fn one_failure_among_several_leaves_its_error_beside_the_created_lines() {
-    let mut terminal = create_slow(ROWS, &["m0", "fail2", "m4"]);
+    let mut terminal = create_slow((COLS, ROWS), &["m0", "fail2", "m4"]);
     let lines = terminal.lines();
     let screen = lines.join("\n");
     assert!(!terminal.status.success(), "create succeeded:\n{screen}");
