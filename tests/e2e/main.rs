@@ -11,3 +11,4 @@ mod hosts;
 mod nspawn;
 mod plugins;
 mod ssh;
+mod terminal;

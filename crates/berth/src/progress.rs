@@ -1,6 +1,15 @@
 //! What a person sees while berth works: on a terminal, one live line per machine naming its
 //! current step; elsewhere (logs, CI), one plain line per step. `--debug` adds every remote
 //! command with its status, time and output.
+//!
+//! On a terminal, everything written while bars are live goes through the [`MultiProgress`]
+//! (`println`, `suspend`): it redraws the bars by moving the cursor up over as many lines as it
+//! drew last time, so a line written beside it shifts the screen under it, and the next redraw
+//! then leaves stale bars above and overwrites the line (issue 9: spinners left on the screen,
+//! a machine's "created" line lost). A machine's outcome is printed above the bars and its bar
+//! cleared, so that once all are done the screen holds one outcome line per machine, in the
+//! order they finished, however short the terminal is (bars that do not fit are not drawn;
+//! printed lines scroll as usual).
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +64,20 @@ impl Progress {
             None => self.printer.info(text),
         }
     }
+
+    /// Prints a line above the bars for good: it stays when they are cleared.
+    fn outcome(&self, text: &str) {
+        match &self.multi {
+            // `println` draws the line and the bars in one go; a hidden target prints nothing,
+            // so the line then goes out plainly.
+            Some(multi) if !multi.is_hidden() => {
+                if multi.println(text).is_err() {
+                    self.printer.info(text);
+                }
+            }
+            _ => self.printer.info(text),
+        }
+    }
 }
 
 /// One machine's line.
@@ -65,6 +88,12 @@ pub struct MachineProgress {
     /// The step under way, kept so that detail lines show beside it.
     step: String,
     step_started: Instant,
+}
+
+impl Drop for MachineProgress {
+    fn drop(&mut self) {
+        self.clear();
+    }
 }
 
 impl MachineProgress {
@@ -110,19 +139,25 @@ impl MachineProgress {
         }
     }
 
-    /// Ends the line with a success message.
+    /// Ends the line with a success message, which stays on the screen.
     pub fn finish(self, text: &str) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-        self.progress
-            .printer
-            .info(&format!("{}: {text}", self.name));
+        // Cleared first: a redraw between the two then shows neither the bar nor its outcome
+        // twice. The steady tick stops with the finish (it checks under the bar's lock).
+        self.clear();
+        self.progress.outcome(&format!("{}: {text}", self.name));
     }
 
     /// Ends the line after a failure (the error itself is reported by the caller).
     pub fn abandon(self) {
-        if let Some(bar) = &self.bar {
+        self.clear();
+    }
+
+    /// Takes the bar off the screen. indicatif would leave an unfinished bar drawn when it is
+    /// dropped, so this also runs on drop (a `?` or a panic between `machine` and `finish`).
+    fn clear(&self) {
+        if let Some(bar) = &self.bar
+            && !bar.is_finished()
+        {
             bar.finish_and_clear();
         }
     }
