@@ -24,6 +24,14 @@ impl ProcessEnv {
         }
     }
 
+    /// An environment made of the given pairs (tests).
+    #[cfg(test)]
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        ProcessEnv {
+            vars: pairs.into_iter().collect(),
+        }
+    }
+
     /// A variable's value; empty counts as unset, as shells treat it.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars

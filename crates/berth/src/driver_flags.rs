@@ -34,7 +34,7 @@ pub struct ChosenDriver {
 ///
 /// Help and usage errors exit here as clap does (status 2); a driver that cannot be opened
 /// or that declares flags berth cannot take is an error for [`crate::report`].
-pub fn parse() -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
+pub fn parse(env: &ProcessEnv) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
     let args: Vec<OsString> = std::env::args_os().collect();
     let words: Vec<String> = args
         .iter()
@@ -47,7 +47,7 @@ pub fn parse() -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
     // A second round only when clap read another driver name than the quick scan did
     // (a `-d` among other flags' values): the flags must be the named driver's.
     for _ in 0..2 {
-        let driver = open(&name, &words)?;
+        let driver = open(&name, &words, env)?;
         let specs = driver
             .create_flags()
             .with_context(|| format!("the {name} driver could not say which flags it takes"))?;
@@ -130,15 +130,14 @@ fn create_driver(words: &[String]) -> Option<String> {
 }
 
 /// The driver `name`: built in, or a plugin found from the store the words name.
-fn open(name: &str, words: &[String]) -> anyhow::Result<Box<dyn Driver>> {
+fn open(name: &str, words: &[String], env: &ProcessEnv) -> anyhow::Result<Box<dyn Driver>> {
     if let Some(driver) = builtin(name) {
         return Ok(driver);
     }
-    let env = ProcessEnv::from_process();
     let storage = find_value(words, "--storage-path")
         .map(PathBuf::from)
         .or_else(|| env.get("BERTH_STORAGE_PATH").map(PathBuf::from));
-    let store = open_store(storage, &env)?;
+    let store = open_store(storage, env)?;
     let search = PluginSearch::from_env(store.root());
     Ok(berth_driver::open_driver(
         name,

@@ -14,16 +14,21 @@ mod shell;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let (cli, chosen) = match driver_flags::parse() {
+    // The one read of the process environment; everything else gets this snapshot.
+    let env = context::ProcessEnv::from_process();
+    let (cli, chosen) = match driver_flags::parse(&env) {
         Ok(parsed) => parsed,
-        Err(err) => return report(&printer::Printer::new(false), &err),
+        Err(err) => return report(&printer::Printer::new(false, &env), &err),
     };
-    let printer = printer::Printer::new(cli.debug);
+    let printer = printer::Printer::new(cli.debug, &env);
     if cli.debug {
-        // Plugins' stderr and the libraries' debug events arrive through tracing.
+        // Plugins' stderr and the libraries' debug events arrive through tracing, and go out
+        // through the printer like every other line.
+        let for_tracing = printer.clone();
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-            .with_writer(std::io::stderr)
+            .with_writer(move || for_tracing.tracing_writer())
+            .with_ansi(false)
             .without_time()
             .try_init();
     }
@@ -43,7 +48,7 @@ fn main() -> ExitCode {
     };
     let code = {
         let _entered = runtime.enter();
-        match commands::run(cli, chosen, &printer) {
+        match commands::run(cli, chosen, env, &printer) {
             Ok(code) => code,
             Err(err) => report(&printer, &err),
         }

@@ -30,6 +30,8 @@ impl Progress {
         let multi = printer
             .interactive()
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        // Messages from anywhere (warnings, --debug traces) now go above the bars.
+        printer.attach_bars(multi.clone());
         Progress {
             multi,
             printer: printer.clone(),
@@ -57,12 +59,9 @@ impl Progress {
         }
     }
 
-    /// Prints a line above the bars (or plainly when there are none).
+    /// Prints a line above the bars (or plainly when there are none): the printer knows them.
     fn line(&self, text: &str) {
-        match &self.multi {
-            Some(multi) => multi.suspend(|| self.printer.info(text)),
-            None => self.printer.info(text),
-        }
+        self.printer.info(text);
     }
 
     /// Prints a line above the bars for good: it stays when they are cleared.

@@ -50,8 +50,12 @@ impl Ctx<'_> {
     }
 }
 
-pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let env = ProcessEnv::from_process();
+pub fn run(
+    cli: Cli,
+    chosen: Option<ChosenDriver>,
+    env: ProcessEnv,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
     let store = open_store(cli.storage_path, &env)?;
     let ctx = Ctx {
         machines: Machines::new(store),
