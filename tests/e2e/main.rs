@@ -8,5 +8,6 @@ mod create;
 mod failures;
 mod hosts;
 mod nspawn;
+mod nspawn_security;
 mod plugins;
 mod ssh;

@@ -15,6 +15,7 @@ mod cgroup;
 mod cmd;
 mod config;
 mod error;
+mod guest_fs;
 pub mod image;
 mod leftovers;
 mod machine;
