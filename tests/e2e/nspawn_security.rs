@@ -207,3 +207,92 @@ fn one_store_cannot_remove_or_touch_another_store_s_machine() {
     a.ok(&["rm", "-y", &name]);
     assert_no_leftovers(&Config::default(), &name);
 }
+
+/// A busybox image made locally (no registry is reachable) and imported into `name`'s engine.
+fn import_busybox(berth: &Berth, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", root.join("bin/busybox"))
+        .expect("busybox-static is installed (scripts/test does)");
+    for tool in ["sh", "echo", "cat"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(tool)).unwrap();
+    }
+    let tar = dir.path().join("busybox.tar");
+    let status = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = berth.docker(
+        name,
+        &format!("import '{}' berth-busybox:test", tar.display()),
+    );
+    assert!(out.status.success(), "docker import failed");
+}
+
+#[test]
+fn a_guest_lacks_the_host_s_capabilities_and_still_runs_containers() {
+    let berth = Berth::new();
+    let name = format!("cap{}", std::process::id());
+    let _cleanup = Cleanup {
+        berth: &berth,
+        names: vec![name.clone()],
+    };
+    let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    berth.ok(&["create", "-d", "nspawn", &name]);
+
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let full: u64 = (1u64 << (last + 1)) - 1;
+    let status = in_guest(&berth, &name, "grep CapEff /proc/1/status");
+    let cap_eff = u64::from_str_radix(status.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_ne!(cap_eff, full, "the guest's PID 1 holds every capability");
+    // CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME, CAP_MAC_ADMIN, CAP_BPF: none of them.
+    for (bit, cap) in [
+        (16, "CAP_SYS_MODULE"),
+        (17, "CAP_SYS_RAWIO"),
+        (25, "CAP_SYS_TIME"),
+        (33, "CAP_MAC_ADMIN"),
+        (39, "CAP_BPF"),
+    ] {
+        assert_eq!(
+            cap_eff & (1 << bit),
+            0,
+            "the guest holds {cap} ({cap_eff:x})"
+        );
+    }
+
+    // The kernel's settings are not the guest's to write.
+    let out = berth.run(&[
+        "ssh",
+        &name,
+        "--",
+        "sh",
+        "-c",
+        "echo '|/bin/false berth' > /proc/sys/kernel/core_pattern",
+    ]);
+    assert!(!out.status.success(), "the guest wrote core_pattern");
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        core_pattern
+    );
+
+    // And the nested engine still runs containers of a local image, with their network.
+    import_busybox(&berth, &name);
+    let out = berth.docker(&name, "run --rm berth-busybox:test echo hello-from-inside");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello-from-inside"
+    );
+
+    berth.ok(&["rm", "-y", &name]);
+    assert_no_leftovers(&Config::default(), &name);
+}

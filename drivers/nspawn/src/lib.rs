@@ -24,7 +24,7 @@ pub mod plugin;
 mod preflight;
 mod process;
 
-pub use config::Config;
+pub use config::{Config, ENGINE_CAPABILITIES, Isolation};
 pub use error::NspawnError;
 pub use leftovers::{Leftovers, leftovers};
 pub use machine::{Machine, State};

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 
 use crate::cmd::{command_line, run};
-use crate::config::Config;
+use crate::config::{Config, ENGINE_CAPABILITIES, Isolation};
 use crate::error::NspawnError;
 use crate::guest_fs::{GuestRoot, Perm};
 use crate::image::{self, write};
@@ -350,13 +350,21 @@ impl Machine {
     /// Starts systemd-nspawn detached (own session, stdin from /dev/null, output to nspawn.log) and records its pid.
     fn spawn(&self) -> Result<i32, NspawnError> {
         let ns_path = format!("/run/netns/{}", network::netns_name(&self.name));
-        let args: Vec<String> = vec![
+        let mut args: Vec<String> = vec![
             "systemd-nspawn".into(),
             format!("--directory={}", self.rootfs().display()),
             format!("--machine={}", self.name),
             "--register=no".into(),
             "--keep-unit".into(),
-            "--capability=all".into(),
+        ];
+        let wide = self.config.isolation == Isolation::Wide;
+        args.push(if wide {
+            "--capability=all".into()
+        } else {
+            // Added to nspawn's default set, which already holds CAP_SYS_ADMIN (see Isolation).
+            format!("--capability={}", ENGINE_CAPABILITIES.join(","))
+        });
+        args.extend([
             format!("--network-namespace-path={ns_path}"),
             "--system-call-filter=@keyring bpf".into(),
             format!(
@@ -370,7 +378,7 @@ impl Machine {
             // Not --boot: PID 1 is berth-init, which execs systemd; so say how to halt it.
             "--kill-signal=SIGRTMIN+3".into(),
             image::INIT_PATH.into(),
-        ];
+        ]);
         let log = self.dir.join("nspawn.log");
         // sh starts nspawn in the background and exits: nspawn is nobody's child
         // here, so it outlives this process (the driver is a short-lived command).
@@ -388,7 +396,11 @@ impl Machine {
             .args(&args)
             // The machine's cgroup v1 layout with a cgroup2 mount beside it (see test-hosts.md).
             .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "0")
-            .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1")
+            .env(
+                "SYSTEMD_NSPAWN_API_VFS_WRITABLE",
+                // Writable /proc/sys and /sys only for test hosts: a nested engine does without.
+                if wide { "1" } else { "0" },
+            )
             .env("BERTH_CGROUP_PROCS", procs.join(" "))
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())

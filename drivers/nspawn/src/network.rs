@@ -398,6 +398,20 @@ pub(crate) fn attach(config: &Config, name: &str, addr: Ipv4Addr) -> Result<(), 
                 &config.gateway().to_string(),
             ],
         )?;
+        // The nested engine's containers reach out through the machine: forwarding on in the
+        // machine's own namespace (it starts with the host's value), set from here because the
+        // guest's /proc/sys is read-only (Isolation::Engine). The host's own setting is untouched.
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns,
+                "sh",
+                "-c",
+                "echo 1 > /proc/sys/net/ipv4/ip_forward",
+            ],
+        )?;
         Ok(())
     };
     setup().inspect_err(|_| {
