@@ -475,7 +475,7 @@ mod tests {
         // A FIFO must not block the driver.
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &root.join("etc/fifo"),
+            root.join("etc/fifo"),
             rustix::fs::FileType::Fifo,
             Mode::from_raw_mode(0o644),
             0,

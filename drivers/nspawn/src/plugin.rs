@@ -257,7 +257,11 @@ impl Driver for NspawnDriver {
             FlagSpec::new(
                 RELEASE,
                 FlagKind::String,
-                "Debian release of the machine",
+                "Debian release of the machine. Isolation: the guest has nspawn's default \
+                 capabilities plus CAP_NET_ADMIN (no CAP_SYS_MODULE, SYS_RAWIO, SYS_TIME, BPF), \
+                 read-only /proc/sys and /sys, and no user namespace: it keeps CAP_SYS_ADMIN and \
+                 shares this computer's kernel, so whoever holds its client certificate is root \
+                 in it and must be trusted like root here (docs/nspawn.md)",
                 Some(SUPPORTED_RELEASE),
             ),
             FlagSpec::new(
