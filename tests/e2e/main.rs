@@ -9,6 +9,7 @@ mod env_flags;
 mod failures;
 mod hosts;
 mod nspawn;
+mod nspawn_security;
 mod plugins;
 mod ssh;
 mod terminal;

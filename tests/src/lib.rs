@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use berth_nspawn::{Config, Machine, State};
+use berth_nspawn::{Config, Isolation, Machine, State};
 use berth_ssh::{Auth, HostKeyPolicy, Output, Session, Target};
 
 /// Hosts of one test, removed on drop.
@@ -86,7 +86,11 @@ impl Fleet {
         }
         let public = std::fs::read_to_string(key.with_extension("pub"))
             .context("reading the test public key")?;
-        let config = Config::default();
+        // Throw-away hosts the suite controls keep every capability (docs/nspawn.md).
+        let config = Config {
+            isolation: Isolation::Wide,
+            ..Config::default()
+        };
         sweep_dead_runs(&config);
         let prefix = unique_prefix();
         let mut fleet = Fleet {

@@ -101,6 +101,22 @@ pub enum NspawnError {
         /// The end of nspawn's log.
         log: String,
     },
+    /// Something the guest made stands where the driver writes a boot file: a link it will not
+    /// follow, a file where a folder belongs, a mount point.
+    #[error(
+        "the machine's {guest_path} is {what}, made inside the machine; berth never follows links \
+         or crosses mounts the guest made when it writes the machine's boot files (hostname, hosts, \
+         resolv.conf, authorized_keys). Remove it (`rm -r {}` while the machine is stopped) and start the machine again",
+        fix.display()
+    )]
+    GuestLink {
+        /// The path as the guest sees it, e.g. `/home/berth/.ssh`.
+        guest_path: String,
+        /// What is there: "a symbolic link", "not a folder", "a folder", "a mount point".
+        what: &'static str,
+        /// Where on the host the user removes it (in the machine's upper layer).
+        fix: PathBuf,
+    },
     /// The machine did not stop in time.
     #[error(
         "the machine `{name}` (systemd-nspawn pid {pid}) did not stop within {after:?} even after SIGKILL"

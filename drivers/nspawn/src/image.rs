@@ -65,6 +65,11 @@ KbdInteractiveAuthentication no
 UseDNS no
 ";
 
+/// uid and gid of the `berth` user, fixed by this recipe (`useradd --uid 1000` in a fresh
+/// debootstrap root, whose user group then gets the same id). The driver owns that user's files
+/// with these, never with ids read from a guest's /etc/passwd, which guest root may change.
+pub const BERTH_IDS: (u32, u32) = (1000, 1000);
+
 /// The second user may do anything through sudo without a password.
 const SUDOERS: &str = "berth ALL=(ALL:ALL) NOPASSWD:ALL\n";
 
@@ -287,6 +292,8 @@ fn build(config: &Config, dir: &Path) -> Result<(), NspawnError> {
         &[
             &dir_s,
             "useradd",
+            "--uid",
+            "1000",
             "--create-home",
             "--shell",
             "/bin/bash",
@@ -328,7 +335,9 @@ fn mask(units: &Path, unit: &str) -> Result<(), NspawnError> {
     std::os::unix::fs::symlink("/dev/null", &link).map_err(NspawnError::io("could not link", &link))
 }
 
-/// Writes a file with a mode, making its folder.
+/// Writes a file with a mode, making its folder. For paths the driver itself owns (its records,
+/// a root being built before any guest ran in it); never for a machine's root, whose links the
+/// guest made: that is [`crate::guest_fs::GuestRoot`]'s job.
 pub(crate) fn write(path: &Path, text: &str, mode: u32) -> Result<(), NspawnError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(NspawnError::io("could not create", dir))?;

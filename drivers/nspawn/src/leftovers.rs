@@ -114,22 +114,21 @@ pub fn leftovers(config: &Config, prefix: &str) -> Leftovers {
                 .any(|w| (w[0] == "-o" || w[0] == "-i") && in_use(w[1]))
         })
         .collect();
-    let mut bridges: Vec<String> = fs::read_dir("/sys/class/net")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            n.starts_with("berth") && Path::new("/sys/class/net").join(n).join("bridge").exists()
-        })
-        .collect();
-    bridges.sort();
+    let bridges = network::berth_bridges();
     found.shared.extend(
         bridges
             .into_iter()
             .filter(|b| !in_use(b))
             .map(|b| format!("bridge {b}")),
     );
+    if network::forwarding_changed(config)
+        && claims.is_empty()
+        && network::berth_bridges().is_empty()
+    {
+        found
+            .shared
+            .push("net.ipv4.ip_forward left on by berth with no machine left".into());
+    }
     found
 }
 

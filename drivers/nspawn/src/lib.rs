@@ -15,6 +15,7 @@ mod cgroup;
 mod cmd;
 mod config;
 mod error;
+mod guest_fs;
 pub mod image;
 mod leftovers;
 mod machine;
@@ -23,7 +24,7 @@ pub mod plugin;
 mod preflight;
 mod process;
 
-pub use config::Config;
+pub use config::{Config, ENGINE_CAPABILITIES, Isolation};
 pub use error::NspawnError;
 pub use leftovers::{Leftovers, leftovers};
 pub use machine::{Machine, State};

@@ -4,7 +4,7 @@
 //! Its folder (`<data_dir>/machines/<name>`) holds `upper/` and `work/` (its
 //! overlayfs layer over the cached root), `docker/` (bound at
 //! /var/lib/docker: an engine's overlay2 cannot sit on overlayfs), `rootfs/`
-//! (the mount point), and the records `address`, `lower`, `authorized_keys`,
+//! (the mount point), and the records `owner`, `address`, `lower`, `authorized_keys`,
 //! `nspawn.pid` and `nspawn.log`.
 
 use std::fs;
@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 
 use crate::cmd::{command_line, run};
-use crate::config::Config;
+use crate::config::{Config, ENGINE_CAPABILITIES, Isolation};
 use crate::error::NspawnError;
+use crate::guest_fs::{GuestRoot, Perm};
 use crate::image::{self, write};
 use crate::network;
 use crate::preflight::preflight;
@@ -62,11 +63,25 @@ pub fn validate_name(name: &str) -> Result<(), NspawnError> {
 
 impl Machine {
     /// Makes a new, stopped machine whose root and `berth` users accept `authorized_keys`
-    /// (OpenSSH public-key lines); builds the cached root first if needed.
+    /// (OpenSSH public-key lines); builds the cached root first if needed. It has no owner:
+    /// see [`Machine::create_owned`].
     pub fn create(
         config: &Config,
         name: &str,
         authorized_keys: &str,
+    ) -> Result<Machine, NspawnError> {
+        Self::create_owned(config, name, authorized_keys, None)
+    }
+
+    /// [`Machine::create`], recording `owner` (an opaque token of whoever made it) in the
+    /// machine's own folder from the moment the folder exists: the nspawn driver refuses to
+    /// touch a machine whose owner is not the berth store asking (machines of every store share
+    /// one data folder).
+    pub fn create_owned(
+        config: &Config,
+        name: &str,
+        authorized_keys: &str,
+        owner: Option<&str>,
     ) -> Result<Machine, NspawnError> {
         preflight()?;
         validate_name(name)?;
@@ -74,20 +89,42 @@ impl Machine {
         let dir = config.machine_dir(name);
         let parent = config.data_dir.join("machines");
         fs::create_dir_all(&parent).map_err(NspawnError::io("could not create", &parent))?;
-        // create_dir (not _all) is the atomic "this name is mine" step.
-        if let Err(e) = fs::create_dir(&dir) {
-            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
-                NspawnError::AlreadyExists {
-                    name: name.into(),
-                    dir,
+        sweep_staging(&parent);
+        // The folder is made aside with its owner record, then renamed into place without
+        // replacing anything (RENAME_NOREPLACE): the atomic "this name is mine" step, after
+        // which the owner is always on record, even if this process dies the next instant.
+        let staging = parent.join(format!(".new-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        let staged = (|| {
+            fs::create_dir(&staging).map_err(NspawnError::io("could not create", &staging))?;
+            fs::set_permissions(&staging, fs::Permissions::from_mode(0o700))
+                .map_err(NspawnError::io("could not chmod", &staging))?;
+            if let Some(owner) = owner {
+                write(&staging.join(OWNER_FILE), owner, 0o600)?;
+            }
+            rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                &staging,
+                rustix::fs::CWD,
+                &dir,
+                rustix::fs::RenameFlags::NOREPLACE,
+            )
+            .map_err(|e| {
+                if e == rustix::io::Errno::EXIST {
+                    NspawnError::AlreadyExists {
+                        name: name.into(),
+                        dir: dir.clone(),
+                    }
+                } else {
+                    NspawnError::io("could not rename into place", &staging)(e.into())
                 }
-            } else {
-                NspawnError::io("could not create", &dir)(e)
-            });
+            })
+        })();
+        if let Err(e) = staged {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(e);
         }
         let made = (|| {
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-                .map_err(NspawnError::io("could not chmod", &dir))?;
             let address = network::claim_address(config, name)?;
             write(&dir.join("address"), &address.to_string(), 0o644)?;
             write(&dir.join("lower"), &lower.to_string_lossy(), 0o644)?;
@@ -141,11 +178,19 @@ impl Machine {
             .map(|d| {
                 d.flatten()
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    // `.new-*`: a folder being made (see create_owned), not a machine yet.
+                    .filter(|n| !n.starts_with('.'))
                     .collect()
             })
             .unwrap_or_default();
         names.sort();
         names
+    }
+
+    /// The owner recorded at create ([`Machine::create_owned`]); `None` for a machine made
+    /// without one (or by a driver from before owners were recorded).
+    pub fn owner(&self) -> Option<String> {
+        fs::read_to_string(self.dir.join(OWNER_FILE)).ok()
     }
 
     /// The machine's name (also its hostname).
@@ -245,25 +290,44 @@ impl Machine {
     }
 
     /// Hostname, hosts, this machine's nameservers, and the authorized keys: written at each boot.
+    ///
+    /// The root is the guest's: guest root may have put links, FIFOs or devices anywhere in it,
+    /// and it is mounted in this (the host's) namespace. Every write goes through [`GuestRoot`],
+    /// which follows no link and crosses no mount, and owners are ids chosen here, never read
+    /// from the guest's /etc/passwd (which guest root may edit).
     fn write_boot_files(&self) -> Result<(), NspawnError> {
-        let root = self.rootfs();
+        let root = GuestRoot::open(&self.rootfs(), &self.dir.join("upper"))?;
         let name = &self.name;
-        write(&root.join("etc/hostname"), &format!("{name}\n"), 0o644)?;
-        write(
-            &root.join("etc/hosts"),
-            &format!(
-                "127.0.0.1 localhost\n127.0.1.1 {name}\n::1 localhost ip6-localhost ip6-loopback\n"
-            ),
-            0o644,
+        let etc = Perm::root(0o755);
+        root.write(
+            "etc/hostname",
+            format!("{name}\n").as_bytes(),
+            Perm::root(0o644),
+            etc,
         )?;
-        write(&root.join("etc/resolv.conf"), &nameservers(), 0o644)?;
+        root.write(
+            "etc/hosts",
+            format!(
+                "127.0.0.1 localhost\n127.0.1.1 {name}\n::1 localhost ip6-localhost ip6-loopback\n"
+            )
+            .as_bytes(),
+            Perm::root(0o644),
+            etc,
+        )?;
+        root.write(
+            "etc/resolv.conf",
+            nameservers().as_bytes(),
+            Perm::root(0o644),
+            etc,
+        )?;
         let keys_file = self.dir.join("authorized_keys");
         let keys = fs::read_to_string(&keys_file)
             .map_err(NspawnError::io("could not read", &keys_file))?;
-        let (uid, gid) = passwd_ids(&root, "berth").unwrap_or((1000, 1000));
-        for (home, owner) in [("root", (0, 0)), ("home/berth", (uid, gid))] {
-            let path = root.join(home).join(".ssh/authorized_keys");
-            let mut text = fs::read_to_string(&path).unwrap_or_default();
+        for (path, owner) in [
+            ("root/.ssh/authorized_keys", None),
+            ("home/berth/.ssh/authorized_keys", Some(image::BERTH_IDS)),
+        ] {
+            let mut text = root.read(path, 1 << 20)?.unwrap_or_default();
             for line in keys.lines().filter(|l| !l.trim().is_empty()) {
                 if !text.lines().any(|l| l == line) {
                     if !text.is_empty() && !text.ends_with('\n') {
@@ -273,9 +337,12 @@ impl Machine {
                     text.push('\n');
                 }
             }
-            write(&path, &text, 0o600)?;
-            std::os::unix::fs::chown(&path, Some(owner.0), Some(owner.1))
-                .map_err(NspawnError::io("could not chown", &path))?;
+            root.write(
+                path,
+                text.as_bytes(),
+                Perm { mode: 0o600, owner },
+                Perm { mode: 0o700, owner },
+            )?;
         }
         Ok(())
     }
@@ -283,13 +350,21 @@ impl Machine {
     /// Starts systemd-nspawn detached (own session, stdin from /dev/null, output to nspawn.log) and records its pid.
     fn spawn(&self) -> Result<i32, NspawnError> {
         let ns_path = format!("/run/netns/{}", network::netns_name(&self.name));
-        let args: Vec<String> = vec![
+        let mut args: Vec<String> = vec![
             "systemd-nspawn".into(),
             format!("--directory={}", self.rootfs().display()),
             format!("--machine={}", self.name),
             "--register=no".into(),
             "--keep-unit".into(),
-            "--capability=all".into(),
+        ];
+        let wide = self.config.isolation == Isolation::Wide;
+        args.push(if wide {
+            "--capability=all".into()
+        } else {
+            // Added to nspawn's default set, which already holds CAP_SYS_ADMIN (see Isolation).
+            format!("--capability={}", ENGINE_CAPABILITIES.join(","))
+        });
+        args.extend([
             format!("--network-namespace-path={ns_path}"),
             "--system-call-filter=@keyring bpf".into(),
             format!(
@@ -303,7 +378,7 @@ impl Machine {
             // Not --boot: PID 1 is berth-init, which execs systemd; so say how to halt it.
             "--kill-signal=SIGRTMIN+3".into(),
             image::INIT_PATH.into(),
-        ];
+        ]);
         let log = self.dir.join("nspawn.log");
         // sh starts nspawn in the background and exits: nspawn is nobody's child
         // here, so it outlives this process (the driver is a short-lived command).
@@ -321,7 +396,11 @@ impl Machine {
             .args(&args)
             // The machine's cgroup v1 layout with a cgroup2 mount beside it (see test-hosts.md).
             .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "0")
-            .env("SYSTEMD_NSPAWN_API_VFS_WRITABLE", "1")
+            .env(
+                "SYSTEMD_NSPAWN_API_VFS_WRITABLE",
+                // Writable /proc/sys and /sys only for test hosts: a nested engine does without.
+                if wide { "1" } else { "0" },
+            )
             .env("BERTH_CGROUP_PROCS", procs.join(" "))
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
@@ -460,6 +539,28 @@ impl Machine {
     }
 }
 
+/// The record of who made the machine, in its folder.
+const OWNER_FILE: &str = "owner";
+
+/// Removes staging folders (`.new-<name>-<pid>`) of creates whose process is gone.
+fn sweep_staging(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(".new-")
+            .and_then(|rest| rest.rsplit_once('-'))
+            .and_then(|(_, pid)| pid.parse::<i32>().ok());
+        if let Some(pid) = pid
+            && !process::running(pid)
+        {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn read_address(dir: &Path) -> Result<Ipv4Addr, NspawnError> {
     let path = dir.join("address");
     let text = fs::read_to_string(&path).map_err(NspawnError::io("could not read", &path))?;
@@ -505,16 +606,6 @@ fn nameservers() -> String {
         .collect()
 }
 
-/// uid and gid of `user` in the machine's /etc/passwd.
-fn passwd_ids(root: &Path, user: &str) -> Option<(u32, u32)> {
-    let text = fs::read_to_string(root.join("etc/passwd")).ok()?;
-    text.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&user) && f.len() > 3)
-            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,19 +616,6 @@ mod tests {
         for bad in ["", "-a", "a-", "Web", "a_b", "a.b", &"x".repeat(41)] {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn passwd_ids_reads_the_user() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        write(
-            &dir.path().join("etc/passwd"),
-            "root:x:0:0::/root:/bin/sh\nberth:x:1000:1001::/home/berth:/bin/bash\n",
-            0o644,
-        )
-        .expect("write passwd");
-        assert_eq!(passwd_ids(dir.path(), "berth"), Some((1000, 1001)));
-        assert_eq!(passwd_ids(dir.path(), "nobody"), None);
     }
 
     #[test]

@@ -105,7 +105,11 @@ pub(crate) fn lock(config: &Config) -> Result<NetLock, NspawnError> {
     Ok(NetLock(file))
 }
 
-/// The iptables rules (table, chain, rule) that give the subnet NAT.
+/// The iptables rules (table, chain, rule) that give the subnet NAT and let the machines'
+/// traffic through FORWARD — only theirs: what leaves the bridge from the subnet's own
+/// addresses, and what comes back to it on connections they opened (conntrack
+/// RELATED,ESTABLISHED). Nothing from elsewhere may open a connection to a machine through
+/// these rules; whatever the host's own policy says about that still decides.
 fn nat_rules(config: &Config) -> Vec<(&'static str, &'static str, Vec<String>)> {
     let tag = |mut v: Vec<String>| {
         v.extend(["-m", "comment", "--comment", RULE_COMMENT].map(String::from));
@@ -113,11 +117,12 @@ fn nat_rules(config: &Config) -> Vec<(&'static str, &'static str, Vec<String>)> 
     };
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let br = config.bridge.as_str();
+    let cidr = config.cidr();
     vec![
         (
             "nat",
             "POSTROUTING",
-            tag(s(&["-s", &config.cidr(), "!", "-o", br]))
+            tag(s(&["-s", &cidr, "!", "-o", br]))
                 .into_iter()
                 .chain(s(&["-j", "MASQUERADE"]))
                 .collect(),
@@ -125,7 +130,7 @@ fn nat_rules(config: &Config) -> Vec<(&'static str, &'static str, Vec<String>)> 
         (
             "filter",
             "FORWARD",
-            tag(s(&["-i", br]))
+            tag(s(&["-i", br, "-s", &cidr]))
                 .into_iter()
                 .chain(s(&["-j", "ACCEPT"]))
                 .collect(),
@@ -133,15 +138,63 @@ fn nat_rules(config: &Config) -> Vec<(&'static str, &'static str, Vec<String>)> 
         (
             "filter",
             "FORWARD",
-            tag(s(&["-o", br]))
-                .into_iter()
-                .chain(s(&["-j", "ACCEPT"]))
-                .collect(),
+            tag(s(&[
+                "-o",
+                br,
+                "-d",
+                &cidr,
+                "-m",
+                "conntrack",
+                "--ctstate",
+                "RELATED,ESTABLISHED",
+            ]))
+            .into_iter()
+            .chain(s(&["-j", "ACCEPT"]))
+            .collect(),
         ),
     ]
 }
 
-fn iptables(table: &str, op: &str, chain: &str, rule: &[String]) -> Vec<String> {
+/// FORWARD rules an earlier berth added (accepting everything to and from the bridge,
+/// whatever the state): removed wherever the current rules are added or dropped.
+fn legacy_rules(config: &Config) -> Vec<Vec<String>> {
+    let br = config.bridge.as_str();
+    ["-i", "-o"]
+        .into_iter()
+        .map(|dir| {
+            [
+                dir,
+                br,
+                "-m",
+                "comment",
+                "--comment",
+                RULE_COMMENT,
+                "-j",
+                "ACCEPT",
+            ]
+            .map(String::from)
+            .to_vec()
+        })
+        .collect()
+}
+
+fn drop_legacy_rules(config: &Config) -> Result<(), NspawnError> {
+    for rule in legacy_rules(config) {
+        while iptables_ok(&iptables("filter", "-C", "FORWARD", &rule)) {
+            run_iptables(&iptables("filter", "-D", "FORWARD", &rule))?;
+        }
+    }
+    Ok(())
+}
+
+/// iptables arguments for `op` on `rule`; an insert (`-I`) goes to `position`.
+fn iptables_at(
+    table: &str,
+    op: &str,
+    chain: &str,
+    rule: &[String],
+    position: usize,
+) -> Vec<String> {
     let mut args = vec![
         "-w".to_string(),
         "-t".into(),
@@ -150,11 +203,30 @@ fn iptables(table: &str, op: &str, chain: &str, rule: &[String]) -> Vec<String> 
         chain.into(),
     ];
     if op == "-I" {
-        // First in the chain: a FORWARD policy of DROP (an engine on this machine sets one) must not win.
-        args.push("1".into());
+        args.push(position.to_string());
     }
     args.extend(rule.iter().cloned());
     args
+}
+
+fn iptables(table: &str, op: &str, chain: &str, rule: &[String]) -> Vec<String> {
+    iptables_at(table, op, chain, rule, 1)
+}
+
+/// Where berth's FORWARD rules go: right after the jump to DOCKER-USER if there is one (the
+/// chain where an administrator restricts forwarding on a Docker host keeps the first word),
+/// else first, so that a FORWARD policy of DROP (a Docker engine on this machine sets one)
+/// does not cut the machines off. `listing` is `iptables -S FORWARD`.
+fn forward_position(listing: &str) -> usize {
+    listing
+        .lines()
+        .filter(|l| l.starts_with("-A FORWARD"))
+        .position(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .ends_with(&["-j", "DOCKER-USER"])
+        })
+        .map_or(1, |i| i + 2)
 }
 
 fn run_iptables(args: &[String]) -> Result<String, NspawnError> {
@@ -184,16 +256,73 @@ fn ensure_bridge(config: &Config) -> Result<(), NspawnError> {
         )?;
     }
     run("ip", &["link", "set", br, "up"])?;
-    fs::write("/proc/sys/net/ipv4/ip_forward", "1").map_err(NspawnError::io(
-        "could not enable forwarding in",
-        "/proc/sys/net/ipv4/ip_forward",
-    ))?;
+    enable_forwarding(config)?;
+    drop_legacy_rules(config)?;
     for (table, chain, rule) in nat_rules(config) {
         if !iptables_ok(&iptables(table, "-C", chain, &rule)) {
-            run_iptables(&iptables(table, "-I", chain, &rule))?;
+            let position = if chain == "FORWARD" {
+                forward_position(&run("iptables", &["-w", "-t", table, "-S", chain])?)
+            } else {
+                1
+            };
+            run_iptables(&iptables_at(table, "-I", chain, &rule, position))?;
         }
     }
     Ok(())
+}
+
+const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
+
+/// The record that berth turned forwarding on (it was off): `<data_dir>/ip_forward.berth`.
+fn forwarding_record(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("ip_forward.berth")
+}
+
+/// Turns IPv4 forwarding on, recording that berth did if it was off, so that the last machine
+/// can turn it off again (caller holds the lock).
+fn enable_forwarding(config: &Config) -> Result<(), NspawnError> {
+    let was =
+        fs::read_to_string(IP_FORWARD).map_err(NspawnError::io("could not read", IP_FORWARD))?;
+    if was.trim() == "1" {
+        return Ok(());
+    }
+    let record = forwarding_record(config);
+    fs::write(&record, "0\n").map_err(NspawnError::io("could not write", &record))?;
+    fs::write(IP_FORWARD, "1").map_err(NspawnError::io(
+        "could not enable forwarding in",
+        IP_FORWARD,
+    ))
+}
+
+/// Turns forwarding off again if berth turned it on and no machine of any subnet is left
+/// (every address claim gone, no berth bridge left); caller holds the lock.
+fn restore_forwarding_if_unused(config: &Config) -> Result<(), NspawnError> {
+    let record = forwarding_record(config);
+    if !record.exists() || !claims(config).is_empty() || !berth_bridges().is_empty() {
+        return Ok(());
+    }
+    fs::write(IP_FORWARD, "0").map_err(NspawnError::io("could not restore", IP_FORWARD))?;
+    fs::remove_file(&record).map_err(NspawnError::io("could not remove", &record))
+}
+
+/// Whether berth turned forwarding on and has not turned it off again (for [`crate::leftovers`]).
+pub(crate) fn forwarding_changed(config: &Config) -> bool {
+    forwarding_record(config).exists()
+}
+
+/// The bridges berth made (`berth*` with a bridge/ folder).
+pub(crate) fn berth_bridges() -> Vec<String> {
+    let mut bridges: Vec<String> = fs::read_dir("/sys/class/net")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with("berth") && Path::new("/sys/class/net").join(n).join("bridge").exists()
+        })
+        .collect();
+    bridges.sort();
+    bridges
 }
 
 /// Removes the bridge and its rules when no machine is attached and none is left at all
@@ -216,10 +345,11 @@ fn drop_bridge_if_unused(config: &Config) -> Result<(), NspawnError> {
             run_iptables(&iptables(table, "-D", chain, &rule))?;
         }
     }
+    drop_legacy_rules(config)?;
     if Path::new("/sys/class/net").join(br).exists() {
         run("ip", &["link", "del", br])?;
     }
-    Ok(())
+    restore_forwarding_if_unused(config)
 }
 
 /// Creates the machine's namespace and veth, with `addr` inside and a default route via the bridge.
@@ -266,6 +396,20 @@ pub(crate) fn attach(config: &Config, name: &str, addr: Ipv4Addr) -> Result<(), 
                 "default",
                 "via",
                 &config.gateway().to_string(),
+            ],
+        )?;
+        // The nested engine's containers reach out through the machine: forwarding on in the
+        // machine's own namespace (it starts with the host's value), set from here because the
+        // guest's /proc/sys is read-only (Isolation::Engine). The host's own setting is untouched.
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns,
+                "sh",
+                "-c",
+                "echo 1 > /proc/sys/net/ipv4/ip_forward",
             ],
         )?;
         Ok(())
@@ -378,8 +522,182 @@ mod tests {
         for (_, _, r) in &rules {
             assert!(r.contains(&RULE_COMMENT.to_string()));
             assert!(r.contains(&"berthbr0".to_string()));
+            // Every rule names the machines' own subnet: nothing else is let through.
+            assert!(r.contains(&"10.213.0.0/24".to_string()), "{r:?}");
         }
-        let args = iptables("filter", "-I", "FORWARD", &rules[1].2);
-        assert_eq!(&args[..6], ["-w", "-t", "filter", "-I", "FORWARD", "1"]);
+        // Back in only on connections the machines opened.
+        assert!(
+            rules[2]
+                .2
+                .join(" ")
+                .contains("--ctstate RELATED,ESTABLISHED")
+        );
+        let args = iptables_at("filter", "-I", "FORWARD", &rules[1].2, 3);
+        assert_eq!(&args[..6], ["-w", "-t", "filter", "-I", "FORWARD", "3"]);
+    }
+
+    #[test]
+    fn forward_rules_go_after_docker_user() {
+        assert_eq!(forward_position("-P FORWARD ACCEPT\n"), 1);
+        let docker = "-P FORWARD DROP\n-A FORWARD -j DOCKER-USER\n-A FORWARD -j DOCKER-FORWARD\n";
+        assert_eq!(forward_position(docker), 2);
+        let later = "-P FORWARD DROP\n-A FORWARD -i x -j ACCEPT\n-A FORWARD -j DOCKER-USER\n";
+        assert_eq!(forward_position(later), 3);
+    }
+
+    /// Runs the test `name` again in a network and mount namespace of its own (with its own
+    /// /sys and /run), where bridges, iptables rules and net.ipv4.ip_forward are private to it:
+    /// true in that copy, false (after asserting it passed) in the caller.
+    fn in_private_network(name: &str) -> bool {
+        if std::env::var_os("BERTH_PRIVATE_NETWORK").is_some() {
+            return true;
+        }
+        assert!(
+            rustix::process::geteuid().is_root(),
+            "{name} needs root: it makes a bridge, veths and iptables rules (in a network namespace of its own)"
+        );
+        let exe = std::env::current_exe().expect("the test binary");
+        let status = std::process::Command::new("unshare")
+            .args(["--net", "--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(r#"mount -t sysfs sysfs /sys && mount -t tmpfs tmpfs /run && exec "$0" --exact "$1" --nocapture --test-threads=1"#)
+            .arg(exe)
+            .arg(name)
+            .env("BERTH_PRIVATE_NETWORK", "1")
+            .status()
+            .expect("unshare (util-linux) runs");
+        assert!(
+            status.success(),
+            "{name} failed in its own network namespace"
+        );
+        false
+    }
+
+    fn sh(script: &str) -> std::process::Output {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("sh runs")
+    }
+
+    fn forwarding() -> String {
+        fs::read_to_string(IP_FORWARD)
+            .expect("ip_forward")
+            .trim()
+            .to_owned()
+    }
+
+    /// A one-connection TCP listener in netns `ns` on port 7777, started once it listens.
+    fn listen(ns: &str) -> std::process::Child {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("ip")
+            .args(["netns", "exec", ns, "python3", "-c"])
+            .arg("import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('0.0.0.0',7777))\ns.listen()\nprint('ready',flush=True)\ns.accept()")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut line)
+            .expect("listener says ready");
+        assert_eq!(line.trim(), "ready");
+        child
+    }
+
+    /// Whether a TCP connection from netns `ns` to `addr`:7777 opens within 2 s.
+    fn connects(ns: &str, addr: &str) -> bool {
+        sh(&format!(
+            "ip netns exec {ns} timeout 2 bash -c 'exec 3<>/dev/tcp/{addr}/7777'"
+        ))
+        .status
+        .success()
+    }
+
+    #[test]
+    fn only_the_machines_own_traffic_is_forwarded_and_forwarding_is_restored() {
+        let name =
+            "network::tests::only_the_machines_own_traffic_is_forwarded_and_forwarding_is_restored";
+        if !in_private_network(name) {
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            data_dir: tmp.path().into(),
+            bridge: "berthtest0".into(),
+            subnet: [10, 213, 250],
+            ..Config::default()
+        };
+        // A new namespace starts with the host's value: begin where berth has to turn it on.
+        fs::write(IP_FORWARD, "0").expect("forwarding off");
+        // An administrator's chain that must keep the first word, and a policy that drops.
+        for cmd in [
+            "iptables -N DOCKER-USER",
+            "iptables -A FORWARD -j DOCKER-USER",
+            "iptables -P FORWARD DROP",
+            // A neighbour outside the machines' network, routed through this machine.
+            "ip netns add out",
+            "ip link add vout type veth peer name eth0 netns out",
+            "ip addr add 192.0.2.1/24 dev vout && ip link set vout up",
+            "ip -n out addr add 192.0.2.2/24 dev eth0 && ip -n out link set eth0 up && ip -n out link set lo up",
+            "ip -n out route add 10.213.250.0/24 via 192.0.2.1",
+        ] {
+            assert!(sh(cmd).status.success(), "{cmd}");
+        }
+
+        let addr = claim_address(&config, "m1").expect("claim");
+        attach(&config, "m1", addr).expect("attach");
+        assert_eq!(forwarding(), "1");
+        let listing = String::from_utf8_lossy(&sh("iptables -S FORWARD").stdout).into_owned();
+        assert!(
+            listing
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.ends_with("-j DOCKER-USER")),
+            "berth's rules went ahead of DOCKER-USER:\n{listing}"
+        );
+
+        // The neighbour cannot open a connection to the machine...
+        let mut machine = listen(&netns_name("m1"));
+        assert!(
+            !connects("out", &addr.to_string()),
+            "a connection from outside was forwarded to the machine:\n{listing}"
+        );
+        let _ = machine.kill();
+        let _ = machine.wait();
+        // ...but the machine reaches the neighbour, and the replies come back.
+        let mut neighbour = listen("out");
+        assert!(
+            connects(&netns_name("m1"), "192.0.2.2"),
+            "the machine's own connection out was not forwarded:\n{listing}"
+        );
+        let _ = neighbour.kill();
+        let _ = neighbour.wait();
+
+        detach(&config, "m1", addr).expect("detach");
+        assert_eq!(
+            forwarding(),
+            "1",
+            "forwarding went off while a (stopped) machine exists"
+        );
+        release(&config, "m1", addr).expect("release");
+        assert_eq!(
+            forwarding(),
+            "0",
+            "forwarding was left on after the last machine"
+        );
+        assert!(tagged_rules().is_empty(), "{:?}", tagged_rules());
+        assert!(!forwarding_changed(&config));
+
+        // Forwarding someone else turned on stays on.
+        fs::write(IP_FORWARD, "1").expect("enable");
+        let addr = claim_address(&config, "m2").expect("claim");
+        attach(&config, "m2", addr).expect("attach");
+        detach(&config, "m2", addr).expect("detach");
+        release(&config, "m2", addr).expect("release");
+        assert_eq!(
+            forwarding(),
+            "1",
+            "berth turned off forwarding it had not turned on"
+        );
     }
 }

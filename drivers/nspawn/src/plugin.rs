@@ -16,6 +16,8 @@ use crate::{Config, Machine, State};
 const NAME: &str = "nspawn";
 const RELEASE: &str = "nspawn-release";
 const SUBNET: &str = "nspawn-subnet";
+/// The store's token for the machine, in berth's machine folder (see [`store_token`]).
+const TOKEN_FILE: &str = "nspawn-owner";
 /// The only release the cached root is built for today.
 const SUPPORTED_RELEASE: &str = "bookworm";
 
@@ -124,14 +126,94 @@ impl Data {
         })
     }
 
-    fn open(&self, m: &MachineRef) -> Result<Machine, DriverError> {
+    /// The machine, if it belongs to the store asking (see [`Ownership`]); `operation` names
+    /// what was asked, for the refusal.
+    fn open(&self, m: &MachineRef, operation: &str) -> Result<Machine, DriverError> {
         let config = config_for(parse_subnet(&self.subnet)?);
-        Machine::open(&config, &self.machine).map_err(|e| DriverError::MachineNotFound {
-            driver: NAME.into(),
-            machine: m.name.clone(),
-            detail: e.to_string(),
-        })
+        let machine =
+            Machine::open(&config, &self.machine).map_err(|e| DriverError::MachineNotFound {
+                driver: NAME.into(),
+                machine: m.name.clone(),
+                detail: e.to_string(),
+            })?;
+        match ownership(&machine, m) {
+            // A machine from before owners were recorded: berth's own data named it.
+            Ownership::Ours | Ownership::Unrecorded => Ok(machine),
+            Ownership::Others => Err(not_ours(&machine, m, operation)),
+        }
     }
+}
+
+/// Whose a local machine is. Machines of every berth store share one data folder
+/// (/var/lib/berth/nspawn), so a name alone does not say: create records a random token in
+/// both berth's machine folder and the nspawn machine's own, and only the store holding the
+/// same token may touch the machine.
+#[derive(Debug, PartialEq, Eq)]
+enum Ownership {
+    /// The tokens match.
+    Ours,
+    /// The machine records another owner, or the asking store has no token for it.
+    Others,
+    /// The machine records no owner (made before owners were recorded).
+    Unrecorded,
+}
+
+fn ownership(machine: &Machine, m: &MachineRef) -> Ownership {
+    let Some(owner) = machine.owner() else {
+        return Ownership::Unrecorded;
+    };
+    match std::fs::read_to_string(m.machine_dir.join(TOKEN_FILE)) {
+        Ok(token) if !token.trim().is_empty() && token.trim() == owner.trim() => Ownership::Ours,
+        _ => Ownership::Others,
+    }
+}
+
+fn not_ours(machine: &Machine, m: &MachineRef, operation: &str) -> DriverError {
+    failed(
+        operation,
+        format!(
+            "the local machine `{}` ({}) was made by another berth store, not the one holding {}; \
+             berth does not touch it from here. Use the store that made it (--storage-path), or \
+             `berth rm -f {}` to drop only this store's record",
+            machine.name(),
+            machine.dir().display(),
+            m.machine_dir.display(),
+            m.name
+        ),
+    )
+}
+
+/// This store's token for the machine being made in `dir`: the one a previous attempt wrote,
+/// or a new random one (written 0600 with O_EXCL, so two processes agree on one).
+fn store_token(dir: &Path) -> Result<String, DriverError> {
+    use std::io::{Read as _, Write as _};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = dir.join(TOKEN_FILE);
+    if let Ok(token) = std::fs::read_to_string(&path)
+        && !token.trim().is_empty()
+    {
+        return Ok(token.trim().to_owned());
+    }
+    let mut raw = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut raw))
+        .map_err(|e| {
+            failed(
+                "create",
+                format!("cannot read /dev/urandom for the owner token: {e}"),
+            )
+        })?;
+    let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| failed("create", format!("cannot write {}: {e}", path.display())))?;
+    file.write_all(token.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| failed("create", format!("cannot write {}: {e}", path.display())))?;
+    Ok(token)
 }
 
 /// Makes the machine's SSH key pair in its berth folder (the private key never leaves it).
@@ -175,7 +257,11 @@ impl Driver for NspawnDriver {
             FlagSpec::new(
                 RELEASE,
                 FlagKind::String,
-                "Debian release of the machine",
+                "Debian release of the machine. Isolation: the guest has nspawn's default \
+                 capabilities plus CAP_NET_ADMIN (no CAP_SYS_MODULE, SYS_RAWIO, SYS_TIME, BPF), \
+                 read-only /proc/sys and /sys, and no user namespace: it keeps CAP_SYS_ADMIN and \
+                 shares this computer's kernel, so whoever holds its client certificate is root \
+                 in it and must be trusted like root here (docs/nspawn.md)",
                 Some(SUPPORTED_RELEASE),
             ),
             FlagSpec::new(
@@ -209,12 +295,13 @@ impl Driver for NspawnDriver {
         let config = config_for(subnet);
         crate::preflight().map_err(|e| failed("create", e))?;
         let public_key = make_key(&req.machine_dir)?;
+        let token = store_token(&req.machine_dir)?;
         let name = nspawn_name(&req.machine);
         if !crate::image::engine_root_path(&config).is_dir() {
             progress("building the Debian root with the engine (first time only, a minute or two)");
         }
-        let machine =
-            Machine::create(&config, &name, &public_key).map_err(|e| failed("create", e))?;
+        let machine = Machine::create_owned(&config, &name, &public_key, Some(&token))
+            .map_err(|e| failed("create", e))?;
         progress("booting");
         if let Err(err) = machine.start() {
             // Nothing half-made is left: berth would have no record of it to remove.
@@ -239,7 +326,7 @@ impl Driver for NspawnDriver {
     }
 
     fn start(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
-        let machine = Data::from_ref(m)?.open(m)?;
+        let machine = Data::from_ref(m)?.open(m, "start")?;
         if machine.state() == State::Running {
             return Ok(());
         }
@@ -248,35 +335,53 @@ impl Driver for NspawnDriver {
     }
 
     fn stop(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
-        let machine = Data::from_ref(m)?.open(m)?;
+        let machine = Data::from_ref(m)?.open(m, "stop")?;
         progress("powering off");
         machine.poweroff().map_err(|e| failed("stop", e))
     }
 
     fn kill(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
-        let machine = Data::from_ref(m)?.open(m)?;
+        let machine = Data::from_ref(m)?.open(m, "kill")?;
         progress("pulling the plug");
         machine.kill().map_err(|e| failed("kill", e))
     }
 
     fn remove(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
-        let data = match Data::from_ref(m) {
-            Ok(data) => data,
-            // A create interrupted before it answered left no data: the machine, if it got that
-            // far, has the name create derives from berth's, on the default network.
+        let (data, derived) = match Data::from_ref(m) {
+            Ok(data) => (data, false),
+            // A create interrupted before it answered (or refused because the name was taken)
+            // left no data: the machine, if it got that far, has the name create derives from
+            // berth's, on the default network — and is this store's only if its owner says so.
             Err(_) if m.data.is_null() || m.data.as_object().is_some_and(|o| o.is_empty()) => {
                 let [a, b, c] = Config::default().subnet;
-                Data {
+                let data = Data {
                     machine: nspawn_name(&m.name),
                     subnet: format!("{a}.{b}.{c}"),
-                }
+                };
+                (data, true)
             }
             Err(e) => return Err(e),
         };
-        let machine = match data.open(m) {
-            Ok(machine) => machine,
-            Err(DriverError::MachineNotFound { .. }) => return Ok(()),
-            Err(e) => return Err(e),
+        let machine = if derived {
+            let config = config_for(parse_subnet(&data.subnet)?);
+            let Ok(machine) = Machine::open(&config, &data.machine) else {
+                return Ok(());
+            };
+            if ownership(&machine, m) != Ownership::Ours {
+                // Found by name only, and not made by this store: another store's machine.
+                progress(&format!(
+                    "the local machine `{}` belongs to another berth store; leaving it alone",
+                    machine.name()
+                ));
+                return Ok(());
+            }
+            machine
+        } else {
+            match data.open(m, "remove") {
+                Ok(machine) => machine,
+                Err(DriverError::MachineNotFound { .. }) => return Ok(()),
+                Err(e) => return Err(e),
+            }
         };
         progress("removing the machine");
         machine.remove().map_err(|e| failed("remove", e))
@@ -284,7 +389,7 @@ impl Driver for NspawnDriver {
 
     fn state(&self, m: &MachineRef) -> Result<MachineState, DriverError> {
         let data = Data::from_ref(m)?;
-        match data.open(m) {
+        match data.open(m, "read the state of") {
             Ok(machine) => Ok(match machine.state() {
                 State::Running => MachineState::Running,
                 State::Stopped => MachineState::Stopped,
@@ -295,7 +400,7 @@ impl Driver for NspawnDriver {
     }
 
     fn ssh_endpoint(&self, m: &MachineRef) -> Result<SshEndpoint, DriverError> {
-        let machine = Data::from_ref(m)?.open(m)?;
+        let machine = Data::from_ref(m)?.open(m, "reach")?;
         Ok(SshEndpoint {
             host: machine.address().to_string(),
             port: machine.ssh_port(),
@@ -324,6 +429,52 @@ mod tests {
             );
         }
         assert_ne!(nspawn_name("web.1"), nspawn_name("web-1"));
+    }
+
+    #[test]
+    fn a_machine_is_only_the_store_s_whose_token_it_records() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            data_dir: tmp.path().join("data"),
+            ..Config::default()
+        };
+        let dir = config.machine_dir("web");
+        std::fs::create_dir_all(&dir).expect("machine folder");
+        std::fs::write(dir.join("address"), "10.213.0.9").expect("address");
+        std::fs::write(dir.join("lower"), "/nowhere").expect("lower");
+        let machine = Machine::open(&config, "web").expect("open");
+        let store = |name: &str, token: Option<&str>| {
+            let machine_dir = tmp.path().join(name).join("web");
+            std::fs::create_dir_all(&machine_dir).expect("store folder");
+            if let Some(t) = token {
+                std::fs::write(machine_dir.join(TOKEN_FILE), t).expect("token");
+            }
+            MachineRef {
+                name: "web".into(),
+                machine_dir,
+                data: serde_json::Value::Null,
+            }
+        };
+        let (a, b, none) = (
+            store("a", Some("aaaa")),
+            store("b", Some("bbbb")),
+            store("c", None),
+        );
+        assert_eq!(ownership(&machine, &a), Ownership::Unrecorded);
+        std::fs::write(dir.join("owner"), "aaaa").expect("owner");
+        assert_eq!(ownership(&machine, &a), Ownership::Ours);
+        assert_eq!(ownership(&machine, &b), Ownership::Others);
+        assert_eq!(ownership(&machine, &none), Ownership::Others);
+        let err = not_ours(&machine, &b, "remove").to_string();
+        assert!(err.contains("another berth store"), "{err}");
+        // A store's token, once written, is what every later attempt in that folder uses.
+        let token = store_token(&none.machine_dir).expect("new token");
+        assert_eq!(token.len(), 32);
+        assert_eq!(store_token(&none.machine_dir).expect("same token"), token);
+        assert_ne!(
+            store_token(&store("d", None).machine_dir).expect("other"),
+            token
+        );
     }
 
     #[test]
