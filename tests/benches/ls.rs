@@ -214,7 +214,12 @@ fn main() {
                 wrong.push(format!("{name}: {state} ({})", row["error"]));
             }
         }
-        assert!(wrong.is_empty(), "run {run}: wrong states: {wrong:?}");
+        assert!(
+            wrong.is_empty(),
+            "run {run}: {} machines in the wrong state, e.g. {:?}",
+            wrong.len(),
+            &wrong[..wrong.len().min(5)]
+        );
         println!(
             "ls, {REACHABLE} reachable + {DEAD} dead machines, --timeout 1: {ms:.0} ms (run {run})"
         );
