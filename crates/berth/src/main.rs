@@ -6,6 +6,9 @@
 mod cli;
 mod commands;
 mod context;
+mod dialect;
+mod docker_machine;
+mod template;
 mod driver_flags;
 mod printer;
 mod progress;
@@ -14,6 +17,15 @@ mod shell;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if dialect::current().is_docker_machine()
+        && matches!(
+            std::env::args().nth(1).as_deref(),
+            Some("-v" | "--version")
+        )
+    {
+        printer::Printer::new(false).data(&dialect::docker_machine_version_line());
+        return ExitCode::SUCCESS;
+    }
     let (cli, chosen) = match driver_flags::parse() {
         Ok(parsed) => parsed,
         Err(err) => return report(&printer::Printer::new(false), &err),
@@ -57,6 +69,12 @@ fn main() -> ExitCode {
 fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
     if let Some(commands::RemoteExit(code)) = err.downcast_ref::<commands::RemoteExit>() {
         return ExitCode::from(*code);
+    }
+    if dialect::current().is_docker_machine()
+        && let Some(message) = docker_machine::error_message(err)
+    {
+        printer.error(&message);
+        return ExitCode::FAILURE;
     }
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {

@@ -41,6 +41,13 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// Data for stdout exactly as given (no newline added).
+    pub fn raw(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
     /// A line for the person running berth.
     pub fn info(&self, text: &str) {
         eprintln!("{text}");
@@ -55,7 +62,11 @@ impl Printer {
     }
 
     pub fn error(&self, text: &str) {
-        if self.color {
+        // docker-machine printed its errors as the bare sentence; scripts that match on
+        // them (`grep 'Host does not exist'`) see the same line.
+        if crate::dialect::current().is_docker_machine() {
+            eprintln!("{text}");
+        } else if self.color {
             eprintln!("\x1b[31merror:\x1b[0m {text}");
         } else {
             eprintln!("error: {text}");
