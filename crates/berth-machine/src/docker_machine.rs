@@ -52,7 +52,11 @@ pub struct DriverData {
     #[serde(rename = "SwarmDiscovery", default)]
     pub swarm_discovery: String,
     /// generic: the engine's port.
-    #[serde(rename = "EnginePort", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "EnginePort",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub engine_port: Option<i64>,
     /// generic: the key the user gave (SSHKeyPath is docker-machine's copy of it).
     #[serde(rename = "SSHKey", default, skip_serializing_if = "Option::is_none")]
@@ -253,8 +257,7 @@ pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
         "none" => driver.url = Some(record.url.clone().unwrap_or_default()),
         _ => {
             // A plugin's own data, as it keeps it, beside the common fields.
-            if let Ok(serde_json::Value::Object(data)) = serde_json::to_value(&record.driver_data)
-            {
+            if let Ok(serde_json::Value::Object(data)) = serde_json::to_value(&record.driver_data) {
                 for (k, v) in data {
                     driver.other.entry(k).or_insert(v);
                 }
@@ -386,13 +389,22 @@ mod tests {
         let host: Host = serde_json::from_str(GENERIC).unwrap();
         assert_eq!(host.driver.ip_address, "203.0.113.7");
         assert_eq!(host.driver.engine_port, Some(2376));
-        assert_eq!(host.host_options.engine_options.install_url, "https://get.docker.com");
+        assert_eq!(
+            host.host_options.engine_options.install_url,
+            "https://get.docker.com"
+        );
         let back = serde_json::to_value(&host).unwrap();
         let original: serde_json::Value = serde_json::from_str(GENERIC).unwrap();
         assert_eq!(back, original);
         // Field order as docker-machine prints it (Go marshals struct fields in order).
         let text = serde_json::to_string(&host).unwrap();
-        let order = ["\"IPAddress\"", "\"SSHKeyPath\"", "\"SwarmDiscovery\"", "\"EnginePort\"", "\"SSHKey\""];
+        let order = [
+            "\"IPAddress\"",
+            "\"SSHKeyPath\"",
+            "\"SwarmDiscovery\"",
+            "\"EnginePort\"",
+            "\"SSHKey\"",
+        ];
         let at: Vec<usize> = order.iter().map(|k| text.find(k).unwrap()).collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
     }

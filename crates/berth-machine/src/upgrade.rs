@@ -92,11 +92,18 @@ pub fn upgrade(
     })?;
     events(Event::Step("asking the package sources for a newer engine"));
     // apt waits for a held lock (cloud-init, unattended-upgrades) instead of failing.
-    let apt = format!(
-        "{sudo}env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q"
-    );
-    run(&session, &format!("{apt} update"), name, "apt-get update", events)?;
-    events(Event::StepDone("asking the package sources for a newer engine"));
+    let apt =
+        format!("{sudo}env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -q");
+    run(
+        &session,
+        &format!("{apt} update"),
+        name,
+        "apt-get update",
+        events,
+    )?;
+    events(Event::StepDone(
+        "asking the package sources for a newer engine",
+    ));
     events(Event::Step("upgrading the engine"));
     run(
         &session,
@@ -115,7 +122,9 @@ pub fn upgrade(
         events(Event::Step("restarting the engine"));
         run(
             &session,
-            &format!("{sudo}systemctl daemon-reload && {sudo}systemctl reset-failed docker; {sudo}systemctl restart docker"),
+            &format!(
+                "{sudo}systemctl daemon-reload && {sudo}systemctl reset-failed docker; {sudo}systemctl restart docker"
+            ),
             name,
             "systemctl restart docker",
             events,

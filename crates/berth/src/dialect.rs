@@ -91,7 +91,10 @@ mod tests {
             Dialect::Berth,
             "a Windows path is one file name on Unix"
         );
-        assert_eq!(Dialect::of_argv0("docker-machine.exe"), Dialect::DockerMachine);
+        assert_eq!(
+            Dialect::of_argv0("docker-machine.exe"),
+            Dialect::DockerMachine
+        );
         assert_eq!(Dialect::of_argv0("/docker-machine/berth"), Dialect::Berth);
         assert_eq!(Dialect::of_argv0("berth"), Dialect::Berth);
         assert_eq!(Dialect::of_argv0(""), Dialect::Berth);

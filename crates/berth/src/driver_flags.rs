@@ -412,7 +412,9 @@ fn refuse_foreign(
             );
             let create_cmd = command.find_subcommand_mut("create");
             match create_cmd {
-                Some(c) => crate::dialect::exit_usage(c.error(ErrorKind::ArgumentConflict, message)),
+                Some(c) => {
+                    crate::dialect::exit_usage(c.error(ErrorKind::ArgumentConflict, message))
+                }
                 None => crate::dialect::exit_usage(clap::Error::raw(
                     ErrorKind::ArgumentConflict,
                     message,

@@ -8,20 +8,17 @@ mod commands;
 mod context;
 mod dialect;
 mod docker_machine;
-mod template;
 mod driver_flags;
 mod printer;
 mod progress;
 mod shell;
+mod template;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     if dialect::current().is_docker_machine()
-        && matches!(
-            std::env::args().nth(1).as_deref(),
-            Some("-v" | "--version")
-        )
+        && matches!(std::env::args().nth(1).as_deref(), Some("-v" | "--version"))
     {
         printer::Printer::new(false).data(&dialect::docker_machine_version_line());
         return ExitCode::SUCCESS;

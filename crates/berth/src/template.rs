@@ -38,7 +38,12 @@ impl GoTemplate {
     pub fn render(&self, data: &serde_json::Value, shape: Shape) -> anyhow::Result<String> {
         self.template
             .render(&Context::from(to_gtmpl(data, shape)))
-            .map_err(|e| anyhow!("the template cannot be applied: {e}"))
+            .map_err(|e| {
+                // gtmpl appends the whole receiver (`no field X for {…}`), in no stable order.
+                let text = e.to_string();
+                let short = text.split(" for {").next().unwrap_or(&text).to_owned();
+                anyhow!("the template cannot be applied: {short}")
+            })
     }
 }
 
@@ -91,9 +96,9 @@ fn to_json(value: &Value) -> serde_json::Value {
             }
         }
         Value::Array(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
-        Value::Object(map) | Value::Map(map) => serde_json::Value::Object(
-            map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect(),
-        ),
+        Value::Object(map) | Value::Map(map) => {
+            serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
     }
 }
 
@@ -134,14 +139,27 @@ mod tests {
     use super::*;
 
     fn render(text: &str, data: serde_json::Value, shape: Shape) -> String {
-        GoTemplate::parse(text).unwrap().render(&data, shape).unwrap()
+        GoTemplate::parse(text)
+            .unwrap()
+            .render(&data, shape)
+            .unwrap()
     }
 
     #[test]
     fn fields_nested_fields_and_the_json_functions() {
         let data = serde_json::json!({"DriverName": "generic", "Driver": {"IPAddress": "1.2.3.4", "SSHPort": 22}});
-        assert_eq!(render("{{.DriverName}}", data.clone(), Shape::Map), "generic");
-        assert_eq!(render("{{.Driver.IPAddress}}:{{.Driver.SSHPort}}", data.clone(), Shape::Map), "1.2.3.4:22");
+        assert_eq!(
+            render("{{.DriverName}}", data.clone(), Shape::Map),
+            "generic"
+        );
+        assert_eq!(
+            render(
+                "{{.Driver.IPAddress}}:{{.Driver.SSHPort}}",
+                data.clone(),
+                Shape::Map
+            ),
+            "1.2.3.4:22"
+        );
         assert_eq!(
             render("{{json .Driver}}", data.clone(), Shape::Map),
             r#"{"IPAddress":"1.2.3.4","SSHPort":22}"#
@@ -151,7 +169,12 @@ mod tests {
             "{\n    \"IPAddress\": \"1.2.3.4\",\n    \"SSHPort\": 22\n}"
         );
         assert_eq!(render("{{.Nope}}", data.clone(), Shape::Map), "<no value>");
-        assert!(GoTemplate::parse("{{.Nope}}").unwrap().render(&data, Shape::Struct).is_err());
+        assert!(
+            GoTemplate::parse("{{.Nope}}")
+                .unwrap()
+                .render(&data, Shape::Struct)
+                .is_err()
+        );
         assert!(GoTemplate::parse("{{.Name").is_err());
     }
 }

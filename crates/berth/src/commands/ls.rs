@@ -91,7 +91,10 @@ impl Format {
             Some(rest) => (true, rest),
             None => (false, text),
         };
-        let text = text.trim_matches(' ').replace("\\t", "\t").replace("\\n", "\n");
+        let text = text
+            .trim_matches(' ')
+            .replace("\\t", "\t")
+            .replace("\\n", "\n");
         Format::Template {
             text: format!("{text}\n"),
             table,
@@ -276,11 +279,12 @@ impl Filters {
             };
             let value = value.to_owned();
             match key.to_ascii_lowercase().as_str() {
-                "name" if dm => out.names.push(NameFilter::Regex(
-                    regex::Regex::new(&value).with_context(|| {
-                        format!("the name filter {value:?} is not a regular expression")
-                    })?,
-                )),
+                "name" if dm => {
+                    out.names
+                        .push(NameFilter::Regex(regex::Regex::new(&value).with_context(
+                            || format!("the name filter {value:?} is not a regular expression"),
+                        )?))
+                }
                 "name" => out.names.push(NameFilter::Glob(value)),
                 "driver" => out.drivers.push(value),
                 "state" => out.states.push(value),

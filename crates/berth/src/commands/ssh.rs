@@ -21,8 +21,7 @@ pub fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<ExitCode> 
     // clap drops a `--` right after the name (`ssh web1 -- -weird`); everything after it is
     // the command then, options or not.
     let raw = ctx.env.args();
-    let dashed = raw.len() > args.command.len()
-        && raw[raw.len() - args.command.len() - 1] == "--";
+    let dashed = raw.len() > args.command.len() && raw[raw.len() - args.command.len() - 1] == "--";
     let (options, command) = if dashed {
         (&args.command[..0], &args.command[..])
     } else {
@@ -263,7 +262,10 @@ mod tests {
             ("-L 8080:localhost:80 -C".into(), "ls -l".into())
         );
         assert_eq!(split("-tp 2222 id"), ("-tp 2222".into(), "id".into()));
-        assert_eq!(split("-oBatchMode=yes id"), ("-oBatchMode=yes".into(), "id".into()));
+        assert_eq!(
+            split("-oBatchMode=yes id"),
+            ("-oBatchMode=yes".into(), "id".into())
+        );
         assert_eq!(split("-C -- -weird"), ("-C".into(), "-weird".into()));
         assert_eq!(split("-v"), ("-v".into(), "".into()));
         let none: Vec<String> = Vec::new();
