@@ -162,7 +162,7 @@ pub fn go_duration(d: std::time::Duration) -> String {
     }
     let minutes = ms / 60_000;
     let rest = ms % 60_000;
-    let seconds = if rest % 1000 == 0 {
+    let seconds = if rest.is_multiple_of(1000) {
         format!("{}s", rest / 1000)
     } else {
         let frac = format!("{:03}", rest % 1000);
