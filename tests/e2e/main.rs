@@ -5,6 +5,7 @@
 
 mod cli;
 mod create;
+mod docker_machine;
 mod env_flags;
 mod failures;
 mod hosts;

@@ -9,6 +9,7 @@
 
 mod certs;
 mod create;
+pub mod docker_machine;
 mod driver;
 mod engine;
 mod error;
@@ -17,6 +18,7 @@ mod power;
 mod provisioning;
 mod remove;
 mod status;
+mod upgrade;
 
 pub use certs::{Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
 pub use create::{CreateSpec, create};
@@ -28,3 +30,4 @@ pub use power::{past_tense, power, verb};
 pub use provisioning::{Options, provision, reprovision};
 pub use remove::{Removed, remove};
 pub use status::{Live, LiveState, live_state, live_states};
+pub use upgrade::{Upgraded, open_session, upgrade};

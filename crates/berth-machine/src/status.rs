@@ -38,6 +38,8 @@ pub struct Live {
     pub docker: String,
     /// Why the engine could not be reached.
     pub error: Option<String>,
+    /// How long the driver and the engine took to answer (the deadline for a Timeout).
+    pub response: Duration,
 }
 
 impl Live {
@@ -49,6 +51,7 @@ impl Live {
                 "no answer within {:.1}s (the driver or the engine); `--timeout` gives it longer",
                 deadline.as_secs_f64()
             )),
+            response: deadline,
         }
     }
 }
@@ -60,11 +63,19 @@ impl Live {
 /// drivers block), to tell a stopped host from a running one whose engine is down. Records in
 /// Error or Creating show that, since they are not usable yet.
 pub async fn live_state(machines: &Machines, record: &MachineRecord, timeout: Duration) -> Live {
+    let began = Instant::now();
+    let mut live = ask(machines, record, timeout).await;
+    live.response = began.elapsed();
+    live
+}
+
+async fn ask(machines: &Machines, record: &MachineRecord, timeout: Duration) -> Live {
     if record.state == MachineState::Error || record.state == MachineState::Creating {
         return Live {
             state: LiveState::State(record.state.to_string()),
             docker: String::new(),
             error: None,
+            response: Duration::ZERO,
         };
     }
     let engine_error = if record.url.is_some() {
@@ -78,6 +89,7 @@ pub async fn live_state(machines: &Machines, record: &MachineRecord, timeout: Du
                     state: LiveState::State(berth_driver::MachineState::Running.to_string()),
                     docker: format!("v{}", version.version),
                     error: None,
+                    response: Duration::ZERO,
                 };
             }
             Err(err) => Some(err),
@@ -95,11 +107,12 @@ pub async fn live_state(machines: &Machines, record: &MachineRecord, timeout: Du
         state: LiveState::State(state.to_string()),
         docker: String::new(),
         error: None,
+        response: Duration::ZERO,
     };
     if state == berth_driver::MachineState::Running {
         live.docker = "Unknown".into();
-        live.error = engine_error
-            .map(|err| format!("cannot reach the engine: {}", err.full_message()));
+        live.error =
+            engine_error.map(|err| format!("cannot reach the engine: {}", err.full_message()));
     }
     live
 }
@@ -131,6 +144,7 @@ pub async fn live_states(
                 state: LiveState::State("Unknown".into()),
                 docker: String::new(),
                 error: Some(format!("asking for the state failed: {join}")),
+                response: deadline,
             },
         });
     }

@@ -2,7 +2,22 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::dialect::{self, Dialect};
+
+/// The command line of the dialect in use: named `docker-machine` when called so, so that
+/// usage lines and help speak of the command the user typed.
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    match dialect::current() {
+        Dialect::Berth => command,
+        Dialect::DockerMachine => command
+            .name(dialect::DOCKER_MACHINE)
+            .bin_name(dialect::DOCKER_MACHINE)
+            .version(dialect::DOCKER_MACHINE_VERSION),
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,13 +30,24 @@ client needs under ~/.docker/machines/<name>. `eval \"$(berth env NAME)\"` then 
     propagate_version = true
 )]
 pub struct Cli {
-    /// The storage folder (default: ~/.docker/machines, or $DOCKER_CONFIG/machines).
-    #[arg(long, global = true, env = "BERTH_STORAGE_PATH", value_name = "PATH")]
+    /// The storage folder (default: ~/.docker/machines, or $DOCKER_CONFIG/machines; also
+    /// BERTH_STORAGE_PATH). Called as docker-machine, the folder that holds `machines/`, as
+    /// docker-machine's -s and MACHINE_STORAGE_PATH.
+    #[arg(long, short = 's', global = true, value_name = "PATH")]
     pub storage_path: Option<PathBuf>,
 
     /// Print each remote command with its output and timing.
     #[arg(long, short = 'D', global = true, env = "BERTH_DEBUG")]
     pub debug: bool,
+
+    /// Use berth's own SSH client (libssh2) instead of the system's OpenSSH for `ssh`.
+    #[arg(long, global = true, env = "MACHINE_NATIVE_SSH")]
+    pub native_ssh: bool,
+
+    /// docker-machine's shared-certificate and service flags, taken so that its scripts
+    /// parse; berth keeps a CA per machine and reports to no service, so they change nothing.
+    #[command(flatten)]
+    pub legacy: LegacyGlobals,
 
     #[command(subcommand)]
     pub command: Command,
@@ -39,8 +65,8 @@ pub enum Command {
     Scp(ScpArgs),
     /// List machines with their state, URL and engine version.
     Ls(LsArgs),
-    /// Show everything berth knows about a machine, as JSON.
-    Inspect(NameArg),
+    /// Show everything berth knows about a machine, as JSON (or through a Go template).
+    Inspect(InspectArgs),
     /// Show the state of a machine.
     Status(NameArg),
     /// Print the address of machines.
@@ -65,8 +91,13 @@ pub enum Command {
     RegenerateCerts(RegenerateCertsArgs),
     /// Print the name of the machine DOCKER_HOST points at.
     Active,
-    /// Print berth's version.
-    Version,
+    /// Print berth's version, or a machine's engine version.
+    Version(VersionArgs),
+    /// Upgrade the engine of machines through their package manager.
+    Upgrade(NamesArg),
+    /// Living beside docker-machine: the `docker-machine` symlink.
+    #[command(subcommand)]
+    Compat(CompatCommand),
     /// Print a completion script for a shell.
     Completion(CompletionArgs),
 }
@@ -75,6 +106,54 @@ pub enum Command {
 pub struct NameArg {
     /// The machine's name.
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LegacyGlobals {
+    #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CA_CERT")]
+    pub tls_ca_cert: Option<String>,
+    #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CA_KEY")]
+    pub tls_ca_key: Option<String>,
+    #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CLIENT_CERT")]
+    pub tls_client_cert: Option<String>,
+    #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CLIENT_KEY")]
+    pub tls_client_key: Option<String>,
+    #[arg(long, global = true, hide = true, env = "MACHINE_GITHUB_API_TOKEN")]
+    pub github_api_token: Option<String>,
+    #[arg(long, global = true, hide = true, env = "MACHINE_BUGSNAG_API_TOKEN")]
+    pub bugsnag_api_token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A Go template over docker-machine's view of the machine, e.g. '{{.Driver.IPAddress}}'
+    /// or '{{json .}}'.
+    #[arg(long, short = 'f', value_name = "TEMPLATE")]
+    pub format: Option<String>,
+    /// The machine's name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// A machine: print its engine's version instead.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CompatCommand {
+    /// Make a `docker-machine` symlink to this berth, so that docker-machine's scripts run
+    /// unchanged (the same as `ln -s "$(command -v berth)" DIR/docker-machine`).
+    InstallSymlink(InstallSymlinkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InstallSymlinkArgs {
+    /// The folder for the symlink (default: the folder this berth is in).
+    pub dir: Option<PathBuf>,
+    /// Replace an existing docker-machine there.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -91,7 +170,7 @@ pub struct CreateArgs {
     /// Each driver adds its own flags (`berth create -d DRIVER --help` lists them), and each
     /// of those flags can also be set by an environment variable named after it
     /// (--generic-ip-address: GENERIC_IP_ADDRESS); the command line wins over the variable.
-    #[arg(long, short = 'd', default_value = "generic")]
+    #[arg(long, short = 'd', default_value = "generic", env = "MACHINE_DRIVER")]
     pub driver: String,
 
     #[command(flatten)]
@@ -172,8 +251,13 @@ pub struct EnvArgs {
 pub struct SshArgs {
     /// The machine's name.
     pub name: String,
-    /// A command to run instead of a shell; its exit status becomes berth's.
-    #[arg(last = true, value_name = "COMMAND")]
+    /// OpenSSH options, then a command to run instead of a shell (its exit status becomes
+    /// berth's): `ssh web1 uname -a`, `ssh web1 -C -- ls -l`, `ssh web1 -L 8080:localhost:80`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "[SSH OPTIONS] [--] COMMAND"
+    )]
     pub command: Vec<String>,
 }
 
@@ -188,18 +272,15 @@ pub struct ScpArgs {
     pub destination: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LsFormat {
-    Table,
-    Json,
-}
-
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value = "table")]
-    pub format: LsFormat,
-    /// Show only matching machines: name=GLOB, driver=NAME, state=STATE (repeatable).
+    /// `table` (the default), `json`, or a Go template over each machine (docker-machine's
+    /// fields: .Name .Active .DriverName .State .URL .Swarm .DockerVersion .Error
+    /// .ResponseTime; `table {{.Name}}\t{{.URL}}` adds a header and aligns the columns).
+    #[arg(long, short = 'f', value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Show only matching machines: name=PATTERN, driver=NAME, state=STATE, label=KEY=VALUE
+    /// (repeatable; values of one key are alternatives, different keys must all match).
     #[arg(long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Print only the names.
@@ -229,7 +310,7 @@ pub struct RegenerateCertsArgs {
     #[arg(long)]
     pub client_certs: bool,
     /// Do not ask before restarting the engine.
-    #[arg(long, short = 'y')]
+    #[arg(long, short = 'y', visible_alias = "force", visible_short_alias = 'f')]
     pub yes: bool,
     /// Extra names or addresses for the new server certificate (repeatable; kept for later regenerations).
     #[arg(long = "tls-san", value_name = "NAME")]

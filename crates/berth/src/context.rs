@@ -9,10 +9,14 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use berth_store::Store;
 
+use crate::dialect::Dialect;
+
 /// A snapshot of the environment variables berth reads.
 #[derive(Clone, Debug, Default)]
 pub struct ProcessEnv {
     vars: HashMap<String, String>,
+    /// The command line as typed (argv0 first), for hints that repeat it.
+    args: Vec<String>,
 }
 
 impl ProcessEnv {
@@ -20,6 +24,9 @@ impl ProcessEnv {
         ProcessEnv {
             vars: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+            args: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
         }
     }
@@ -29,7 +36,13 @@ impl ProcessEnv {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
         ProcessEnv {
             vars: pairs.into_iter().collect(),
+            args: Vec::new(),
         }
+    }
+
+    /// The command line as typed, argv0 first.
+    pub fn args(&self) -> &[String] {
+        &self.args
     }
 
     /// A variable's value; empty counts as unset, as shells treat it.
@@ -41,15 +54,45 @@ impl ProcessEnv {
     }
 }
 
-/// Opens the store: `--storage-path`/`BERTH_STORAGE_PATH` (clap folds the two), else the default.
-pub fn open_store(storage_path: Option<PathBuf>, env: &ProcessEnv) -> anyhow::Result<Store> {
-    let root = match storage_path {
-        Some(path) => path,
-        None => {
+/// Opens the store at [`store_root`].
+pub fn open_store(
+    storage_path: Option<PathBuf>,
+    dialect: Dialect,
+    env: &ProcessEnv,
+) -> anyhow::Result<Store> {
+    Ok(Store::new(store_root(storage_path, dialect, env)?))
+}
+
+/// The folder that holds the machine folders.
+///
+/// berth's `--storage-path` and `BERTH_STORAGE_PATH` name that folder itself. docker-machine's
+/// `-s/--storage-path` and `MACHINE_STORAGE_PATH` name the folder *above* it (machines live in
+/// `<path>/machines/<name>`), so in its dialect the flag gets `machines` appended, and so does
+/// `MACHINE_STORAGE_PATH` under either name: a script that exports it finds the machines it
+/// made through `docker-machine` when it calls `berth` too. The flag wins over the variables;
+/// the variable of the dialect in use wins over the other one.
+pub fn store_root(
+    storage_path: Option<PathBuf>,
+    dialect: Dialect,
+    env: &ProcessEnv,
+) -> anyhow::Result<PathBuf> {
+    let berth_var = env.get("BERTH_STORAGE_PATH").map(PathBuf::from);
+    let machine_var = env
+        .get("MACHINE_STORAGE_PATH")
+        .map(|p| PathBuf::from(p).join("machines"));
+    let chosen = match dialect {
+        Dialect::Berth => storage_path.or(berth_var).or(machine_var),
+        Dialect::DockerMachine => storage_path
+            .map(|p| p.join("machines"))
+            .or(machine_var)
+            .or(berth_var),
+    };
+    match chosen {
+        Some(path) => Ok(path),
+        None => Ok(
             berth_store::default_root(env.get("DOCKER_CONFIG").map(PathBuf::from))
                 .context("cannot find the storage folder")?
-                .0
-        }
-    };
-    Ok(Store::new(root))
+                .0,
+        ),
+    }
 }

@@ -17,7 +17,7 @@ use berth_driver::{Driver, FlagKind, FlagSpec, PluginOptions, PluginSearch};
 use clap::builder::BoolishValueParser;
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;
-use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
+use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches};
 
 use crate::cli::Cli;
 use crate::context::{ProcessEnv, open_store};
@@ -41,7 +41,9 @@ pub fn parse(env: &ProcessEnv) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let Some(mut name) = create_driver(&words) else {
-        let matches = Cli::command().get_matches_from(&args);
+        let matches = crate::cli::command()
+            .try_get_matches_from(&args)
+            .unwrap_or_else(|e| crate::dialect::exit_usage(e));
         return Ok((from_matches(&matches), None));
     };
     // A second round only when clap read another driver name than the quick scan did
@@ -51,7 +53,7 @@ pub fn parse(env: &ProcessEnv) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
         let specs = driver
             .create_flags()
             .with_context(|| format!("the {name} driver could not say which flags it takes"))?;
-        let mut command = Cli::command();
+        let mut command = crate::cli::command();
         let foreign = add_driver_flags(&mut command, driver.name(), &specs)?;
         let matches = command
             .try_get_matches_from_mut(&args)
@@ -77,7 +79,7 @@ pub fn parse(env: &ProcessEnv) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
 
 /// `Cli::command()` with every built-in driver's flags on `create`, for completion scripts.
 pub fn completion_command() -> Command {
-    let mut command = Cli::command();
+    let mut command = crate::cli::command();
     let mut seen = BTreeSet::new();
     for name in BUILTIN_NAMES {
         let Some(driver) = builtin(name) else {
@@ -95,7 +97,7 @@ pub fn completion_command() -> Command {
 }
 
 fn from_matches(matches: &ArgMatches) -> Cli {
-    Cli::from_arg_matches(matches).unwrap_or_else(|e| e.exit())
+    Cli::from_arg_matches(matches).unwrap_or_else(|e| crate::dialect::exit_usage(e))
 }
 
 /// The driver named by `create -d NAME` (`generic` without `-d`), or `None` when the
@@ -106,7 +108,7 @@ fn create_driver(words: &[String]) -> Option<String> {
         let word = rest.next()?;
         match word.as_str() {
             "create" => break,
-            "--storage-path" => {
+            "--storage-path" | "-s" => {
                 rest.next();
             }
             w if w.starts_with('-') => {}
@@ -126,7 +128,13 @@ fn create_driver(words: &[String]) -> Option<String> {
             driver = Some(value.strip_prefix('=').unwrap_or(value).to_owned());
         }
     }
-    Some(driver.unwrap_or_else(|| "generic".to_owned()))
+    // docker-machine read the driver from MACHINE_DRIVER too; so does clap's parse (`-d`'s env).
+    Some(driver.unwrap_or_else(|| {
+        std::env::var("MACHINE_DRIVER")
+            .ok()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| "generic".to_owned())
+    }))
 }
 
 /// The driver `name`: built in, or a plugin found from the store the words name.
@@ -135,9 +143,9 @@ fn open(name: &str, words: &[String], env: &ProcessEnv) -> anyhow::Result<Box<dy
         return Ok(driver);
     }
     let storage = find_value(words, "--storage-path")
-        .map(PathBuf::from)
-        .or_else(|| env.get("BERTH_STORAGE_PATH").map(PathBuf::from));
-    let store = open_store(storage, env)?;
+        .or_else(|| find_value(words, "-s"))
+        .map(PathBuf::from);
+    let store = open_store(storage, crate::dialect::current(), env)?;
     let search = PluginSearch::from_env(store.root());
     Ok(berth_driver::open_driver(
         name,
@@ -345,7 +353,7 @@ fn exit_with_hint(command: &mut Command, err: clap::Error, driver: &str, specs: 
     use clap::error::{ContextKind, ContextValue};
     let arg = match err.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(arg)) => arg.clone(),
-        _ => err.exit(),
+        _ => crate::dialect::exit_usage(err),
     };
     if err.kind() == ErrorKind::UnknownArgument && arg.starts_with("--") {
         let message = format!(
@@ -353,15 +361,15 @@ fn exit_with_hint(command: &mut Command, err: clap::Error, driver: &str, specs: 
              `berth create -d {driver} --help` lists the flags; a flag of another driver needs -d DRIVER."
         );
         match command.find_subcommand_mut("create") {
-            Some(c) => c.error(err.kind(), message).exit(),
-            None => err.exit(),
+            Some(c) => crate::dialect::exit_usage(c.error(err.kind(), message)),
+            None => crate::dialect::exit_usage(err),
         }
     }
     if !matches!(
         err.kind(),
         ErrorKind::ValueValidation | ErrorKind::InvalidValue
     ) {
-        err.exit()
+        crate::dialect::exit_usage(err)
     }
     let words: Vec<String> = std::env::args().collect();
     for spec in specs {
@@ -379,12 +387,12 @@ fn exit_with_hint(command: &mut Command, err: clap::Error, driver: &str, specs: 
                 kind_word(spec.kind)
             );
             match command.find_subcommand_mut("create") {
-                Some(c) => c.error(err.kind(), message).exit(),
-                None => clap::Error::raw(err.kind(), message).exit(),
+                Some(c) => crate::dialect::exit_usage(c.error(err.kind(), message)),
+                None => crate::dialect::exit_usage(clap::Error::raw(err.kind(), message)),
             }
         }
     }
-    err.exit()
+    crate::dialect::exit_usage(err)
 }
 
 /// Exits with a usage error when the command line gives a flag of another built-in driver.
@@ -403,8 +411,13 @@ fn refuse_foreign(
             );
             let create_cmd = command.find_subcommand_mut("create");
             match create_cmd {
-                Some(c) => c.error(ErrorKind::ArgumentConflict, message).exit(),
-                None => clap::Error::raw(ErrorKind::ArgumentConflict, message).exit(),
+                Some(c) => {
+                    crate::dialect::exit_usage(c.error(ErrorKind::ArgumentConflict, message))
+                }
+                None => crate::dialect::exit_usage(clap::Error::raw(
+                    ErrorKind::ArgumentConflict,
+                    message,
+                )),
             }
         }
     }
@@ -474,7 +487,7 @@ mod tests {
 
     #[test]
     fn clashing_or_malformed_declarations_are_refused_naming_plugin_and_flag() {
-        let command = Cli::command();
+        let command = crate::cli::command();
         let taken = berth_flags(&command);
         let spec = |name: &str| FlagSpec::new(name, FlagKind::String, "", None);
         for (name, says) in [
@@ -515,7 +528,7 @@ mod tests {
     fn every_builtin_declaration_is_accepted_and_clap_builds() {
         for name in BUILTIN_NAMES {
             let specs = builtin(name).unwrap().create_flags().unwrap();
-            let mut command = Cli::command();
+            let mut command = crate::cli::command();
             add_driver_flags(&mut command, name, &specs).unwrap();
             command.debug_assert();
         }

@@ -6,16 +6,28 @@
 mod cli;
 mod commands;
 mod context;
+mod dialect;
+mod docker_machine;
 mod driver_flags;
 mod printer;
 mod progress;
 mod shell;
+mod template;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // The one read of the process environment; everything else gets this snapshot.
     let env = context::ProcessEnv::from_process();
+    if dialect::current().is_docker_machine()
+        && matches!(
+            env.args().get(1).map(String::as_str),
+            Some("-v" | "--version")
+        )
+    {
+        printer::Printer::new(false, &env).data(&dialect::docker_machine_version_line());
+        return ExitCode::SUCCESS;
+    }
     let (cli, chosen) = match driver_flags::parse(&env) {
         Ok(parsed) => parsed,
         Err(err) => return report(&printer::Printer::new(false, &env), &err),
@@ -62,6 +74,12 @@ fn main() -> ExitCode {
 fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
     if let Some(commands::RemoteExit(code)) = err.downcast_ref::<commands::RemoteExit>() {
         return ExitCode::from(*code);
+    }
+    if dialect::current().is_docker_machine()
+        && let Some(message) = docker_machine::error_message(err)
+    {
+        printer.error(&message);
+        return ExitCode::FAILURE;
     }
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {

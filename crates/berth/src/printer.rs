@@ -70,6 +70,13 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// Data for stdout exactly as given (no newline added).
+    pub fn raw(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
     /// A line for the person running berth.
     pub fn info(&self, text: &str) {
         self.emit(text);
@@ -84,7 +91,11 @@ impl Printer {
     }
 
     pub fn error(&self, text: &str) {
-        if self.color {
+        // docker-machine printed its errors as the bare sentence; scripts that match on
+        // them (`grep 'Host does not exist'`) see the same line.
+        if crate::dialect::current().is_docker_machine() {
+            self.emit(text);
+        } else if self.color {
             self.emit(&format!("\x1b[31merror:\x1b[0m {text}"));
         } else {
             self.emit(&format!("error: {text}"));

@@ -22,10 +22,30 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
         .shell
         .unwrap_or_else(|| shell::detect(ctx.env.get("SHELL")));
     let hint = hint_command(args, shell);
+    let dm = crate::dialect::current().is_docker_machine() && shell != ShellKind::Nu;
+    let (proxy_var, proxy_value) = no_proxy_var(ctx);
     if args.unset {
+        if let Some(name) = &args.name {
+            if dm {
+                bail!("Error: Expected no machine name when the -u flag is present");
+            }
+            bail!(
+                "`env --unset` unsets the variables of whichever machine they point at and takes no machine name ('{name}'); leave the name out"
+            );
+        }
         let mut names: Vec<&str> = VARS.to_vec();
         if args.no_proxy {
-            names.push("NO_PROXY");
+            names.push(proxy_var);
+        }
+        if dm {
+            let vars: Vec<(&str, String)> = names.iter().map(|n| (*n, String::new())).collect();
+            ctx.printer.data(&crate::docker_machine::render_env(
+                shell,
+                &vars,
+                true,
+                ctx.env.args(),
+            ));
+            return Ok(ExitCode::SUCCESS);
         }
         ctx.printer.data(&shell::render_unset(shell, &names, &hint));
         if shell == ShellKind::Nu {
@@ -34,6 +54,9 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let Some(name) = args.name.as_deref() else {
+        if dm {
+            bail!("Error: No machine name(s) specified and no \"default\" machine exists");
+        }
         bail!("name the machine: berth env NAME")
     };
     let (machine, record) = ctx.load(name)?;
@@ -63,10 +86,16 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     ];
     if args.no_proxy {
         let host = record.engine_host().unwrap_or_default();
-        vars.push((
-            "NO_PROXY",
-            no_proxy_with(ctx.env.get("NO_PROXY").or(ctx.env.get("no_proxy")), &host),
+        vars.push((proxy_var, no_proxy_with(proxy_value, &host)));
+    }
+    if dm {
+        ctx.printer.data(&crate::docker_machine::render_env(
+            shell,
+            &vars,
+            false,
+            ctx.env.args(),
         ));
+        return Ok(ExitCode::SUCCESS);
     }
     ctx.printer.data(&shell::render_set(shell, &vars, &hint));
     if shell == ShellKind::Nu {
@@ -105,6 +134,16 @@ fn hint_command(args: &EnvArgs, shell: ShellKind) -> String {
         hint.push_str(name);
     }
     hint
+}
+
+/// The proxy-exception variable to extend, as docker-machine chose it: `no_proxy` when that
+/// lower-case one is set (tools read either, and the user's own choice is kept), else
+/// `NO_PROXY`; and its current value.
+fn no_proxy_var<'a>(ctx: &'a Ctx) -> (&'static str, Option<&'a str>) {
+    match ctx.env.get("no_proxy") {
+        Some(value) => ("no_proxy", Some(value)),
+        None => ("NO_PROXY", ctx.env.get("NO_PROXY")),
+    }
 }
 
 /// `existing` with `host` appended, unless it is already there.

@@ -6,9 +6,46 @@ use anyhow::{Context as _, bail};
 use berth_store::MachineRecord;
 
 use super::Ctx;
+use crate::cli::InspectArgs;
+use crate::template::{GoTemplate, Shape, pretty4};
 
-pub fn inspect(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+/// How long `version NAME` waits for the engine.
+const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `version NAME`: the engine's release as the engine reports it (`20.10.24+dfsg1`), as
+/// docker-machine printed it.
+pub fn engine_version(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(name)?;
+    let engine = berth_machine::engine_for(&machine, &record, VERSION_TIMEOUT)?;
+    let version = tokio::runtime::Handle::current()
+        .block_on(engine.version())
+        .with_context(|| {
+            format!(
+                "cannot ask the engine of '{name}' for its version; `berth ls --filter name={name}` shows its state"
+            )
+        })?;
+    ctx.printer.data(&version.version);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `inspect`: berth's record as JSON; called as docker-machine, docker-machine's `config.json`
+/// shape. `-f` applies a Go template to that docker-machine shape under either name, since
+/// that is what every existing template (`{{.Driver.IPAddress}}`) was written against.
+pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let (machine, record) = ctx.load(&args.name)?;
+    let host = berth_machine::docker_machine::host_of(&machine, &record);
+    if let Some(format) = &args.format {
+        let data = serde_json::to_value(&host).context("cannot render the machine as JSON")?;
+        let text = GoTemplate::parse(format)?.render(&data, Shape::Map)?;
+        // docker-machine wrote the template's output and one newline, whatever it ended with.
+        ctx.printer.raw(&format!("{text}\n"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if crate::dialect::current().is_docker_machine() {
+        ctx.printer
+            .data(&pretty4(&host).context("cannot render the machine as JSON")?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut value = serde_json::to_value(&record).context("cannot render the record as JSON")?;
     if let Some(object) = value.as_object_mut() {
         let path = |file: &str| {

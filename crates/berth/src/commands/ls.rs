@@ -9,7 +9,9 @@ use berth_store::MachineRecord;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::cli::{LsArgs, LsFormat};
+use crate::cli::LsArgs;
+use crate::docker_machine;
+use crate::template::{GoTemplate, Shape};
 
 /// One row of `berth ls`; also its JSON shape.
 #[derive(Debug, Serialize)]
@@ -21,14 +23,88 @@ struct Row {
     url: String,
     docker: String,
     error: String,
+    /// The engine labels, for `--filter label=…`.
+    #[serde(skip)]
+    labels: Vec<String>,
+    /// How long the machine took to answer.
+    #[serde(skip)]
+    response: Duration,
+}
+
+impl Row {
+    /// docker-machine's `HostListItem`, what its `ls --format` templates read.
+    fn docker_machine_item(&self) -> serde_json::Value {
+        serde_json::json!({
+            "Name": self.name,
+            "Active": if self.active { "*" } else { "-" },
+            "ActiveHost": self.active,
+            "ActiveSwarm": false,
+            "DriverName": self.driver,
+            "State": self.state,
+            "URL": self.url,
+            "SwarmOptions": null,
+            "Swarm": "",
+            "EngineOptions": null,
+            "Error": self.error.lines().next().unwrap_or(""),
+            "DockerVersion": if self.docker.is_empty() { "Unknown" } else { self.docker.as_str() },
+            "ResponseTime": docker_machine::go_duration(self.response),
+        })
+    }
+}
+
+/// docker-machine's own `ls` (commands/ls.go `lsDefaultFormat`).
+const DOCKER_MACHINE_TABLE: &str = "table {{ .Name }}\\t{{ .Active }}\\t{{ .DriverName}}\\t{{ .State }}\\t{{ .URL }}\\t{{ .Swarm }}\\t{{ .DockerVersion }}\\t{{ .Error}}";
+
+/// The column headers docker-machine's `table` templates print (commands/ls.go `headers`).
+fn headers() -> serde_json::Value {
+    serde_json::json!({
+        "Name": "NAME", "Active": "ACTIVE", "ActiveHost": "ACTIVE_HOST",
+        "ActiveSwarm": "ACTIVE_SWARM", "DriverName": "DRIVER", "State": "STATE", "URL": "URL",
+        "SwarmOptions": "SWARM_OPTIONS", "Swarm": "SWARM", "EngineOptions": "ENGINE_OPTIONS",
+        "Error": "ERRORS", "DockerVersion": "DOCKER", "ResponseTime": "RESPONSE",
+    })
+}
+
+/// What `--format` asks for.
+enum Format {
+    /// berth's table.
+    Table,
+    /// berth's JSON list.
+    Json,
+    /// A Go template per machine; `table` templates get a header and aligned columns.
+    Template { text: String, table: bool },
+}
+
+impl Format {
+    /// `json` and `table` keep berth's meaning; anything else is a Go template, as in
+    /// docker-machine (commands/ls.go `parseFormat`). Called as docker-machine, the default
+    /// is docker-machine's own table.
+    fn of(arg: Option<&str>) -> Format {
+        let dm = crate::dialect::current().is_docker_machine();
+        let text = match arg {
+            Some("json") => return Format::Json,
+            None | Some("table") if !dm => return Format::Table,
+            None | Some("table") => DOCKER_MACHINE_TABLE,
+            Some(text) => text,
+        };
+        let (table, text) = match text.strip_prefix("table") {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let text = text
+            .trim_matches(' ')
+            .replace("\\t", "\t")
+            .replace("\\n", "\n");
+        Format::Template {
+            text: format!("{text}\n"),
+            table,
+        }
+    }
 }
 
 pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
-    let filters = args
-        .filter
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let filters = Filters::parse(&args.filter)?;
+    let format = Format::of(args.format.as_deref());
     let docker_host = ctx.env.get("DOCKER_HOST");
     let deadline = Duration::from_secs(args.timeout.max(1));
     let entries = ctx.store().list()?;
@@ -50,7 +126,14 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     state: LiveState::State("Unknown".into()),
                     docker: String::new(),
                     error: None,
+                    response: Duration::ZERO,
                 });
+                let labels = record
+                    .engine
+                    .clone()
+                    .try_into::<berth_provision::EngineConfig>()
+                    .map(|e| e.labels)
+                    .unwrap_or_default();
                 Row {
                     active: docker_host.is_some() && record.url.as_deref() == docker_host,
                     driver: record.driver.clone(),
@@ -64,19 +147,27 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                         .or_else(|| berth_machine::expiry_warning(&record, now))
                         .unwrap_or_default(),
                     name: entry.name,
+                    labels,
+                    response: live.response,
                 }
             }
             Err(err) => Row {
                 name: entry.name,
                 active: false,
-                driver: String::new(),
+                driver: if crate::dialect::current().is_docker_machine() {
+                    "not found".into()
+                } else {
+                    String::new()
+                },
                 state: "Error".into(),
                 url: String::new(),
                 docker: String::new(),
                 error: err.to_string(),
+                labels: Vec::new(),
+                response: Duration::ZERO,
             },
         })
-        .filter(|row| filters.iter().all(|f| f.matches(row)))
+        .filter(|row| filters.matches(row))
         .collect();
 
     if args.quiet {
@@ -86,13 +177,27 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    match args.format {
-        LsFormat::Json => {
+    match format {
+        Format::Json => {
             ctx.printer.data(
                 &serde_json::to_string_pretty(&rows).context("cannot render the list as JSON")?,
             );
         }
-        LsFormat::Table => ctx.printer.data(&table(&rows)),
+        Format::Table => ctx.printer.data(&table(&rows)),
+        Format::Template { text, table } => {
+            let template = GoTemplate::parse(&text)?;
+            let mut out = String::new();
+            if table {
+                out.push_str(&template.render(&headers(), Shape::Map)?);
+            }
+            for row in &rows {
+                out.push_str(&template.render(&row.docker_machine_item(), Shape::Struct)?);
+            }
+            if table {
+                out = docker_machine::tabwrite(&out);
+            }
+            ctx.printer.raw(&out);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -141,35 +246,88 @@ fn table(rows: &[Row]) -> String {
     out
 }
 
-/// A `--filter KEY=VALUE`.
-enum Filter {
-    Name(String),
-    Driver(String),
-    State(String),
+/// The `--filter`s, as docker-machine combined them: values of one key are alternatives,
+/// different keys must all match.
+#[derive(Default)]
+struct Filters {
+    names: Vec<NameFilter>,
+    drivers: Vec<String>,
+    states: Vec<String>,
+    labels: Vec<String>,
+    swarms: Vec<String>,
 }
 
-impl Filter {
-    fn parse(text: &str) -> anyhow::Result<Filter> {
-        let Some((key, value)) = text.split_once('=') else {
-            bail!(
-                "the filter '{text}' is not KEY=VALUE; use name=GLOB, driver=NAME or state=STATE"
-            );
-        };
-        Ok(match key {
-            "name" => Filter::Name(value.to_owned()),
-            "driver" => Filter::Driver(value.to_owned()),
-            "state" => Filter::State(value.to_owned()),
-            _ => bail!("unknown filter key '{key}'; use name=GLOB, driver=NAME or state=STATE"),
-        })
+/// berth matches names with shell globs (`web*`); docker-machine with regular expressions
+/// (`^web`), which its scripts keep using.
+enum NameFilter {
+    Glob(String),
+    Regex(regex::Regex),
+}
+
+impl Filters {
+    fn parse(filters: &[String]) -> anyhow::Result<Filters> {
+        let dm = crate::dialect::current().is_docker_machine();
+        let mut out = Filters::default();
+        for text in filters {
+            let Some((key, value)) = text.split_once('=') else {
+                if dm {
+                    bail!("Unsupported filter syntax");
+                }
+                bail!(
+                    "the filter '{text}' is not KEY=VALUE; use name=PATTERN, driver=NAME, state=STATE or label=KEY=VALUE"
+                );
+            };
+            let value = value.to_owned();
+            match key.to_ascii_lowercase().as_str() {
+                "name" if dm => {
+                    out.names
+                        .push(NameFilter::Regex(regex::Regex::new(&value).with_context(
+                            || format!("the name filter {value:?} is not a regular expression"),
+                        )?))
+                }
+                "name" => out.names.push(NameFilter::Glob(value)),
+                "driver" => out.drivers.push(value),
+                "state" => out.states.push(value),
+                "label" => out.labels.push(value),
+                "swarm" => out.swarms.push(value),
+                key if dm => bail!("Unsupported filter key '{key}'"),
+                key => bail!(
+                    "unknown filter key '{key}'; use name=PATTERN, driver=NAME, state=STATE or label=KEY=VALUE"
+                ),
+            }
+        }
+        Ok(out)
     }
 
     fn matches(&self, row: &Row) -> bool {
-        match self {
-            Filter::Name(glob) => glob_match(glob, &row.name),
-            Filter::Driver(d) => row.driver.eq_ignore_ascii_case(d),
-            Filter::State(s) => row.state.eq_ignore_ascii_case(s),
-        }
+        let any = |list: &[String], test: &dyn Fn(&str) -> bool| {
+            list.is_empty() || list.iter().any(|v| test(v))
+        };
+        let names = self.names.is_empty()
+            || self.names.iter().any(|f| match f {
+                NameFilter::Glob(glob) => glob_match(glob, &row.name),
+                NameFilter::Regex(re) => re.is_match(&row.name),
+            });
+        names
+            && any(&self.drivers, &|d| row.driver.eq_ignore_ascii_case(d))
+            && any(&self.states, &|s| row.state.eq_ignore_ascii_case(s))
+            && any(&self.labels, &|l| label_matches(l, &row.labels))
+            // Classic Swarm masters are docker-machine's; berth makes none, so no machine is
+            // in one (`berth swarm` is Swarm mode).
+            && self.swarms.is_empty()
     }
+}
+
+/// `label=KEY=VALUE` (the value compared without case, as docker-machine did), or `label=KEY`.
+fn label_matches(filter: &str, labels: &[String]) -> bool {
+    let (key, value) = match filter.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (filter, None),
+    };
+    labels.iter().any(|label| {
+        let (k, v) = label.split_once('=').unwrap_or((label.as_str(), ""));
+        k == key && value.is_none_or(|want| v.eq_ignore_ascii_case(want))
+    })
 }
 
 /// `*` and `?` globbing, enough for machine names (which have no other special characters).
@@ -191,6 +349,15 @@ fn glob_match(glob: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_match_by_key_and_value() {
+        let labels = vec!["env=prod".to_owned(), "team=web".to_owned()];
+        assert!(label_matches("env=PROD", &labels));
+        assert!(label_matches("team", &labels));
+        assert!(!label_matches("env=dev", &labels));
+        assert!(!label_matches("tier", &labels));
+    }
 
     #[test]
     fn globs_match_like_a_shell() {

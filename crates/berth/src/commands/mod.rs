@@ -1,6 +1,7 @@
 //! One module per command (or per family of small commands).
 
 mod active;
+mod compat;
 mod create;
 mod env;
 mod info;
@@ -9,6 +10,7 @@ mod power;
 mod provision;
 mod rm;
 mod ssh;
+mod upgrade;
 
 use std::process::ExitCode;
 
@@ -56,7 +58,7 @@ pub fn run(
     env: ProcessEnv,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
-    let store = open_store(cli.storage_path, &env)?;
+    let store = open_store(cli.storage_path, crate::dialect::current(), &env)?;
     let ctx = Ctx {
         machines: Machines::new(store),
         env,
@@ -65,17 +67,26 @@ pub fn run(
     match cli.command {
         Command::Ls(args) => ls::run(&ctx, &args),
         Command::Env(args) => env::run(&ctx, &args),
-        Command::Inspect(args) => info::inspect(&ctx, &args.name),
+        Command::Inspect(args) => info::inspect(&ctx, &args),
         Command::Status(args) => info::status(&ctx, &args.name),
         Command::Ip(args) => info::ip(&ctx, &args.names),
         Command::Url(args) => info::url(&ctx, &args.name),
         Command::Config(args) => info::config(&ctx, &args.name),
         Command::Rm(args) => rm::run(&ctx, &args),
         Command::Active => active::run(&ctx),
-        Command::Version => {
-            printer.data(&format!("berth {}", env!("CARGO_PKG_VERSION")));
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Version(args) => match &args.name {
+            Some(name) => info::engine_version(&ctx, name),
+            None => {
+                printer.data(&if crate::dialect::current().is_docker_machine() {
+                    crate::dialect::docker_machine_version_line()
+                } else {
+                    format!("berth {}", env!("CARGO_PKG_VERSION"))
+                });
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Upgrade(args) => upgrade::run(&ctx, &args.names),
+        Command::Compat(command) => compat::run(&ctx, &command),
         Command::Completion(args) => {
             let mut out = Vec::new();
             let mut command = crate::driver_flags::completion_command();
@@ -88,7 +99,7 @@ pub fn run(
                 chosen.context("the create's driver was not opened; this is a bug in berth")?;
             create::run(&ctx, &args, chosen)
         }
-        Command::Ssh(args) => ssh::ssh(&ctx, &args),
+        Command::Ssh(args) => ssh::ssh(&ctx, &args, cli.native_ssh),
         Command::Scp(args) => ssh::scp(&ctx, &args),
         Command::Start(args) => power::run(&ctx, &args.names, Operation::Start),
         Command::Stop(args) => power::run(&ctx, &args.names, Operation::Stop),

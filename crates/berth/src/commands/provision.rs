@@ -40,7 +40,7 @@ pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result
             }
         );
         if !std::io::stdin().is_terminal() {
-            bail!("{question}\nThere is no terminal to ask on; add -y to go ahead");
+            bail!("{question}\nThere is no terminal to ask on; add -y (or -f) to go ahead");
         }
         ctx.printer.info(&question);
         let mut answer = String::new();

@@ -9,22 +9,101 @@ use berth_store::{Machine, MachineRecord};
 use super::{Ctx, RemoteExit};
 use crate::cli::{ScpArgs, SshArgs};
 
-pub fn ssh(ctx: &Ctx, args: &SshArgs) -> anyhow::Result<ExitCode> {
+/// `ssh NAME [SSH OPTIONS] [--] [COMMAND…]`. As docker-machine, the words after the name go
+/// to the remote side without `--` (`ssh web1 uname -a`), and leading options go to OpenSSH
+/// (`ssh web1 -C echo foo`, `-L 8080:localhost:80`); `--` still ends the options.
+pub fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(&args.name)?;
     let ssh = record
         .ssh
         .as_ref()
         .with_context(|| no_ssh_address(&args.name, &record))?;
+    // clap drops a `--` right after the name (`ssh web1 -- -weird`); everything after it is
+    // the command then, options or not.
+    let raw = ctx.env.args();
+    let dashed = raw.len() > args.command.len() && raw[raw.len() - args.command.len() - 1] == "--";
+    let (options, command) = if dashed {
+        (&args.command[..0], &args.command[..])
+    } else {
+        split_words(&args.command)
+    };
+    if native {
+        if command.is_empty() {
+            ctx.printer.warn(
+                "berth's own SSH client runs commands only; the interactive shell opens through OpenSSH",
+            );
+        } else {
+            if !options.is_empty() {
+                bail!(
+                    "the options {} are OpenSSH's, and --native-ssh does not use OpenSSH; leave them out or drop --native-ssh",
+                    options.join(" ")
+                );
+            }
+            return native_exec(ctx, &machine, &record, &remote_command(command));
+        }
+    }
     let mut cmd = openssh("ssh", &machine, &record)?;
     cmd.args(["-p", &ssh.port.to_string()]);
-    if args.command.is_empty() {
+    if command.is_empty() {
         cmd.arg("-t");
     }
+    cmd.args(options);
     cmd.arg(format!("{}@{}", ssh.user, ssh.host));
-    if !args.command.is_empty() {
-        cmd.arg("--").arg(remote_command(&args.command));
+    if !command.is_empty() {
+        cmd.arg("--").arg(remote_command(command));
     }
     run_client(cmd, "ssh")
+}
+
+/// The command through berth's own client (libssh2), with the pinned host key; its output
+/// streams line by line to berth's stdout and stderr.
+fn native_exec(
+    ctx: &Ctx,
+    machine: &Machine,
+    record: &MachineRecord,
+    command: &str,
+) -> anyhow::Result<ExitCode> {
+    let session = berth_machine::open_session(machine, record)?;
+    let status = session
+        .exec_streaming(command, &mut |stream, line| match stream {
+            berth_ssh::Stream::Stdout => ctx.printer.data(line),
+            berth_ssh::Stream::Stderr => ctx.printer.info(line),
+        })
+        .with_context(|| format!("running `{command}` on '{}' failed", record.name))?;
+    match status {
+        0 => Ok(ExitCode::SUCCESS),
+        code => Err(RemoteExit(u8::try_from(code).unwrap_or(1)).into()),
+    }
+}
+
+/// OpenSSH's options that take a value (`ssh(1)`: -B -b -c -D -E -e -F -I -i -J -L -l -m -O
+/// -o -P -p -Q -R -S -W -w).
+const OPTIONS_WITH_VALUE: &str = "BbcDEeFIiJLlmOoPpQRSWw";
+
+/// The leading OpenSSH options, and the command after them (after `--`, or from the first
+/// word that is not an option).
+fn split_words(words: &[String]) -> (&[String], &[String]) {
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        if word == "--" {
+            return (&words[..i], &words[i + 1..]);
+        }
+        if !word.starts_with('-') || word == "-" {
+            break;
+        }
+        // In `-tLspec` each letter is a flag until one that takes a value: the rest of the
+        // word is then its value, or the next word when nothing is left.
+        let letters: Vec<char> = word.chars().skip(1).collect();
+        if let Some(at) = letters.iter().position(|c| OPTIONS_WITH_VALUE.contains(*c))
+            && at + 1 == letters.len()
+        {
+            i += 1;
+        }
+        i += 1;
+    }
+    let end = i.min(words.len());
+    (&words[..end], &words[end..])
 }
 
 /// Why berth cannot log in to `name`, and what the user can do instead.
@@ -163,6 +242,34 @@ mod tests {
             Endpoint::parse("file.txt"),
             Endpoint::Local("file.txt".into())
         );
+    }
+
+    fn words(line: &str) -> Vec<String> {
+        line.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn leading_options_go_to_openssh_the_rest_is_the_command() {
+        let split = |line: &str| {
+            let w = words(line);
+            let (o, c) = split_words(&w);
+            (o.join(" "), c.join(" "))
+        };
+        assert_eq!(split("uname -a"), ("".into(), "uname -a".into()));
+        assert_eq!(split("-C echo foo"), ("-C".into(), "echo foo".into()));
+        assert_eq!(
+            split("-L 8080:localhost:80 -C ls -l"),
+            ("-L 8080:localhost:80 -C".into(), "ls -l".into())
+        );
+        assert_eq!(split("-tp 2222 id"), ("-tp 2222".into(), "id".into()));
+        assert_eq!(
+            split("-oBatchMode=yes id"),
+            ("-oBatchMode=yes".into(), "id".into())
+        );
+        assert_eq!(split("-C -- -weird"), ("-C".into(), "-weird".into()));
+        assert_eq!(split("-v"), ("-v".into(), "".into()));
+        let none: Vec<String> = Vec::new();
+        assert_eq!(split_words(&none), (&none[..], &none[..]));
     }
 
     #[test]

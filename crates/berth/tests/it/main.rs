@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod docker_machine;
 mod driver_flags;
 mod env_shells;
 mod snapshots;
