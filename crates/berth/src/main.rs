@@ -23,7 +23,10 @@ fn main() -> ExitCode {
         // Plugins' stderr and the libraries' debug events arrive through tracing.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-            .with_writer(std::io::stderr)
+            // Escaped like every message; the escaping would show tracing's own colours as
+            // text, so there are none.
+            .with_writer(printer::DebugLog)
+            .with_ansi(false)
             .without_time()
             .try_init();
     }

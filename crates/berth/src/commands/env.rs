@@ -27,7 +27,8 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
         if args.no_proxy {
             names.push("NO_PROXY");
         }
-        ctx.printer.data(&shell::render_unset(shell, &names, &hint));
+        ctx.printer
+            .script(&shell::render_unset(shell, &names, &hint));
         if shell == ShellKind::Nu {
             ctx.printer.info(&shell::nu_hint(&hint, true));
         }
@@ -68,7 +69,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
             no_proxy_with(ctx.env.get("NO_PROXY").or(ctx.env.get("no_proxy")), &host),
         ));
     }
-    ctx.printer.data(&shell::render_set(shell, &vars, &hint));
+    ctx.printer.script(&shell::render_set(shell, &vars, &hint));
     if shell == ShellKind::Nu {
         ctx.printer.info(&shell::nu_hint(&hint, false));
     }

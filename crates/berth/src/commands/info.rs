@@ -29,7 +29,7 @@ pub fn inspect(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
         );
     }
     let text = serde_json::to_string_pretty(&value).context("cannot render the record as JSON")?;
-    ctx.printer.data(&text);
+    ctx.printer.json(&text);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::{LsArgs, LsFormat};
+use crate::printer::{Lines, escape};
 
 /// One row of `berth ls`; also its JSON shape.
 #[derive(Debug, Serialize)]
@@ -88,7 +89,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
     }
     match args.format {
         LsFormat::Json => {
-            ctx.printer.data(
+            ctx.printer.json(
                 &serde_json::to_string_pretty(&rows).context("cannot render the list as JSON")?,
             );
         }
@@ -114,6 +115,9 @@ fn table(rows: &[Row]) -> String {
                 // One line per machine: a multi-line error would break the table.
                 r.error.lines().next().unwrap_or("").to_owned(),
             ]
+            // Escaped here, before the widths are measured: a cell from a driver, a host or an
+            // engine can hold control characters, which would paint over the table.
+            .map(|cell| escape(&cell, Lines::Escape).into_owned())
         })
         .collect();
     let mut widths = header.map(str::len);

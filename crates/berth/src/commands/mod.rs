@@ -76,7 +76,7 @@ pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow:
             let mut out = Vec::new();
             let mut command = crate::driver_flags::completion_command();
             clap_complete::generate(args.shell, &mut command, "berth", &mut out);
-            printer.data(&String::from_utf8_lossy(&out));
+            printer.script(&String::from_utf8_lossy(&out));
             Ok(ExitCode::SUCCESS)
         }
         Command::Create(args) => {

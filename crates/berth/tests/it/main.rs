@@ -5,5 +5,6 @@
 mod common;
 mod driver_flags;
 mod env_shells;
+mod review_low;
 mod snapshots;
 mod store_commands;
