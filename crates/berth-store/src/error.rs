@@ -9,6 +9,12 @@ pub enum StoreError {
     #[error("'{name}' is not a valid machine name: {rule}")]
     InvalidName { name: String, rule: &'static str },
 
+    /// A name the store uses for its own entries.
+    #[error(
+        "'{name}' is a name berth uses for a folder of its own in the store; pick another name"
+    )]
+    ReservedName { name: String },
+
     /// No machine of that name exists in this store.
     #[error("machine '{name}' does not exist in {root}; `berth ls` lists the machines there")]
     NotFound { name: String, root: PathBuf },

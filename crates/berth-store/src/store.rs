@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::{
-    FileMode, MachineLock, MachineRecord, RECORD_VERSION, StoreError, validate_name, write_atomic,
+    FileMode, MachineLock, MachineRecord, RECORD_VERSION, StoreError, validate_name,
+    validate_new_name, write_atomic,
 };
 
 /// The record's file name inside a machine's folder.
@@ -93,7 +94,7 @@ impl Store {
         &self,
         record: &MachineRecord,
     ) -> Result<(Machine, MachineLock), StoreError> {
-        validate_name(&record.name)?;
+        validate_new_name(&record.name)?;
         self.ensure_root()?;
         let lock = self.lock(&record.name, Duration::from_secs(0))?;
         let dir = self.root.join(&record.name);
@@ -129,7 +130,8 @@ impl Store {
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                 continue;
             };
-            if name == PLUGINS_DIR || validate_name(&name).is_err() || !entry.path().is_dir() {
+            // `validate_name` also skips the store's own entries (plugins/, .locks/).
+            if validate_name(&name).is_err() || !entry.path().is_dir() {
                 continue;
             }
             let machine = Machine {
