@@ -19,6 +19,22 @@ pub enum StoreError {
     #[error("machine '{name}' does not exist in {root}; `berth ls` lists the machines there")]
     NotFound { name: String, root: PathBuf },
 
+    /// A machine's folder is a symbolic link, which the store does not follow.
+    #[error(
+        "the folder of machine '{name}' ({path}) is a symbolic link; berth does not follow links in its store, since one could point anywhere. Put the machine's folder itself there, or delete the link"
+    )]
+    Symlinked { name: String, path: PathBuf },
+
+    /// A removal renamed a machine's folder away but could not delete all of it.
+    #[error(
+        "an earlier removal of '{name}' did not finish deleting {path} ({reason}); berth tries again on each command, and `berth ls` shows it until then. If it stays, delete that folder by hand"
+    )]
+    RemovalUnfinished {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
+
     /// A create found the name taken.
     #[error(
         "machine '{name}' already exists in {root}; pick another name or remove it first with `berth rm {name}`"

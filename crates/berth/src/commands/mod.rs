@@ -58,6 +58,8 @@ pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow:
         env,
         printer,
     };
+    // A removal an earlier command left half done is finished now; `ls` lists what still is not.
+    let _ = ctx.store().finish_removals();
     match cli.command {
         Command::Ls(args) => ls::run(&ctx, &args),
         Command::Env(args) => env::run(&ctx, &args),
