@@ -206,7 +206,11 @@ fn create_installs_the_engine_behind_mutual_tls() {
     let mode = a
         .check("stat -c %a /etc/systemd/system/docker.service.d/10-machine.conf")
         .unwrap();
-    assert_eq!(mode.trim(), "600", "the drop-in with Environment= values is private");
+    assert_eq!(
+        mode.trim(),
+        "600",
+        "the drop-in with Environment= values is private"
+    );
     berth.ok(&[
         "regenerate-certs",
         "-y",
