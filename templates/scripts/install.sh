@@ -20,7 +20,9 @@ if [ -n "$url" ]; then
   script=$(mktemp)
   trap 'rm -f "$script"' EXIT
   # Downloaded first, not piped: a failed download must fail the install, not run half a script.
-  curl -fsSL "$url" -o "$script"
+  # https only, also after a redirect (berth refuses other URLs before it gets here);
+  # file:// for a script already on the host.
+  curl -fsSL --proto '=https,file' --proto-redir '=https' "$url" -o "$script"
   sh "$script"
 else
   apt_get update

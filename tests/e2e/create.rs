@@ -201,6 +201,16 @@ fn create_installs_the_engine_behind_mutual_tls() {
     berth.ok(&["provision", "alpha"]);
     berth.ok(&["provision", "alpha"]);
     assert_eq!(a.check(dropin).unwrap(), first);
+    // It holds --engine-env's value, so only root may read it (issue 10, item 11).
+    assert!(first.contains("Environment="), "{first}");
+    let mode = a
+        .check("stat -c %a /etc/systemd/system/docker.service.d/10-machine.conf")
+        .unwrap();
+    assert_eq!(
+        mode.trim(),
+        "600",
+        "the drop-in with Environment= values is private"
+    );
     berth.ok(&[
         "regenerate-certs",
         "-y",

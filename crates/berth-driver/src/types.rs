@@ -151,8 +151,9 @@ pub struct CreateRequest {
     /// Flags the user did not give may be absent: apply the default then.
     #[serde(default)]
     pub flags: BTreeMap<String, serde_json::Value>,
-    /// The OpenSSH public key berth made for this machine, for drivers that
-    /// make hosts and must let berth in.
+    /// Reserved for an OpenSSH public key berth would make for the machine. berth makes
+    /// none and sends none today: a driver that makes hosts makes its own key and returns
+    /// its path as [`SshEndpoint::key_path`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_public_key: Option<String>,
 }
@@ -270,6 +271,27 @@ mod tests {
             flags: serde_json::from_value(flags).unwrap(),
             ssh_public_key: None,
         }
+    }
+
+    /// The plugin guide once promised a key berth makes (`id_ed25519`, sent as
+    /// `ssh_public_key`); berth makes none and sends none. The guide must say what the code does.
+    #[test]
+    fn the_plugin_guide_promises_no_ssh_key_that_berth_does_not_make() {
+        let guide = include_str!("../../../docs/plugins.md");
+        for claim in [
+            "the key berth made",
+            "key berth made for this machine",
+            "\"ssh_public_key\":\"ssh-",
+        ] {
+            assert!(
+                !guide.contains(claim),
+                "docs/plugins.md still says {claim:?}"
+            );
+        }
+        assert!(guide.contains("berth makes no SSH key"));
+        // What berth sends at create (berth-machine passes `ssh_public_key: None`).
+        let sent = serde_json::to_value(req(json!({}))).unwrap();
+        assert!(sent.get("ssh_public_key").is_none(), "{sent}");
     }
 
     #[test]

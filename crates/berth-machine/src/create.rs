@@ -40,6 +40,13 @@ pub fn create(
     spec: &CreateSpec,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
+    // Refused before the store or the driver is touched; the binary checks these too, but a
+    // library caller must not get a host made for a name or SAN that cannot be used.
+    berth_store::validate_new_name(name)?;
+    for san in &spec.tls_sans {
+        berth_tls::check_san(san)
+            .map_err(|e| MachineError::with_source(format!("cannot create '{name}'"), e))?;
+    }
     let store = machines.store();
     let mut record = MachineRecord::new(name, driver.name());
     record.engine =

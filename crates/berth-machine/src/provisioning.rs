@@ -176,6 +176,10 @@ pub fn reprovision(
     extra_sans: &[String],
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
+    for san in extra_sans {
+        berth_tls::check_san(san)
+            .map_err(|e| MachineError::with_source(format!("cannot provision '{name}'"), e))?;
+    }
     let _lock = machines.store().lock(name, Duration::from_secs(30))?;
     let (machine, mut record) = machines.load(name)?;
     // Refused before anything is recorded: these machines have no host berth can log in to,

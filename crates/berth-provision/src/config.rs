@@ -85,6 +85,14 @@ pub enum ConfigError {
         /// The offending value.
         value: String,
     },
+    /// An install script URL that is not https:// (or file:// for a script on the host).
+    #[error(
+        "--engine-install-url {url:?} is not an https:// URL: the script it names runs as root on the host, so berth fetches it only over TLS (or give file:///PATH for a script already on the host)"
+    )]
+    InsecureInstallUrl {
+        /// The URL as given.
+        url: String,
+    },
     /// Port 0, or 2375, which is Docker's plain-HTTP port and must never be opened.
     #[error(
         "port {port} cannot be used for the engine's TLS API: 2375 is Docker's unencrypted port and 0 is no port; use 2376"
@@ -174,6 +182,18 @@ impl EngineConfig {
             return Err(ConfigError::BadPort { port: self.port });
         }
         self.dockerd_flags()?;
+        if let Some(url) = &self.install_url {
+            // A script fetched over plain HTTP runs as root with whatever anyone on the path
+            // put in it; curl follows redirects, so https is also required of every hop
+            // (install.sh passes --proto '=https,file').
+            let scheme_ok = ["https://", "file://"].iter().any(|s| {
+                url.get(..s.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(s))
+            });
+            if !scheme_ok || url.chars().any(char::is_control) || url.contains(' ') {
+                return Err(ConfigError::InsecureInstallUrl { url: url.clone() });
+            }
+        }
         for name in self.env.keys() {
             if !valid_env_name(name) {
                 return Err(ConfigError::BadEnv {
@@ -315,6 +335,30 @@ mod tests {
             Err(ConfigError::ControlCharacter { .. })
         ));
         assert_eq!(EngineConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn validate_takes_only_https_or_file_install_urls() {
+        let with = |url: &str| EngineConfig {
+            install_url: Some(url.to_owned()),
+            ..EngineConfig::default()
+        };
+        for url in [
+            "https://get.docker.com",
+            "HTTPS://get.docker.com/",
+            "file:///srv/install.sh",
+        ] {
+            assert_eq!(with(url).validate(), Ok(()), "{url}");
+        }
+        for url in [
+            "http://get.docker.com",
+            "ftp://mirror/install.sh",
+            "get.docker.com",
+            "",
+            "https://x/\nrm -rf /",
+        ] {
+            assert!(with(url).validate().is_err(), "{url:?} was accepted");
+        }
     }
 
     #[test]

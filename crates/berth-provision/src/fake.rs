@@ -129,7 +129,7 @@ impl FakeHost {
             if let Some(old) = old {
                 files.insert(format!("{path}.previous"), old);
             }
-            files.insert(path.clone(), ("0644".into(), stdin.to_vec()));
+            files.insert(path.clone(), (args[3].clone(), stdin.to_vec()));
         }
         let mut restarted = false;
         if changed || certs_changed || !self.active.get() {

@@ -63,7 +63,8 @@ impl<'a> Plan<'a> {
 }
 
 /// The engine's TLS files, as the caller made them (it keeps copies in the machine's folder).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its `Debug` leaves the key out: values like this end up in logs and error reports.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServerCerts {
     /// The machine's CA certificate (PEM), which the engine trusts for client certificates.
     pub ca_pem: String,
@@ -71,6 +72,16 @@ pub struct ServerCerts {
     pub cert_pem: String,
     /// The engine's private key (PEM, unencrypted: dockerd cannot read encrypted keys).
     pub key_pem: String,
+}
+
+impl std::fmt::Debug for ServerCerts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerCerts")
+            .field("ca_pem", &self.ca_pem)
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &"<redacted>")
+            .finish()
+    }
 }
 
 /// What a successful run found and did.
@@ -301,7 +312,12 @@ impl Run<'_, '_> {
         let output = self.runner.script(
             "install the drop-in and restart the engine",
             CONFIGURE_SCRIPT,
-            &[DROPIN_PATH, &size, if certs_changed { "1" } else { "0" }],
+            &[
+                DROPIN_PATH,
+                &size,
+                if certs_changed { "1" } else { "0" },
+                dropin_mode(dropin),
+            ],
             Some(dropin.as_bytes()),
         )?;
         match output.status {
@@ -359,5 +375,18 @@ impl Run<'_, '_> {
             Ok(output) => tail(&output.stdout_text(), 30),
             Err(e) => format!("(the journal could not be read: {e})"),
         }
+    }
+}
+
+/// The drop-in's mode on the host: 0600 when it carries `Environment=` values (`--engine-env`
+/// is where proxies with passwords and tokens go), else 0644 like the packaged units.
+fn dropin_mode(dropin: &str) -> &'static str {
+    if dropin
+        .lines()
+        .any(|l| l.trim_start().starts_with("Environment="))
+    {
+        "0600"
+    } else {
+        "0644"
     }
 }

@@ -16,6 +16,18 @@ use crate::{
     CA_PATH, DROPIN_PATH, EngineConfig, ErrorKind, Event, ProvisionError, SERVER_KEY_PATH, Step,
 };
 
+#[test]
+fn the_server_key_never_shows_in_debug_output() {
+    let certs = ServerCerts {
+        ca_pem: "CA".into(),
+        cert_pem: "CERT".into(),
+        key_pem: "-----BEGIN PRIVATE KEY-----SECRET".into(),
+    };
+    let shown = format!("{certs:?} {certs:#?}");
+    assert!(!shown.contains("SECRET"), "{shown}");
+    assert!(shown.contains("CERT"), "{shown}");
+}
+
 fn certs(serial: u32) -> ServerCerts {
     ServerCerts {
         ca_pem: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n".into(),
@@ -132,6 +144,20 @@ fn fresh_host_gets_engine_certs_and_dropin() {
     assert_eq!(host.file(SERVER_KEY_PATH).unwrap().0, "0600");
     assert_eq!(host.file(CA_PATH).unwrap().0, "0644");
     assert!(host.file(&format!("{DROPIN_PATH}.previous")).is_none());
+}
+
+#[test]
+fn a_dropin_with_environment_values_is_private() {
+    let host = FakeHost::debian(false);
+    let mut engine = EngineConfig::default();
+    engine
+        .env
+        .insert("HTTP_PROXY".into(), "http://user:secret@proxy:3128".into());
+    let (result, _) = run(&host, &plan("web1", &engine), 1, 0);
+    result.unwrap();
+    let (mode, dropin) = host.file(DROPIN_PATH).unwrap();
+    assert!(dropin.contains("Environment="), "{dropin}");
+    assert_eq!(mode, "0600");
 }
 
 #[test]

@@ -205,6 +205,34 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
 }
 
 #[test]
+fn configure_makes_the_dropin_private_when_asked_also_over_an_unchanged_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_systemd(dir.path());
+    let file = dir.path().join("docker.service.d/10-machine.conf");
+    let f = file.to_str().unwrap();
+    let configure = |text: &str, mode: &str| {
+        let out = sh(
+            CONFIGURE_SCRIPT,
+            &[f, &text.len().to_string(), "0", mode],
+            text.as_bytes(),
+            Some(&bin),
+        );
+        assert!(out.success(), "{}", out.stderr_text());
+    };
+    let secret = "[Service]\nEnvironment=\"HTTP_PROXY=http://user:pw@proxy:3128\"\n";
+    configure(secret, "0600");
+    assert_eq!(mode(&file), 0o600);
+    // A drop-in an older berth left world-readable becomes private though its bytes are the same.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    configure(secret, "0600");
+    assert_eq!(mode(&file), 0o600);
+    // The copy kept as .previous holds the same secrets: private as well.
+    configure("[Service]\n", "0644");
+    assert_eq!(mode(&file), 0o644);
+    assert_eq!(mode(Path::new(&format!("{f}.previous"))), 0o600);
+}
+
+#[test]
 fn detection_runs_on_this_machine_and_parses() {
     let out = sh(
         &format!("{}{DETECT_SCRIPT}", crate::runner::PREAMBLE),

@@ -4,7 +4,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::StoreError;
 
@@ -31,18 +31,15 @@ impl FileMode {
 /// Write to a temporary file in the same folder, fsync it, rename it over the target, then
 /// fsync the folder so the rename itself survives a crash. The temporary name carries the pid
 /// so two processes writing the same file never share a temporary.
+///
+/// The temporary is made with `O_CREAT | O_EXCL | O_NOFOLLOW`: it is always a new file of
+/// berth's own, never an existing one nor whatever a link planted at its (predictable) name
+/// points to. A name that is taken (a crashed run's leftover, a planted link) is skipped.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: FileMode) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let (tmp, mut file) = create_temporary(dir, file_name, mode)?;
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode.bits())
-            .open(&tmp)
-            .map_err(|e| StoreError::io("create", &tmp, e))?;
         file.write_all(bytes)
             .map_err(|e| StoreError::io("write", &tmp, e))?;
         file.sync_all()
@@ -60,10 +57,66 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: FileMode) -> Result<(), Sto
     result
 }
 
+/// `O_NOFOLLOW` for [`OpenOptionsExt::custom_flags`] (`O_EXCL` comes with `create_new`).
+pub(crate) fn no_follow() -> i32 {
+    // The flag's bits fit an i32 on every platform (0o400000 on Linux).
+    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
+}
+
+/// A new temporary file beside the target: `.NAME.PID.N.tmp` for the first N not taken.
+fn create_temporary(
+    dir: &Path,
+    file_name: &str,
+    mode: FileMode,
+) -> Result<(PathBuf, File), StoreError> {
+    const ATTEMPTS: u32 = 100;
+    let pid = std::process::id();
+    let mut attempt = 0;
+    loop {
+        let tmp = dir.join(format!(".{file_name}.{pid}.{attempt}.tmp"));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(no_follow())
+            .mode(mode.bits())
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt + 1 < ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(e) => return Err(StoreError::io("create", &tmp, e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_link_planted_where_the_temporary_goes_is_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = dir.path().join("outside");
+        fs::write(&outside, "untouched").expect("outside");
+        let store = dir.path().join("machine");
+        fs::create_dir(&store).expect("mkdir");
+        // The name a write of key.pem by this process would use for its temporary.
+        let planted = store.join(format!(".key.pem.{}.0.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&outside, &planted).expect("link");
+        let path = store.join("key.pem");
+        write_atomic(&path, b"SECRET", FileMode::Secret).expect("write");
+        assert_eq!(fs::read(&outside).expect("read"), b"untouched");
+        assert_eq!(fs::read(&path).expect("read"), b"SECRET");
+        assert!(
+            !fs::symlink_metadata(&path)
+                .expect("stat")
+                .file_type()
+                .is_symlink(),
+            "the key is a file of its own"
+        );
+    }
 
     #[test]
     fn writes_with_the_mode_asked_for_and_leaves_no_temporary() {

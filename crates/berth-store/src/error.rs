@@ -9,9 +9,31 @@ pub enum StoreError {
     #[error("'{name}' is not a valid machine name: {rule}")]
     InvalidName { name: String, rule: &'static str },
 
+    /// A name the store uses for its own entries.
+    #[error(
+        "'{name}' is a name berth uses for a folder of its own in the store; pick another name"
+    )]
+    ReservedName { name: String },
+
     /// No machine of that name exists in this store.
     #[error("machine '{name}' does not exist in {root}; `berth ls` lists the machines there")]
     NotFound { name: String, root: PathBuf },
+
+    /// A machine's folder is a symbolic link, which the store does not follow.
+    #[error(
+        "the folder of machine '{name}' ({path}) is a symbolic link; berth does not follow links in its store, since one could point anywhere. Put the machine's folder itself there, or delete the link"
+    )]
+    Symlinked { name: String, path: PathBuf },
+
+    /// A removal renamed a machine's folder away but could not delete all of it.
+    #[error(
+        "an earlier removal of '{name}' did not finish deleting {path} ({reason}); berth tries again on each command, and `berth ls` shows it until then. If it stays, delete that folder by hand"
+    )]
+    RemovalUnfinished {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
 
     /// A create found the name taken.
     #[error(

@@ -32,6 +32,8 @@ impl MachineLock {
             .truncate(false)
             .write(true)
             .mode(0o600)
+            // A link planted in .locks/ must not make berth create or lock a file elsewhere.
+            .custom_flags(crate::atomic::no_follow())
             .open(&path)
             .map_err(|e| StoreError::io("open", &path, e))?;
         let deadline = Instant::now() + wait;

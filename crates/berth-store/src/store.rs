@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::{
-    FileMode, MachineLock, MachineRecord, RECORD_VERSION, StoreError, validate_name, write_atomic,
+    FileMode, MachineLock, MachineRecord, RECORD_VERSION, StoreError, validate_name,
+    validate_new_name, write_atomic,
 };
 
 /// The record's file name inside a machine's folder.
@@ -15,6 +16,8 @@ const RECORD_FILE: &str = "config.toml";
 /// Folders under the root that are not machines.
 const LOCKS_DIR: &str = ".locks";
 const PLUGINS_DIR: &str = "plugins";
+/// The prefix of a machine folder being removed: `.removing-PID-SEQ-NAME`.
+const REMOVING_PREFIX: &str = ".removing-";
 
 /// The certificate files of a machine and who may read them, as Docker's CLI expects them in
 /// `DOCKER_CERT_PATH` (ca.pem, cert.pem, key.pem) plus the CA key and the server's copies.
@@ -62,20 +65,24 @@ impl Store {
         self.root.join(PLUGINS_DIR)
     }
 
-    /// The existing machine `name`.
+    /// The existing machine `name`. A folder that is a symbolic link is refused: everything
+    /// berth writes for a machine (keys included) would land wherever the link points.
     pub fn machine(&self, name: &str) -> Result<Machine, StoreError> {
         validate_name(name)?;
         let dir = self.root.join(name);
-        if dir.is_dir() {
-            Ok(Machine {
+        match fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(StoreError::Symlinked {
+                name: name.to_owned(),
+                path: dir,
+            }),
+            Ok(meta) if meta.is_dir() => Ok(Machine {
                 name: name.to_owned(),
                 dir,
-            })
-        } else {
-            Err(StoreError::NotFound {
+            }),
+            _ => Err(StoreError::NotFound {
                 name: name.to_owned(),
                 root: self.root.clone(),
-            })
+            }),
         }
     }
 
@@ -93,7 +100,7 @@ impl Store {
         &self,
         record: &MachineRecord,
     ) -> Result<(Machine, MachineLock), StoreError> {
-        validate_name(&record.name)?;
+        validate_new_name(&record.name)?;
         self.ensure_root()?;
         let lock = self.lock(&record.name, Duration::from_secs(0))?;
         let dir = self.root.join(&record.name);
@@ -117,19 +124,50 @@ impl Store {
 
     /// Every machine folder in the store, sorted by name. A machine whose record cannot be read
     /// is still listed, with the error, so one corrupt file does not hide the others.
+    ///
+    /// Removals that an earlier command left half done are finished first; those that still
+    /// cannot be are listed too, with why, so that a folder still holding keys is not hidden.
     pub fn list(&self) -> Result<Vec<MachineEntry>, StoreError> {
+        let mut machines: Vec<MachineEntry> = self
+            .finish_removals()
+            .into_iter()
+            .filter_map(|err| match &err {
+                StoreError::RemovalUnfinished { name, .. } => Some(MachineEntry {
+                    name: name.clone(),
+                    record: Err(err),
+                }),
+                _ => None,
+            })
+            .collect();
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(StoreError::io("read", &self.root, e)),
         };
-        let mut machines = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| StoreError::io("read", &self.root, e))?;
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                 continue;
             };
-            if name == PLUGINS_DIR || validate_name(&name).is_err() || !entry.path().is_dir() {
+            // `validate_name` also skips the store's own entries (plugins/, .locks/).
+            if validate_name(&name).is_err() {
+                continue;
+            }
+            // The entry's own type, not its target's: a link is shown as one, never followed.
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_symlink() {
+                machines.push(MachineEntry {
+                    record: Err(StoreError::Symlinked {
+                        name: name.clone(),
+                        path: entry.path(),
+                    }),
+                    name,
+                });
+                continue;
+            }
+            if !kind.is_dir() {
                 continue;
             }
             let machine = Machine {
@@ -148,13 +186,61 @@ impl Store {
     /// Deletes a machine's folder. The caller holds its lock.
     ///
     /// The folder is first renamed to a hidden name so that the machine disappears at once and
-    /// a removal interrupted half-way leaves no half-machine for `ls` to show.
+    /// a removal interrupted half-way leaves no half-machine for `ls` to show. Its files (the
+    /// keys, the record) go before anything else in it, so a folder that cannot be deleted
+    /// entirely (a busy mount, an immutable file) keeps no secrets; what is left is finished
+    /// by [`Store::finish_removals`], which every berth command runs.
     pub fn remove(&self, machine: Machine, _lock: &MachineLock) -> Result<(), StoreError> {
-        let trash = self
-            .root
-            .join(format!(".removing-{}-{}", machine.name, std::process::id()));
+        let trash = self.trash_path(&machine.name);
         fs::rename(&machine.dir, &trash).map_err(|e| StoreError::io("remove", &machine.dir, e))?;
-        fs::remove_dir_all(&trash).map_err(|e| StoreError::io("remove", &trash, e))
+        delete_trash(&machine.name, &trash)
+    }
+
+    /// Finishes removals that an earlier command left half done (it died, or a file could not
+    /// be deleted then), and returns a [`StoreError::RemovalUnfinished`] for each that still
+    /// cannot be. A removal under way in another process (its machine's lock held) is left to it.
+    pub fn finish_removals(&self) -> Vec<StoreError> {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        let mut unfinished = Vec::new();
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(rest) = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix(REMOVING_PREFIX))
+            else {
+                continue;
+            };
+            let name = trash_machine_name(rest);
+            // Held by the process removing it now; an unparseable name is berth's own trash
+            // all the same, and has no lock to take.
+            let _lock = match self.lock(&name, Duration::ZERO) {
+                Ok(lock) => Some(lock),
+                Err(StoreError::Locked { .. }) => continue,
+                Err(_) => None,
+            };
+            if let Err(err) = delete_trash(&name, &entry.path()) {
+                unfinished.push(err);
+            }
+        }
+        unfinished
+    }
+
+    /// A fresh hidden name for a folder being removed. The pid and a sequence number make it
+    /// unique, so a removal never meets an earlier one's leftovers.
+    fn trash_path(&self, name: &str) -> PathBuf {
+        let pid = std::process::id();
+        let mut seq = 0u32;
+        loop {
+            let path = self
+                .root
+                .join(format!("{REMOVING_PREFIX}{pid}-{seq}-{name}"));
+            if fs::symlink_metadata(&path).is_err() {
+                return path;
+            }
+            seq += 1;
+        }
     }
 
     fn ensure_root(&self) -> Result<(), StoreError> {
@@ -163,6 +249,44 @@ impl Store {
             .mode(0o700)
             .create(&self.root)
             .map_err(|e| StoreError::io("create", &self.root, e))
+    }
+}
+
+/// The machine's name in a trash folder's name after [`REMOVING_PREFIX`]: `PID-SEQ-NAME`, or
+/// `NAME-PID` as berths before 0.1 wrote it.
+fn trash_machine_name(rest: &str) -> String {
+    let mut parts = rest.splitn(3, '-');
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(pid), Some(seq), Some(name)) if digits(pid) && digits(seq) => name.to_owned(),
+        _ => match rest.rsplit_once('-') {
+            Some((name, pid)) if digits(pid) => name.to_owned(),
+            _ => rest.to_owned(),
+        },
+    }
+}
+
+/// Deletes a folder being removed: first every file directly in it (the keys and the record
+/// live there), then the rest. `remove_dir_all` does not follow symbolic links.
+fn delete_trash(name: &str, trash: &Path) -> Result<(), StoreError> {
+    let unfinished = |reason: String| StoreError::RemovalUnfinished {
+        name: name.to_owned(),
+        path: trash.to_path_buf(),
+        reason,
+    };
+    let mut first_error = None;
+    if let Ok(entries) = fs::read_dir(trash) {
+        for entry in entries.flatten() {
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if !is_dir && let Err(e) = fs::remove_file(entry.path()) {
+                first_error.get_or_insert(format!("{}: {e}", entry.path().display()));
+            }
+        }
+    }
+    match fs::remove_dir_all(trash) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(unfinished(first_error.unwrap_or_else(|| e.to_string()))),
     }
 }
 
@@ -231,6 +355,7 @@ mod tests {
     use super::*;
     use crate::MachineState;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -304,6 +429,148 @@ mod tests {
         assert!(list[0].record.is_ok() && list[2].record.is_ok());
         let err = list[1].record.as_ref().expect_err("corrupt");
         assert!(err.to_string().contains("corrupt"), "{err}");
+    }
+
+    /// Makes `dir` impossible to delete, as a real failure would: its file immutable as root
+    /// (root ignores permissions), the folder read-only otherwise. `undo` is the way back.
+    fn make_undeletable(dir: &Path) {
+        fs::create_dir_all(dir).expect("mkdir");
+        fs::write(dir.join("stuck"), "x").expect("write");
+        if rustix::process::geteuid().is_root() {
+            chattr("+i", &dir.join("stuck"));
+        } else {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o500)).expect("chmod");
+        }
+    }
+
+    fn undo(dir: &Path) {
+        if rustix::process::geteuid().is_root() {
+            chattr("-i", &dir.join("stuck"));
+        } else {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).expect("chmod");
+        }
+    }
+
+    /// Undoes [`make_undeletable`] wherever the folder went (renamed by the removal), also
+    /// when the test fails, so no immutable file outlives it.
+    struct Unstick(PathBuf);
+
+    impl Drop for Unstick {
+        fn drop(&mut self) {
+            for entry in fs::read_dir(&self.0).into_iter().flatten().flatten() {
+                let busy = entry.path().join("busy");
+                if busy.join("stuck").exists() {
+                    undo(&busy);
+                }
+            }
+        }
+    }
+
+    fn chattr(flag: &str, path: &Path) {
+        let status = std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(path)
+            .status()
+            .expect("chattr (e2fsprogs) is needed by this test when it runs as root");
+        assert!(status.success(), "chattr {flag} {}", path.display());
+    }
+
+    #[test]
+    fn a_failed_removal_keeps_no_keys_and_the_next_command_finishes_it() {
+        let (_dir, store) = store();
+        let (machine, lock) = store
+            .create_machine(&MachineRecord::new("web1", "generic"))
+            .expect("create");
+        for key in ["ca-key.pem", "key.pem", "server-key.pem", "id_ed25519"] {
+            machine
+                .write_file(key, b"SECRET", FileMode::Secret)
+                .expect("key");
+        }
+        // Enough files that some come after `busy` in the folder's order, whatever it is.
+        for i in 0..64 {
+            let name = format!("key-{i}.pem");
+            machine
+                .write_file(&name, b"SECRET", FileMode::Secret)
+                .expect("key");
+        }
+        make_undeletable(&machine.path("busy"));
+        let unstick = Unstick(store.root().to_path_buf());
+        let err = store.remove(machine, &lock).expect_err("cannot delete all");
+        assert!(matches!(err, StoreError::RemovalUnfinished { .. }), "{err}");
+        assert!(err.to_string().contains("berth ls"), "{err}");
+        drop(lock);
+
+        // What is left holds no file but the undeletable one.
+        let trash: Vec<PathBuf> = fs::read_dir(store.root())
+            .expect("ls")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().contains(".removing-"))
+            .collect();
+        assert_eq!(trash.len(), 1, "{trash:?}");
+        let left: Vec<_> = fs::read_dir(&trash[0])
+            .expect("ls")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            left,
+            [std::ffi::OsString::from("busy")],
+            "keys were left behind"
+        );
+
+        // `ls` says so until it is done...
+        let list = store.list().expect("list");
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].name, "web1");
+        let shown = list[0].record.as_ref().expect_err("unfinished");
+        assert!(
+            matches!(shown, StoreError::RemovalUnfinished { .. }),
+            "{shown}"
+        );
+        // ...and the next command finishes it once it can.
+        drop(unstick);
+        assert!(store.finish_removals().is_empty());
+        assert!(!trash[0].exists());
+        assert!(store.list().expect("list").is_empty());
+    }
+
+    #[test]
+    fn leftovers_of_an_interrupted_removal_are_deleted_by_the_next_listing() {
+        let (_dir, store) = store();
+        store.ensure_root().expect("root");
+        for leftover in [".removing-4242-0-web1", ".removing-web-2-4242"] {
+            let trash = store.root().join(leftover);
+            fs::create_dir_all(trash.join("sub")).expect("mkdir");
+            fs::write(trash.join("key.pem"), "SECRET").expect("key");
+        }
+        assert!(store.list().expect("list").is_empty());
+        assert_eq!(
+            fs::read_dir(store.root()).expect("ls").flatten().count(),
+            1,
+            "only .locks"
+        );
+        assert_eq!(trash_machine_name("4242-0-web-1"), "web-1");
+        assert_eq!(trash_machine_name("web-1-4242"), "web-1");
+    }
+
+    #[test]
+    fn a_machine_folder_that_is_a_symlink_is_refused_and_listed_as_one() {
+        let (dir, store) = store();
+        store.ensure_root().expect("root");
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(&outside).expect("mkdir");
+        fs::write(outside.join(RECORD_FILE), "version = 1\nname = \"linked\"\ndriver = \"none\"\nstate = \"Running\"\ncreated_at = \"2026-11-23T12:00:00Z\"\n").expect("record");
+        std::os::unix::fs::symlink(&outside, store.root().join("linked")).expect("link");
+        let err = store.machine("linked").expect_err("a link");
+        assert!(matches!(err, StoreError::Symlinked { .. }), "{err}");
+        let list = store.list().expect("list");
+        assert_eq!(list.len(), 1);
+        assert!(
+            matches!(list[0].record, Err(StoreError::Symlinked { .. })),
+            "{:?}",
+            list[0].record
+        );
     }
 
     #[test]

@@ -276,6 +276,47 @@ pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
     bare.parse().ok()
 }
 
+/// Checks a subject alternative name a user asked for (`--tls-san`) before anything runs: an
+/// IP address (bare or in brackets), or a DNS name whose labels are letters, digits, '-' and
+/// '_', none empty and none starting or ending with '-', with `*` only as a whole first label.
+///
+/// Stricter than what issuing accepts for the names berth finds on a host itself: a malformed
+/// name given on the command line is a typo to report at once, not a certificate to fail later.
+pub fn check_san(san: &str) -> Result<(), TlsError> {
+    if parse_ip(san).is_some() {
+        return Ok(());
+    }
+    let invalid = |reason: &str| TlsError::InvalidSan {
+        san: san.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if san.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    let name = san.strip_suffix('.').unwrap_or(san);
+    if name.len() > 253 {
+        return Err(invalid("it is longer than 253 characters"));
+    }
+    for (i, label) in name.split('.').enumerate() {
+        if label == "*" && i == 0 {
+            continue;
+        }
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(invalid(&format!(
+                "its label {label:?} is not letters, digits, '-' and '_' (1 to 63 of them, not starting or ending with '-')"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn san_type(san: &str) -> Result<rcgen::SanType, TlsError> {
     if let Some(ip) = parse_ip(san) {
         return Ok(rcgen::SanType::IpAddress(ip));
@@ -328,6 +369,32 @@ mod tests {
                 "localhost"
             ]
         );
+    }
+
+    #[test]
+    fn user_given_sans_are_checked_strictly() {
+        for good in [
+            "203.0.113.7",
+            "[2001:db8::1]",
+            "web1.example.",
+            "*.example.com",
+            "a_b.example",
+        ] {
+            assert!(check_san(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "not a host",
+            "-x.example",
+            "x-.example",
+            "a..b",
+            "a.*.b",
+            "bad_\u{1b}",
+            "ü.example",
+        ] {
+            let err = check_san(bad).unwrap_err();
+            assert!(matches!(err, TlsError::InvalidSan { .. }), "{bad}: {err}");
+        }
     }
 
     #[test]

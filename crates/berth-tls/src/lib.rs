@@ -19,7 +19,7 @@ mod pem;
 pub use algorithm::KeyAlgorithm;
 pub use authority::{
     CA_VALIDITY_DAYS, CLOCK_SKEW, CertificateAuthority, LEAF_VALIDITY_DAYS, MachineCertificates,
-    PemPair, generate_machine_certificates,
+    PemPair, check_san, generate_machine_certificates,
 };
 pub use config::{client_config, crypto_provider, server_config};
 pub use error::TlsError;

@@ -3,8 +3,19 @@
 //! Data (env scripts, JSON, tables) goes to stdout so that it can be piped and evaluated;
 //! everything meant for a person (progress, warnings, errors) goes to stderr. The workspace
 //! lints forbid printing anywhere else.
+//!
+//! Much of what berth prints came from outside: a plugin's error message or log line, a host's
+//! command output, a record's error text, an engine's version string. A terminal obeys control
+//! characters wherever they come from, so such text could clear the screen, rewrite the line
+//! berth printed before it (`\r`), set the window title or hide itself. Everything printed here
+//! is therefore [`escape`]d — ESC, CR, every other C0 and C1 control and DEL written as visible
+//! escapes (`\x1b`, `\r`, `\u{9b}`), and so are the Unicode controls that reorder text — except
+//! the newlines and tabs berth puts between lines and columns itself. Scripts meant for `eval`
+//! go out exactly ([`Printer::script`]: the shell module quotes each value for its shell) and
+//! JSON keeps its values exactly, with such characters as JSON escapes ([`Printer::json`]).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
@@ -60,29 +71,39 @@ impl Printer {
         *self.bars.lock().unwrap_or_else(|e| e.into_inner()) = multi;
     }
 
-    /// Data for stdout. A closed pipe (`berth ls | head`) is not an error worth a message.
+    /// Data for stdout (tables, addresses, states), escaped: its cells may come from plugins,
+    /// hosts and engines.
     pub fn data(&self, text: &str) {
+        write_out(&escape(text, Lines::Keep));
+    }
+
+    /// Template output for stdout as rendered (no newline added), escaped like data: its values
+    /// come from records, hosts and engines.
+    pub fn raw(&self, text: &str) {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        if !text.ends_with('\n') {
-            let _ = out.write_all(b"\n");
-        }
+        let _ = out.write_all(escape(text, Lines::Keep).as_bytes());
         let _ = out.flush();
     }
 
-    /// Data for stdout exactly as given (no newline added).
-    pub fn raw(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+    /// A script for the user's shell to evaluate (`env`, `completion`), exactly as rendered:
+    /// escaping would change the values; the shell module quotes every one of them instead.
+    pub fn script(&self, text: &str) {
+        write_out(text);
+    }
+
+    /// JSON for stdout. serde_json escapes the C0 controls itself; the rest that a terminal
+    /// obeys are written as `\uXXXX` too, which keeps every value exactly what it was.
+    pub fn json(&self, text: &str) {
+        write_out(&json_escape(text));
     }
 
     /// A line for the person running berth.
     pub fn info(&self, text: &str) {
-        self.emit(text);
+        self.emit(&escape(text, Lines::Keep));
     }
 
     pub fn warn(&self, text: &str) {
+        let text = escape(text, Lines::Keep);
         if self.color {
             self.emit(&format!("\x1b[33mwarning:\x1b[0m {text}"));
         } else {
@@ -91,10 +112,11 @@ impl Printer {
     }
 
     pub fn error(&self, text: &str) {
+        let text = escape(text, Lines::Keep);
         // docker-machine printed its errors as the bare sentence; scripts that match on
         // them (`grep 'Host does not exist'`) see the same line.
         if crate::dialect::current().is_docker_machine() {
-            self.emit(text);
+            self.emit(&text);
         } else if self.color {
             self.emit(&format!("\x1b[31merror:\x1b[0m {text}"));
         } else {
@@ -102,7 +124,7 @@ impl Printer {
         }
     }
 
-    /// The one write to stderr: above the live bars when there are any.
+    /// The one write to stderr, of text already escaped: above the live bars when there are any.
     fn emit(&self, line: &str) {
         let bars = self.bars.lock().unwrap_or_else(|e| e.into_inner()).clone();
         match bars {
@@ -111,7 +133,8 @@ impl Printer {
         }
     }
 
-    /// A writer for tracing's `--debug` events, so that they too go through this printer.
+    /// A writer for tracing's `--debug` events: escaped like every message (a plugin's
+    /// unparsed output can be a field of such an event), and above the live bars.
     pub fn tracing_writer(&self) -> TracingWriter {
         TracingWriter {
             printer: self.clone(),
@@ -147,9 +170,89 @@ impl Drop for TracingWriter {
     }
 }
 
+/// stdout, with a final newline. A closed pipe (`berth ls | head`) is not an error worth a
+/// message.
+fn write_out(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
+/// Whether [`escape`] keeps line breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lines {
+    /// Messages and tables: the newlines berth puts between lines stay.
+    Keep,
+    /// One line (a progress bar, a table cell): a newline is escaped too.
+    Escape,
+}
+
+/// Whether a terminal would obey `c` rather than show it: C0 controls, DEL, the C1 set, and
+/// the Unicode marks that reorder or hide text (bidirectional overrides and isolates).
+fn is_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every control character a terminal would obey written as a visible escape;
+/// tabs stay, and newlines stay with [`Lines::Keep`]. Borrowed when there is nothing to do.
+pub fn escape(text: &str, lines: Lines) -> Cow<'_, str> {
+    let keep = |c: char| c == '\t' || (c == '\n' && lines == Lines::Keep);
+    if !text.chars().any(|c| is_control(c) && !keep(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            c if keep(c) || !is_control(c) => out.push(c),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// JSON text with DEL, the C1 controls and the reordering marks as `\uXXXX`. These can only
+/// stand inside JSON strings (the structure is ASCII), where the escape means the same value.
+fn json_escape(json: &str) -> Cow<'_, str> {
+    if !json
+        .chars()
+        .any(|c| is_control(c) && !c.is_ascii_whitespace())
+    {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_control(c) && !c.is_ascii_whitespace() {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(
+            escape("a\x1b[2J\rb\x07\u{9b}c\u{202e}d\x7f", Lines::Keep),
+            r"a\x1b[2J\rb\x07\u{9b}c\u{202e}d\x7f"
+        );
+        assert_eq!(
+            escape("two\nlines\tand a tab", Lines::Keep),
+            "two\nlines\tand a tab"
+        );
+        assert_eq!(escape("two\nlines", Lines::Escape), r"two\nlines");
+        assert!(matches!(escape("plain é ✓", Lines::Keep), Cow::Borrowed(_)));
+    }
 
     fn env(vars: &[(&str, &str)]) -> ProcessEnv {
         ProcessEnv::from_pairs(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
@@ -168,5 +271,18 @@ mod tests {
     fn a_dumb_terminal_or_a_pipe_gets_plain_lines() {
         assert!(!Printer::for_terminal(false, true, &env(&[("TERM", "dumb")])).interactive());
         assert!(!Printer::for_terminal(false, false, &env(&[])).interactive());
+    }
+
+    #[test]
+    fn json_keeps_its_values() {
+        let value = serde_json::json!({"e": "\u{1b}[2J\r\u{9b}\u{7f}\u{202e}x"});
+        let text =
+            json_escape(&serde_json::to_string_pretty(&value).unwrap_or_default()).into_owned();
+        assert!(
+            !text.chars().any(|c| is_control(c) && c != '\n'),
+            "{text:?}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(back, value);
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use berth_provision::Event;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::printer::Printer;
+use crate::printer::{Lines, Printer, escape};
 
 /// The progress display of one command (several machines may share it).
 #[derive(Clone)]
@@ -70,7 +70,7 @@ impl Progress {
             // `println` draws the line and the bars in one go; a hidden target prints nothing,
             // so the line then goes out plainly.
             Some(multi) if !multi.is_hidden() => {
-                if multi.println(text).is_err() {
+                if multi.println(escape(text, Lines::Keep)).is_err() {
                     self.printer.info(text);
                 }
             }
@@ -125,7 +125,8 @@ impl MachineProgress {
     pub fn detail(&self, text: &str) {
         match &self.bar {
             Some(bar) => {
-                let short: String = text.chars().take(60).collect();
+                // One line on the bar, escaped: it is a driver's or a host's text.
+                let short: String = escape(text, Lines::Escape).chars().take(60).collect();
                 bar.set_message(format!("{}: {short}", self.step));
             }
             None => self.debug(text),

@@ -21,8 +21,65 @@ pub fn detect(shell_var: Option<&str>) -> ShellKind {
     }
 }
 
-/// The script that sets `vars`, followed by the hint that says how to evaluate it.
-pub fn render_set(shell: ShellKind, vars: &[(&str, String)], hint_command: &str) -> String {
+/// A value that a shell's syntax cannot carry: printing it would let part of it run as a
+/// command when the output is evaluated, so berth prints no script at all.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the value of {name} ({value:?}) {reason}, which {shell} cannot take safely in a variable; berth prints no script rather than one that would run part of it as a command. {hint}"
+)]
+pub struct Unrepresentable {
+    name: String,
+    value: String,
+    shell: &'static str,
+    reason: &'static str,
+    hint: &'static str,
+}
+
+/// Checks every value against what `shell`'s quoting can carry. POSIX shells, fish,
+/// PowerShell, Emacs Lisp and nu quote anything; tcsh and cmd cannot.
+fn check_values(shell: ShellKind, vars: &[(&str, String)]) -> Result<(), Unrepresentable> {
+    for (name, value) in vars {
+        let refused = match shell {
+            // `eval "`…`"` joins the output's lines into one, and no csh quoting holds a
+            // line break; other control characters have no business in these values either.
+            ShellKind::Tcsh => value
+                .chars()
+                .any(|c| c.is_control() && c != '\t')
+                .then_some(("holds a line break or another control character", "tcsh")),
+            // cmd has no escape inside `SET "K=V"`: a quote in the value ends the quoting and
+            // `&` after it starts a second command; a line break is a second command.
+            ShellKind::Cmd if value.contains('"') => Some(("holds a double quote", "cmd")),
+            ShellKind::Cmd => value
+                .chars()
+                .any(char::is_control)
+                .then_some(("holds a line break or another control character", "cmd")),
+            _ => None,
+        };
+        if let Some((reason, shell)) = refused {
+            return Err(Unrepresentable {
+                name: (*name).to_owned(),
+                value: value.clone(),
+                shell,
+                reason,
+                hint: if *name == "DOCKER_CERT_PATH" {
+                    "It comes from the storage path: move the storage folder"
+                } else {
+                    "Check the machine's record, or use another shell's syntax (--shell)"
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The script that sets `vars`, followed by the hint that says how to evaluate it; refused
+/// when a value cannot be carried by the shell's quoting.
+pub fn render_set(
+    shell: ShellKind,
+    vars: &[(&str, String)],
+    hint_command: &str,
+) -> Result<String, Unrepresentable> {
+    check_values(shell, vars)?;
     let mut out = String::new();
     match shell {
         ShellKind::Bash | ShellKind::Zsh | ShellKind::Sh => {
@@ -86,7 +143,7 @@ pub fn render_set(shell: ShellKind, vars: &[(&str, String)], hint_command: &str)
             ));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The script that unsets `names`.
@@ -171,21 +228,32 @@ fn fish_quote(value: &str) -> String {
 }
 
 /// csh single quotes, as POSIX; `!` would trigger history expansion even inside quotes, so it is
-/// escaped, and newlines cannot be carried at all in `eval \`…\``, so they are refused upstream.
+/// escaped, and newlines cannot be carried at all in `eval \`…\``, so [`check_values`] refuses
+/// them (and every other control character) first.
 fn csh_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''").replace('!', r"\!"))
 }
 
-/// PowerShell verbatim strings: a quote is doubled.
+/// PowerShell verbatim strings: a quote is doubled. PowerShell also takes the typographic
+/// single quotes (‘ ’ ‚ ‛) as quotes, so they are doubled too.
 fn powershell_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201a}' | '\u{201b}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
 }
 
-/// cmd's `SET "K=V"` form keeps spaces and `&`; only `%` needs doubling... inside a batch file.
-/// At the prompt (the `FOR` hint) `%` is literal, so values are left as they are but for quotes,
-/// which cannot appear inside this form and are dropped with no safe alternative.
+/// cmd's `SET "K=V"` form keeps spaces, `&`, `|`, `<`, `>` and `^` literal. At the prompt (the
+/// `FOR` hint) `%` is literal too. A quote or a line break cannot be carried at all, so
+/// [`check_values`] refuses them first; nothing is left to escape.
 fn cmd_escape(value: &str) -> String {
-    value.replace('"', "")
+    value.to_owned()
 }
 
 fn json_string(value: &str) -> String {
@@ -221,7 +289,8 @@ mod tests {
             ShellKind::Bash,
             &[("DOCKER_HOST", "tcp://1.2.3.4:2376".into())],
             "berth env web1",
-        );
+        )
+        .expect("bash quotes anything");
         assert_eq!(
             out,
             "export DOCKER_HOST='tcp://1.2.3.4:2376'\n# Run this command to configure your shell:\n# eval \"$(berth env web1)\"\n"
@@ -234,7 +303,8 @@ mod tests {
             ShellKind::Nu,
             &[("A", "x \"y\"".into()), ("B", "1".into())],
             "berth env w",
-        );
+        )
+        .expect("nu quotes anything");
         let parsed: serde_json::Value = serde_json::from_str(&out).expect("json");
         assert_eq!(parsed["A"], "x \"y\"");
         let unset = render_unset(ShellKind::Nu, &["A", "B"], "berth env -u");
@@ -243,8 +313,41 @@ mod tests {
     }
 
     #[test]
+    fn tcsh_and_cmd_refuse_what_their_quoting_cannot_carry() {
+        for (shell, value) in [
+            (ShellKind::Tcsh, "a\nsetenv EVIL 1"),
+            (ShellKind::Tcsh, "a\rb"),
+            (ShellKind::Tcsh, "a\u{1b}b"),
+            (ShellKind::Cmd, "a\"&calc&\""),
+            (ShellKind::Cmd, "a\r\ncalc"),
+        ] {
+            let err = render_set(shell, &[("DOCKER_HOST", value.into())], "berth env w")
+                .expect_err(value);
+            assert!(err.to_string().contains("DOCKER_HOST"), "{err}");
+        }
+        let ok = render_set(
+            ShellKind::Cmd,
+            &[("DOCKER_CERT_PATH", r"C:\a & b ^ | <c> 100%".into())],
+            "berth env w",
+        )
+        .expect("cmd's quotes carry these");
+        assert!(
+            ok.starts_with("SET \"DOCKER_CERT_PATH=C:\\a & b ^ | <c> 100%\"\n"),
+            "{ok}"
+        );
+        let ok = render_set(
+            ShellKind::Tcsh,
+            &[("A", "it's $HOME!".into())],
+            "berth env w",
+        )
+        .expect("tcsh's quotes carry these");
+        assert!(ok.starts_with(r"setenv A 'it'\''s $HOME\!';"), "{ok}");
+    }
+
+    #[test]
     fn powershell_and_emacs_escape_their_quotes() {
         assert_eq!(powershell_quote("it's"), "'it''s'");
+        assert_eq!(powershell_quote("it\u{2019}s"), "'it\u{2019}\u{2019}s'");
         assert_eq!(elisp_string(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 }

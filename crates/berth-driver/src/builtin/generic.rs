@@ -120,6 +120,15 @@ impl Driver for GenericDriver {
             .string_flag(NAME, USER)?
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "root".to_owned());
+        // `berth ssh` hands both to OpenSSH, which reads a word starting with '-' as an option.
+        for (flag, value) in [(IP, &ip_address), (USER, &ssh_user)] {
+            if value.starts_with('-') {
+                return Err(invalid(
+                    flag,
+                    format!("{value:?} starts with '-', which no host or user name does"),
+                ));
+            }
+        }
         let port = req.int_flag(NAME, PORT)?.unwrap_or(22);
         let ssh_port = u16::try_from(port)
             .ok()
@@ -237,6 +246,17 @@ mod tests {
             )
             .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/key"), "{e}");
+    }
+
+    #[test]
+    fn create_refuses_a_user_or_address_that_openssh_would_read_as_an_option() {
+        for flags in [
+            json!({IP: "-oProxyCommand=touch /tmp/x"}),
+            json!({IP: "h", USER: "-oProxyCommand=touch /tmp/x"}),
+        ] {
+            let e = GenericDriver.create(&req(flags), &no_progress).unwrap_err();
+            assert!(e.to_string().contains("starts with '-'"), "{e}");
+        }
     }
 
     #[test]

@@ -27,6 +27,14 @@ pub type LogSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
 const MAX_LINE: usize = 16 * 1024 * 1024;
 /// How many stderr lines an error message quotes.
 const TAIL_LINES: usize = 12;
+/// A stderr line is a log message for a person: past this many bytes the rest of it is
+/// dropped (and counted), so a plugin writing without newlines cannot fill berth's memory.
+const MAX_STDERR_LINE: usize = 4096;
+/// How many stderr lines may reach the log at once; after that, [`LOGGED_PER_SECOND`]. A
+/// plugin that floods its stderr cannot flood berth's terminal or log file: the lines beyond
+/// are read (so the plugin never blocks on a full pipe) and counted, not passed on.
+const MAX_LOGGED_LINES: usize = 500;
+const LOGGED_PER_SECOND: f64 = 50.0;
 
 enum Event {
     Line(String),
@@ -405,24 +413,139 @@ fn read_stdout(stdout: impl Read, tx: &mpsc::Sender<Event>) {
 
 fn read_stderr(stderr: impl Read, label: &str, log: &LogSink, tail: &Mutex<VecDeque<String>>) {
     let mut reader = BufReader::new(stderr);
+    let mut budget = LogBudget::new(Instant::now());
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buf);
-                let line = line.trim_end_matches(['\n', '\r']);
-                log(label, line);
-                if let Ok(mut t) = tail.lock() {
-                    if t.len() == TAIL_LINES {
-                        t.pop_front();
-                    }
-                    t.push_back(line.to_owned());
+        let cut = match read_line_bounded(&mut reader, &mut buf, MAX_STDERR_LINE) {
+            Ok(None) | Err(_) => break,
+            Ok(Some(cut)) => cut,
+        };
+        let text = String::from_utf8_lossy(&buf);
+        let mut line = printable(text.trim_end_matches(['\n', '\r']));
+        if cut > 0 {
+            line.push_str(&format!("… ({cut} bytes cut)"));
+        }
+        match budget.take(Instant::now()) {
+            Admit::Yes { dropped } => {
+                if dropped > 0 {
+                    log(label, &not_shown(dropped));
                 }
+                log(label, &line);
+            }
+            Admit::No => {}
+        }
+        if let Ok(mut t) = tail.lock() {
+            if t.len() == TAIL_LINES {
+                t.pop_front();
+            }
+            t.push_back(line);
+        }
+    }
+    if budget.dropped > 0 {
+        log(label, &not_shown(budget.dropped));
+    }
+}
+
+fn not_shown(dropped: u64) -> String {
+    format!("({dropped} lines of this plugin's log not shown: it wrote faster than berth logs)")
+}
+
+/// Reads one line into `buf`, at most `max` bytes of it; the rest of a longer line is read
+/// and thrown away. `None` at the end of the stream, else how many bytes were thrown away.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Option<usize>> {
+    let n = reader.by_ref().take(max as u64).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') || n < max {
+        return Ok(Some(0));
+    }
+    let mut cut = 0;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(Some(cut));
+        }
+        match available.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                reader.consume(at + 1);
+                return Ok(Some(cut + at));
+            }
+            None => {
+                let len = available.len();
+                reader.consume(len);
+                cut += len;
             }
         }
     }
+}
+
+/// A token bucket over log lines: [`MAX_LOGGED_LINES`] at once, then [`LOGGED_PER_SECOND`].
+struct LogBudget {
+    tokens: f64,
+    last: Instant,
+    /// Lines left out since the last one logged.
+    dropped: u64,
+}
+
+enum Admit {
+    /// Log the line; `dropped` lines were left out before it.
+    Yes {
+        dropped: u64,
+    },
+    No,
+}
+
+impl LogBudget {
+    fn new(now: Instant) -> Self {
+        LogBudget {
+            tokens: MAX_LOGGED_LINES as f64,
+            last: now,
+            dropped: 0,
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> Admit {
+        let refill = now.saturating_duration_since(self.last).as_secs_f64() * LOGGED_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(MAX_LOGGED_LINES as f64);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Admit::Yes {
+                dropped: std::mem::take(&mut self.dropped),
+            }
+        } else {
+            self.dropped += 1;
+            Admit::No
+        }
+    }
+}
+
+/// A plugin's log line as plain text: every control character but the tab (ESC, CR, BEL,
+/// backspace, DEL, the C1 set) written as an escape, so that whatever prints the line, the
+/// plugin cannot move the cursor, rewrite berth's lines or set the terminal's title.
+fn printable(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 || c == '\x7f' => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if ('\u{80}'..='\u{9f}').contains(&c) => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn describe(status: ExitStatus) -> String {
@@ -451,6 +574,60 @@ fn quote(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `read_stderr` over `input` and returns what reached the log, and the tail.
+    fn logged(input: &[u8]) -> (Vec<String>, Vec<String>) {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink_lines = Arc::clone(&lines);
+        let log: LogSink = Arc::new(move |_, line| {
+            if let Ok(mut l) = sink_lines.lock() {
+                l.push(line.to_owned());
+            }
+        });
+        let tail = Mutex::new(VecDeque::new());
+        read_stderr(input, "t", &log, &tail);
+        let lines = lines.lock().map(|l| l.clone()).unwrap_or_default();
+        let tail = tail.into_inner().map(Vec::from).unwrap_or_default();
+        (lines, tail)
+    }
+
+    #[test]
+    fn stderr_lines_are_escaped_before_anyone_prints_them() {
+        let (lines, tail) = logged(b"a\x1b[2J\rb\x07\x9b\xc2\x9bc\r\nplain\n");
+        assert_eq!(lines, [r"a\x1b[2J\rb\x07�\u{9b}c", "plain"]);
+        assert_eq!(tail, lines);
+    }
+
+    #[test]
+    fn a_long_stderr_line_is_cut_and_a_flood_is_bounded() {
+        let mut input = vec![b'x'; 8 << 20];
+        input.push(b'\n');
+        for i in 0..100_000 {
+            input.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        input.extend_from_slice(b"last words\n");
+        let (lines, tail) = logged(&input);
+        let total: usize = lines.iter().map(String::len).sum();
+        assert!(
+            lines.len() <= 2 * MAX_LOGGED_LINES && total < 1 << 20,
+            "{} lines, {total} bytes reached the log",
+            lines.len()
+        );
+        assert!(lines[0].len() <= MAX_STDERR_LINE + 64, "{}", lines[0].len());
+        assert!(
+            lines[0].ends_with("bytes cut)"),
+            "{}",
+            &lines[0][lines[0].len() - 40..]
+        );
+        assert!(
+            lines.last().is_some_and(|l| l.contains("not shown")),
+            "the log says lines were left out: {:?}",
+            lines.last()
+        );
+        // The tail for error messages still has the plugin's last words.
+        assert_eq!(tail.last().map(String::as_str), Some("last words"));
+        assert!(tail.len() <= TAIL_LINES);
+    }
 
     #[test]
     fn quote_cuts_long_lines_on_char_boundaries() {

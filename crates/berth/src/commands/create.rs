@@ -19,11 +19,14 @@ use crate::driver_flags::ChosenDriver;
 pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result<ExitCode> {
     // Everything that can be refused without touching a network is refused first.
     for name in &args.names {
-        berth_store::validate_name(name)?;
+        berth_store::validate_new_name(name)?;
     }
     let mut seen = std::collections::BTreeSet::new();
     if let Some(dup) = args.names.iter().find(|n| !seen.insert(n.as_str())) {
         bail!("the name '{dup}' is given twice; each machine needs its own name");
+    }
+    for san in &args.tls_san {
+        berth_tls::check_san(san)?;
     }
     let engine = engine_config(args)?;
     let algorithm: KeyAlgorithm = args.tls_algorithm.parse()?;

@@ -47,7 +47,8 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
             ));
             return Ok(ExitCode::SUCCESS);
         }
-        ctx.printer.data(&shell::render_unset(shell, &names, &hint));
+        ctx.printer
+            .script(&shell::render_unset(shell, &names, &hint));
         if shell == ShellKind::Nu {
             ctx.printer.info(&shell::nu_hint(&hint, true));
         }
@@ -72,12 +73,8 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     if let Some(warning) = berth_machine::expiry_warning(&record, time::OffsetDateTime::now_utc()) {
         ctx.printer.warn(&warning);
     }
+    // Values the shell's quoting cannot carry (tcsh, cmd) are refused by `render_set`.
     let cert_path = machine.dir().to_string_lossy().into_owned();
-    if (shell == ShellKind::Tcsh || shell == ShellKind::Cmd) && cert_path.contains(['\n', '\r']) {
-        bail!(
-            "the storage path {cert_path:?} contains a line break, which this shell cannot take in a variable; move the storage folder"
-        );
-    }
     let mut vars: Vec<(&str, String)> = vec![
         ("DOCKER_TLS_VERIFY", "1".to_owned()),
         ("DOCKER_HOST", url),
@@ -97,7 +94,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
         ));
         return Ok(ExitCode::SUCCESS);
     }
-    ctx.printer.data(&shell::render_set(shell, &vars, &hint));
+    ctx.printer.script(&shell::render_set(shell, &vars, &hint)?);
     if shell == ShellKind::Nu {
         ctx.printer.info(&shell::nu_hint(&hint, false));
     }

@@ -66,7 +66,7 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let text = serde_json::to_string_pretty(&value).context("cannot render the record as JSON")?;
-    ctx.printer.data(&text);
+    ctx.printer.json(&text);
     Ok(ExitCode::SUCCESS)
 }
 

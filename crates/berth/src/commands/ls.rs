@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::cli::LsArgs;
 use crate::docker_machine;
+use crate::printer::{Lines, escape};
 use crate::template::{GoTemplate, Shape};
 
 /// One row of `berth ls`; also its JSON shape.
@@ -179,7 +180,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
     }
     match format {
         Format::Json => {
-            ctx.printer.data(
+            ctx.printer.json(
                 &serde_json::to_string_pretty(&rows).context("cannot render the list as JSON")?,
             );
         }
@@ -219,6 +220,9 @@ fn table(rows: &[Row]) -> String {
                 // One line per machine: a multi-line error would break the table.
                 r.error.lines().next().unwrap_or("").to_owned(),
             ]
+            // Escaped here, before the widths are measured: a cell from a driver, a host or an
+            // engine can hold control characters, which would paint over the table.
+            .map(|cell| escape(&cell, Lines::Escape).into_owned())
         })
         .collect();
     let mut widths = header.map(str::len);

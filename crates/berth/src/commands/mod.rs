@@ -64,6 +64,8 @@ pub fn run(
         env,
         printer,
     };
+    // A removal an earlier command left half done is finished now; `ls` lists what still is not.
+    let _ = ctx.store().finish_removals();
     match cli.command {
         Command::Ls(args) => ls::run(&ctx, &args),
         Command::Env(args) => env::run(&ctx, &args),
@@ -91,7 +93,7 @@ pub fn run(
             let mut out = Vec::new();
             let mut command = crate::driver_flags::completion_command();
             clap_complete::generate(args.shell, &mut command, "berth", &mut out);
-            printer.data(&String::from_utf8_lossy(&out));
+            printer.script(&String::from_utf8_lossy(&out));
             Ok(ExitCode::SUCCESS)
         }
         Command::Create(args) => {

@@ -24,8 +24,12 @@ pub fn provision(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result<ExitCode> {
-    // Unknown names are refused before anything is asked.
+    // Unknown names and malformed names for the certificate are refused before anything is
+    // asked.
     super::check_all_exist(ctx, &args.names)?;
+    for san in &args.tls_san {
+        berth_tls::check_san(san)?;
+    }
     // The engine reads its TLS files only at start, so new certificates mean a restart, which
     // stops every container unless live-restore is on (docker-machine #4721 lost a user's
     // containers on six servers this way): say so, and ask.

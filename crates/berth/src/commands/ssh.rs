@@ -4,7 +4,7 @@
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
-use berth_store::{Machine, MachineRecord};
+use berth_store::{Machine, MachineRecord, SshSettings};
 
 use super::{Ctx, RemoteExit};
 use crate::cli::{ScpArgs, SshArgs};
@@ -18,6 +18,7 @@ pub fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<ExitCode> 
         .ssh
         .as_ref()
         .with_context(|| no_ssh_address(&args.name, &record))?;
+    check_endpoint(&machine, ssh)?;
     // clap drops a `--` right after the name (`ssh web1 -- -weird`); everything after it is
     // the command then, options or not.
     let raw = ctx.env.args();
@@ -48,9 +49,12 @@ pub fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<ExitCode> 
         cmd.arg("-t");
     }
     cmd.args(options);
-    cmd.arg(format!("{}@{}", ssh.user, ssh.host));
+    // `--` ends ssh's options: nothing after it, the destination included, is read as one.
+    // (ssh also reads options after the destination unless `--` came before it, so the
+    // command needs no second `--`.)
+    cmd.arg("--").arg(format!("{}@{}", ssh.user, ssh.host));
     if !command.is_empty() {
-        cmd.arg("--").arg(remote_command(command));
+        cmd.arg(remote_command(command));
     }
     run_client(cmd, "ssh")
 }
@@ -106,6 +110,31 @@ fn split_words(words: &[String]) -> (&[String], &[String]) {
     (&words[..end], &words[end..])
 }
 
+/// Refuses an SSH user or host that OpenSSH could read as an option. `--` before the
+/// destination already stops that, but a record whose host is `-oProxyCommand=…` is not a
+/// machine berth made (a hand-edited or planted record, or a driver gone wrong): say so rather
+/// than pass it to a client.
+fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Result<()> {
+    for (what, value) in [("user", &ssh.user), ("host", &ssh.host)] {
+        if value.starts_with('-') || value.is_empty() || value.chars().any(char::is_control) {
+            bail!(
+                "machine '{}' has the SSH {what} {value:?} in its record, which {}; berth does not                  pass it to OpenSSH. Check {} (a record berth wrote never has one), or remove                  the machine with `berth rm -f {}`",
+                machine.name(),
+                if value.is_empty() {
+                    "is empty".to_owned()
+                } else if value.starts_with('-') {
+                    "starts with '-' and would be read as an option".to_owned()
+                } else {
+                    "holds a control character".to_owned()
+                },
+                machine.path("config.toml").display(),
+                machine.name()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Why berth cannot log in to `name`, and what the user can do instead.
 fn no_ssh_address(name: &str, record: &MachineRecord) -> String {
     if record.driver == "none" {
@@ -151,11 +180,14 @@ pub fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
         .ssh
         .as_ref()
         .with_context(|| no_ssh_address(&machine_name, &record))?;
+    check_endpoint(&machine, ssh)?;
     let mut cmd = openssh("scp", &machine, &record)?;
     cmd.args(["-P", &ssh.port.to_string()]);
     if args.recursive {
         cmd.arg("-r");
     }
+    // Neither a local path nor the remote one may be read as an option (`-oProxyCommand=…`).
+    cmd.arg("--");
     let host = if ssh.host.contains(':') {
         format!("[{}]", ssh.host)
     } else {

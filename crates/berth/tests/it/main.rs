@@ -6,5 +6,6 @@ mod common;
 mod docker_machine;
 mod driver_flags;
 mod env_shells;
+mod review_low;
 mod snapshots;
 mod store_commands;
