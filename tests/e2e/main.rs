@@ -12,3 +12,4 @@ mod nspawn;
 mod plugins;
 mod ssh;
 mod terminal;
+mod zoo;
