@@ -63,8 +63,8 @@ impl Shape {
 
 const MINIMAL: &str = r#"set -e
 rm -f /etc/hosts /etc/hostname
-DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq curl sudo >/dev/null 2>&1
-dpkg --force-remove-essential --purge hostname >/dev/null 2>&1
+dpkg --purge --force-depends curl sudo >/dev/null
+dpkg --purge --force-remove-essential --force-depends hostname >/dev/null 2>&1
 ! command -v hostname && ! command -v sudo && ! command -v curl && [ ! -e /etc/hosts ]
 "#;
 
