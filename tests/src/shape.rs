@@ -63,7 +63,7 @@ impl Shape {
 
 const MINIMAL: &str = r#"set -e
 rm -f /etc/hosts /etc/hostname
-dpkg --purge --force-depends curl sudo >/dev/null
+SUDO_FORCE_REMOVE=yes dpkg --purge --force-depends curl sudo >/dev/null
 dpkg --purge --force-remove-essential --force-depends hostname >/dev/null 2>&1
 ! command -v hostname && ! command -v sudo && ! command -v curl && [ ! -e /etc/hosts ]
 "#;

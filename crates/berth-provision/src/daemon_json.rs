@@ -40,12 +40,13 @@ pub(crate) fn plan(text: Option<&str>, engine: &EngineConfig) -> Result<DaemonPl
     if engine.storage_driver.is_some() {
         flag_keys.push("storage-driver".into());
     }
-    flag_keys.extend(
-        engine
-            .opts
-            .iter()
-            .map(|o| o.split('=').next().unwrap_or(o).trim_start_matches('-').to_owned()),
-    );
+    flag_keys.extend(engine.opts.iter().map(|o| {
+        o.split('=')
+            .next()
+            .unwrap_or(o)
+            .trim_start_matches('-')
+            .to_owned()
+    }));
     if let Some(key) = flag_keys.iter().find(|k| map.contains_key(k.as_str())) {
         return Err(ErrorKind::DaemonJsonConflict { key: key.clone() });
     }
@@ -70,9 +71,10 @@ pub(crate) fn plan(text: Option<&str>, engine: &EngineConfig) -> Result<DaemonPl
             });
         }
     };
-    let new_text = serde_json::to_string_pretty(&map).map_err(|e| ErrorKind::DaemonJsonInvalid {
-        reason: e.to_string(),
-    })? + "\n";
+    let new_text =
+        serde_json::to_string_pretty(&map).map_err(|e| ErrorKind::DaemonJsonInvalid {
+            reason: e.to_string(),
+        })? + "\n";
     Ok(DaemonPlan {
         moved_hosts,
         new_text: Some(new_text),
@@ -107,7 +109,10 @@ mod tests {
 
     #[test]
     fn no_file_or_no_hosts_changes_nothing() {
-        assert_eq!(plan(None, &EngineConfig::default()).unwrap(), DaemonPlan::default());
+        assert_eq!(
+            plan(None, &EngineConfig::default()).unwrap(),
+            DaemonPlan::default()
+        );
         assert_eq!(
             plan(Some("{\"debug\": true}"), &EngineConfig::default()).unwrap(),
             DaemonPlan::default()

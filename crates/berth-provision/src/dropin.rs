@@ -231,7 +231,11 @@ Environment=\"MOTTO=say \\\"hi\\\" 100%%\"
         ];
         let text = render_dropin(&f, &EngineConfig::default());
         assert!(text.contains("\t-H unix:///var/run/docker.sock \\\n\t-H tcp://127.0.0.1:2375 \\\n\t-H tcp://0.0.0.0:2376 \\\n"), "{text}");
-        assert_eq!(text.matches("unix:///var/run/docker.sock").count(), 2, "{text}");
+        assert_eq!(
+            text.matches("unix:///var/run/docker.sock").count(),
+            2,
+            "{text}"
+        );
         assert!(text.ends_with("# hosts from daemon.json: unix:///var/run/docker.sock tcp://127.0.0.1:2375 tcp://0.0.0.0:2376\n"), "{text}");
     }
 

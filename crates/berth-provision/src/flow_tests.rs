@@ -342,7 +342,9 @@ fn an_exec_start_in_a_later_dropin_is_refused_before_anything_changes() {
     let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
     assert_eq!(err.step, Step::Detecting);
     assert!(
-        err.to_string().contains("/etc/systemd/system/docker.service.d/override.conf on the host sets its own ExecStart"),
+        err.to_string().contains(
+            "/etc/systemd/system/docker.service.d/override.conf on the host sets its own ExecStart"
+        ),
         "{err}"
     );
     assert_eq!(host.scripts(), [DETECT_SCRIPT], "nothing but detection ran");
@@ -374,11 +376,21 @@ fn hosts_in_daemon_json_move_into_the_dropin_once_and_other_keys_stay() {
     let engine = EngineConfig::default();
     let (first, events) = run(&host, &plan("web1", &engine), 1, 0);
     let first = first.unwrap();
-    assert!(events.iter().any(|e| e.contains("moving \"hosts\"")), "{events:?}");
-    assert!(first.dropin.contains("-H tcp://127.0.0.1:2375"), "{}", first.dropin);
+    assert!(
+        events.iter().any(|e| e.contains("moving \"hosts\"")),
+        "{events:?}"
+    );
+    assert!(
+        first.dropin.contains("-H tcp://127.0.0.1:2375"),
+        "{}",
+        first.dropin
+    );
     let (_, json) = host.file(crate::DAEMON_JSON_PATH).unwrap();
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(json, serde_json::json!({"log-driver": "local", "live-restore": true}));
+    assert_eq!(
+        json,
+        serde_json::json!({"log-driver": "local", "live-restore": true})
+    );
 
     let second = run(&host, &plan("web1", &engine), 1, 0).0.unwrap();
     assert_eq!(second.dropin, first.dropin);
@@ -395,6 +407,9 @@ fn a_daemon_json_tls_key_is_refused_before_anything_changes() {
     let err = run(&host, &plan("web1", &EngineConfig::default()), 1, 0)
         .0
         .unwrap_err();
-    assert!(matches!(*err.kind, ErrorKind::DaemonJsonConflict { .. }), "{err}");
+    assert!(
+        matches!(*err.kind, ErrorKind::DaemonJsonConflict { .. }),
+        "{err}"
+    );
     assert_eq!(host.scripts(), [DETECT_SCRIPT]);
 }

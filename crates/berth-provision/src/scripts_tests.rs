@@ -146,7 +146,13 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
     let configure = |text: &str, certs_changed: &str| {
         sh(
             CONFIGURE_SCRIPT,
-            &[f, &text.len().to_string(), certs_changed, "/nonexistent", "-"],
+            &[
+                f,
+                &text.len().to_string(),
+                certs_changed,
+                "/nonexistent",
+                "-",
+            ],
             text.as_bytes(),
             Some(&bin),
         )
@@ -155,7 +161,10 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
 
     let out = configure("[Service]\nA\n", "0");
     assert!(out.success(), "{}", out.stderr_text());
-    assert_eq!(out.stdout_text(), "changed=1\ndaemon_changed=0\nrestarted=1\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=1\ndaemon_changed=0\nrestarted=1\n"
+    );
     assert!(log().contains("systemctl daemon-reload"));
     assert!(log().contains("systemctl reset-failed docker.service docker.socket"));
     assert!(log().contains("systemctl enable --quiet docker.service"));
@@ -164,16 +173,25 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
     // Same drop-in, engine running: nothing to do, no restart.
     std::fs::remove_file(dir.path().join("log")).unwrap();
     let out = configure("[Service]\nA\n", "0");
-    assert_eq!(out.stdout_text(), "changed=0\ndaemon_changed=0\nrestarted=0\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=0\ndaemon_changed=0\nrestarted=0\n"
+    );
     assert!(!log().contains("restart"), "{}", log());
 
     // Same drop-in, new certificates: restart.
     let out = configure("[Service]\nA\n", "1");
-    assert_eq!(out.stdout_text(), "changed=0\ndaemon_changed=0\nrestarted=1\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=0\ndaemon_changed=0\nrestarted=1\n"
+    );
 
     // New drop-in: the old one is kept as .previous.
     let out = configure("[Service]\nB\n", "0");
-    assert_eq!(out.stdout_text(), "changed=1\ndaemon_changed=0\nrestarted=1\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=1\ndaemon_changed=0\nrestarted=1\n"
+    );
     assert_eq!(
         std::fs::read_to_string(format!("{f}.previous")).unwrap(),
         "[Service]\nA\n"
@@ -191,13 +209,20 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
     );
     assert!(out.stdout_text().contains("unknown flag: --bogus"));
     // The engine does not come back here either (the stand-in keeps failing): said so.
-    assert!(out.stdout_text().ends_with("rollback=failed\n"), "{}", out.stdout_text());
+    assert!(
+        out.stdout_text().ends_with("rollback=failed\n"),
+        "{}",
+        out.stdout_text()
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "[Service]\nB\n");
 
     // Once the engine can start, the re-run installs C and keeps B as the last good one.
     std::fs::remove_file(dir.path().join("fail-start")).unwrap();
     let out = configure("[Service]\nC\n", "0");
-    assert_eq!(out.stdout_text(), "changed=1\ndaemon_changed=0\nrestarted=1\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=1\ndaemon_changed=0\nrestarted=1\n"
+    );
     assert_eq!(
         std::fs::read_to_string(format!("{f}.previous")).unwrap(),
         "[Service]\nB\n"
@@ -218,7 +243,13 @@ fn a_failed_start_puts_dropin_and_daemon_json_back_and_restarts_the_old_engine()
     let configure = |dropin: &str, json: &str| {
         sh(
             CONFIGURE_SCRIPT,
-            &[f, &dropin.len().to_string(), "0", d, &json.len().to_string()],
+            &[
+                f,
+                &dropin.len().to_string(),
+                "0",
+                d,
+                &json.len().to_string(),
+            ],
             format!("{dropin}{json}").as_bytes(),
             Some(&bin),
         )
@@ -227,19 +258,37 @@ fn a_failed_start_puts_dropin_and_daemon_json_back_and_restarts_the_old_engine()
     std::fs::write(dir.path().join("fail-start-once"), "").unwrap();
     let out = configure("[Service]\nNEW\n", "{\"live-restore\": true}\n");
     assert_eq!(out.status, 42, "{}", out.stderr_text());
-    assert!(out.stdout_text().ends_with("rollback=running\n"), "{}", out.stdout_text());
+    assert!(
+        out.stdout_text().ends_with("rollback=running\n"),
+        "{}",
+        out.stdout_text()
+    );
     assert!(!file.exists(), "the drop-in berth added is gone again");
     assert_eq!(std::fs::read_to_string(&daemon).unwrap(), old_daemon);
     assert_eq!(mode(&daemon), 0o600);
-    assert_eq!(std::fs::read_to_string(dir.path().join("state")).unwrap().trim(), "active");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("state"))
+            .unwrap()
+            .trim(),
+        "active"
+    );
 
     // When it starts, both files change, each with its backup, and a re-run changes nothing.
     let out = configure("[Service]\nNEW\n", "{\"live-restore\": true}\n");
-    assert_eq!(out.stdout_text(), "changed=1\ndaemon_changed=1\nrestarted=1\n");
-    assert_eq!(std::fs::read_to_string(format!("{d}.berth-previous")).unwrap(), old_daemon);
+    assert_eq!(
+        out.stdout_text(),
+        "changed=1\ndaemon_changed=1\nrestarted=1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{d}.berth-previous")).unwrap(),
+        old_daemon
+    );
     assert_eq!(mode(&daemon), 0o600);
     let out = configure("[Service]\nNEW\n", "{\"live-restore\": true}\n");
-    assert_eq!(out.stdout_text(), "changed=0\ndaemon_changed=0\nrestarted=0\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=0\ndaemon_changed=0\nrestarted=0\n"
+    );
 }
 
 #[test]
@@ -261,7 +310,10 @@ fn hostname_works_without_etc_hosts_or_the_hostname_tool() {
     );
     let out = sh(&body, &["web1"], b"", None);
     assert!(out.success(), "{}", out.stderr_text());
-    assert_eq!(std::fs::read_to_string(&hosts).unwrap(), "127.0.1.1\tweb1\n");
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        "127.0.1.1\tweb1\n"
+    );
     assert_eq!(std::fs::read_to_string(&name_file).unwrap(), "web1\n");
 }
 

@@ -296,8 +296,10 @@ impl<'a> Pump<'a> {
                     Err(_) => eof_sent = true,
                 }
             }
-            for (stream, done) in [(Stream::Stdout, &mut out_done), (Stream::Stderr, &mut err_done)]
-            {
+            for (stream, done) in [
+                (Stream::Stdout, &mut out_done),
+                (Stream::Stderr, &mut err_done),
+            ] {
                 if *done {
                     continue;
                 }
@@ -375,7 +377,10 @@ mod tests {
     #[test]
     fn summary_is_the_first_line_shortened() {
         assert_eq!(summary("true"), "true");
-        assert_eq!(summary("sh -c '# berth: detect the host\nPATH=x'"), "sh -c '# berth: detect the host …");
+        assert_eq!(
+            summary("sh -c '# berth: detect the host\nPATH=x'"),
+            "sh -c '# berth: detect the host …"
+        );
         assert_eq!(summary(&"x".repeat(150)).chars().count(), 102);
     }
 
@@ -385,8 +390,15 @@ mod tests {
         assert_eq!(r.describe(), "it had sent nothing yet");
         r.add(Stream::Stdout, "a".repeat(300).as_bytes());
         r.add(Stream::Stderr, b"waiting for lock\n");
-        assert!(r.describe().starts_with("it had sent 300 bytes on stdout and 17 on stderr"));
-        assert!(r.describe().ends_with("waiting for lock\""), "{}", r.describe());
+        assert!(
+            r.describe()
+                .starts_with("it had sent 300 bytes on stdout and 17 on stderr")
+        );
+        assert!(
+            r.describe().ends_with("waiting for lock\""),
+            "{}",
+            r.describe()
+        );
         assert_eq!(r.tail.len(), TAIL_BYTES);
     }
 
