@@ -190,13 +190,3 @@ fn sshd_on_another_port_with_only_an_rsa_host_key() {
     let known = std::fs::read_to_string(berth.machine_dir("rsa").join("known_hosts")).unwrap();
     assert!(known.contains(&format!("]:{port} ssh-rsa ")), "{known}");
 }
-
-#[test]
-fn a_held_dpkg_lock_is_waited_for() {
-    let fleet =
-        Fleet::boot_shaped(1, &Shape::DpkgLocked).expect("booting a host with the dpkg lock held");
-    let host = &fleet.hosts()[0];
-    let berth = Berth::new();
-    let out = berth.create_generic(host, "root", "locked", &[]);
-    assert_works(&berth, "locked", &out);
-}

@@ -24,8 +24,6 @@ pub enum Shape {
     SudoPassword,
     /// sshd on port 2222 with only an RSA host key; engine installed.
     RsaOnlyPort,
-    /// A process holding the dpkg frontend lock the way apt does, for 20 s from boot; no engine.
-    DpkgLocked,
     /// Engine installed, and systemd-logind takes 45 s to come up, so the next SSH login waits
     /// that long in pam_systemd before sshd answers anything: what a freshly booted host under
     /// load does to its first login.
@@ -38,7 +36,7 @@ pub const RSA_PORT: u16 = 2222;
 impl Shape {
     /// Whether the host boots from the cached root with the engine installed.
     pub fn engine_root(&self) -> bool {
-        !matches!(self, Shape::Default | Shape::Minimal | Shape::DpkgLocked)
+        !matches!(self, Shape::Default | Shape::Minimal)
     }
 
     /// The port sshd listens on after setup, when not 22.
@@ -55,7 +53,6 @@ impl Shape {
             Shape::OverrideExecStart => OVERRIDE_EXECSTART.into(),
             Shape::SudoPassword => SUDO_PASSWORD.into(),
             Shape::RsaOnlyPort => RSA_ONLY_PORT.replace("{port}", &RSA_PORT.to_string()),
-            Shape::DpkgLocked => DPKG_LOCKED.into(),
             Shape::SlowLogin => SLOW_LOGIN.into(),
         }
     }
@@ -116,15 +113,6 @@ rm -f /etc/ssh/ssh_host_ed25519_key* /etc/ssh/ssh_host_ecdsa_key*
 printf 'Port {port}\nHostKey /etc/ssh/ssh_host_rsa_key\n' > /etc/ssh/sshd_config.d/zoo.conf
 systemctl restart ssh.service
 for i in $(seq 50); do ss -Hltn | grep -q ':{port} ' && exit 0; sleep 0.1; done
-exit 1
-"#;
-
-/// perl-base is essential in Debian; F_SETLKW on lock-frontend is the lock apt takes (struct flock
-/// on x86_64: short type, short whence, 4 bytes padding, off_t start, off_t len, pid_t pid).
-const DPKG_LOCKED: &str = r#"set -e
-systemd-run --quiet --unit=zoo-dpkg-lock perl -e 'use Fcntl; open(my $f, ">>", "/var/lib/dpkg/lock-frontend") or die; fcntl($f, F_SETLKW, pack("ssx4qqix4", F_WRLCK, 0, 0, 0, 0)) or die "lock: $!"; sleep 20'
-ino=$(stat -c %i /var/lib/dpkg/lock-frontend)
-for i in $(seq 50); do grep -q ":$ino " /proc/locks && exit 0; sleep 0.1; done
 exit 1
 "#;
 
