@@ -1,11 +1,18 @@
 # Installs the drop-in read from stdin ($2 bytes) as $1 with mode $4 (0600 when
 # it holds Environment= values), keeping the version it replaces as
-# $1.previous, then (re)starts the engine when the drop-in or the certificates
-# ($3 = 1) changed or the engine is not running. Exit status 42 means the
-# engine did not start; stdout then holds its status and journal.
+# $1.previous (always 0600: it may hold the same secrets), and, when $6 is not
+# "-", daemon.json ($5) from the next $6 bytes of stdin, keeping the version it
+# replaces as $5.berth-previous. Then (re)starts the engine when anything or the
+# certificates ($3 = 1) changed or the engine is not running. Exit status 42
+# means the engine did not start; stdout then holds its status and journal, the
+# files are put back as they were, the engine is started again if it ran before,
+# and the last line says how that went: rollback=running, rollback=stopped (it
+# did not run before) or rollback=failed.
 set -e
-file=$1 size=$2 certs_changed=$3 mode=${4:-0600}
+file=$1 size=$2 certs_changed=$3 mode=${4:-0600} daemon=${5:-} daemon_size=${6:--}
 umask 022
+was_active=0
+if systemctl is-active --quiet docker.service; then was_active=1; fi
 mkdir -p "$(dirname "$file")"
 # The new file is private from its first byte; it gets its own mode once complete.
 umask 077
@@ -13,7 +20,8 @@ tmp="$file.berth-tmp"
 rm -f "$tmp"
 head -c "$size" > "$tmp"
 chmod "$mode" "$tmp"
-changed=0
+changed=0 had_file=0
+if [ -f "$file" ]; then had_file=1; fi
 if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
   rm -f "$tmp"
   # Same bytes, but an older berth may have left it readable by everyone.
@@ -26,9 +34,21 @@ else
   mv -f "$tmp" "$file"
   changed=1
 fi
+daemon_changed=0
+if [ "$daemon_size" != "-" ]; then
+  dtmp="$daemon.berth-tmp"
+  head -c "$daemon_size" > "$dtmp"
+  if [ -f "$daemon" ] && cmp -s "$dtmp" "$daemon"; then
+    rm -f "$dtmp"
+  else
+    if [ -f "$daemon" ]; then cp -p "$daemon" "$daemon.berth-previous"; chmod --reference="$daemon" "$dtmp"; fi
+    mv -f "$dtmp" "$daemon"
+    daemon_changed=1
+  fi
+fi
 systemctl is-enabled --quiet docker.service 2>/dev/null || systemctl enable --quiet docker.service
 restarted=0
-if [ "$changed" = 1 ] || [ "$certs_changed" = 1 ] || ! systemctl is-active --quiet docker.service; then
+if [ "$changed" = 1 ] || [ "$daemon_changed" = 1 ] || [ "$certs_changed" = 1 ] || [ "$was_active" = 0 ]; then
   systemctl daemon-reload
   # The journal quoted on failure starts here, not with older runs' lines.
   since=$(date '+%Y-%m-%d %H:%M:%S')
@@ -37,9 +57,25 @@ if [ "$changed" = 1 ] || [ "$certs_changed" = 1 ] || ! systemctl is-active --qui
   if ! systemctl restart docker.service 2>/dev/null; then
     systemctl status docker.service --no-pager --lines=0 2>&1 || true
     journalctl -u docker.service --since "$since" -n 30 --no-pager 2>&1 || true
+    # Never leave the host worse than it was: the previous files back, and the engine
+    # running again if it ran.
+    if [ "$changed" = 1 ]; then
+      if [ "$had_file" = 1 ]; then cp -p "$file.previous" "$file"; else rm -f "$file"; fi
+    fi
+    if [ "$daemon_changed" = 1 ] && [ -f "$daemon.berth-previous" ]; then cp -p "$daemon.berth-previous" "$daemon"; fi
+    systemctl daemon-reload
+    systemctl reset-failed docker.service docker.socket 2>/dev/null || true
+    if [ "$was_active" = 0 ]; then
+      echo "rollback=stopped"
+    elif systemctl restart docker.service 2>/dev/null && systemctl is-active --quiet docker.service; then
+      echo "rollback=running"
+    else
+      echo "rollback=failed"
+    fi
     exit 42
   fi
   restarted=1
 fi
 echo "changed=$changed"
+echo "daemon_changed=$daemon_changed"
 echo "restarted=$restarted"

@@ -1,19 +1,22 @@
 # Makes the host's name $1 (already checked to be a valid hostname), in
 # /etc/hosts first so that sudo and friends can resolve the new name at once.
+# Minimal hosts may have no /etc/hosts, no /etc/hostname and no hostname tool.
 set -e
 name=$1
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
+hosts=/etc/hosts
+[ -f "$hosts" ] || : > "$hosts"
 awk -v n="$name" '
   /^127\.0\.1\.1[ \t]/ { if (!done) print "127.0.1.1\t" n; done = 1; next }
   { print }
   END { if (!done) print "127.0.1.1\t" n }
-' /etc/hosts > "$tmp"
+' "$hosts" > "$tmp"
 # cat rather than mv: /etc/hosts may be a bind mount in containers.
-cmp -s "$tmp" /etc/hosts || cat "$tmp" > /etc/hosts
-if [ "$(hostname)" != "$name" ]; then
-  if ! hostnamectl set-hostname "$name" 2>/dev/null; then
-    hostname "$name"
-  fi
+cmp -s "$tmp" "$hosts" || cat "$tmp" > "$hosts"
+chmod 0644 "$hosts"
+if [ "$(uname -n)" != "$name" ]; then
+  hostnamectl set-hostname "$name" 2>/dev/null || hostname "$name" 2>/dev/null ||
+    printf '%s' "$name" > /proc/sys/kernel/hostname
 fi
 [ "$(cat /etc/hostname 2>/dev/null)" = "$name" ] || printf '%s\n' "$name" > /etc/hostname

@@ -14,3 +14,4 @@ mod nspawn_security;
 mod plugins;
 mod ssh;
 mod terminal;
+mod zoo;

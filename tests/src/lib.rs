@@ -13,12 +13,15 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use berth_nspawn::{Config, Isolation, Machine, State};
 use berth_ssh::{Auth, HostKeyPolicy, Output, Session, Target};
+
+mod shape;
+pub use shape::Shape;
 
 /// Hosts of one test, removed on drop.
 pub struct Fleet {
@@ -35,6 +38,8 @@ pub struct TestHost {
     key: PathBuf,
     known_hosts: PathBuf,
     root: Mutex<Option<Session>>,
+    /// The port sshd listens on once the shape is applied.
+    port: AtomicU16,
 }
 
 /// A name prefix unique to this process and fleet, short enough for interface and namespace names.
@@ -68,8 +73,55 @@ fn sweep_dead_runs(config: &Config) {
 }
 
 impl Fleet {
-    /// Boots `n` hosts at once and returns when each answers SSH as root.
+    /// Boots `n` hosts of the default recipe at once and returns when each answers SSH as root.
     pub fn boot(n: usize) -> Result<Fleet> {
+        Self::boot_shaped(n, &Shape::Default)
+    }
+
+    /// Boots `n` hosts of `shape` at once; returns when each answers SSH as root with the
+    /// shape applied.
+    pub fn boot_shaped(n: usize, shape: &Shape) -> Result<Fleet> {
+        let fleet = Self::make(n, shape)?;
+        fleet.for_each(|h| h.boot(shape))?;
+        Ok(fleet)
+    }
+
+    /// Boots `n` hosts of `shape` (which must need no setup) at once and calls `each` on every
+    /// host the moment its sshd answers, before anyone logged in: `each` makes the host's first
+    /// login, under the load of the other boots. Returns what `each` returned, in host order.
+    /// The fleet is removed before this returns.
+    pub fn boot_each<T: Send>(
+        n: usize,
+        shape: &Shape,
+        each: impl Fn(&TestHost) -> T + Sync,
+    ) -> Result<Vec<T>> {
+        if !shape.setup().is_empty() {
+            bail!("boot_each boots hosts without setup; {shape:?} needs one");
+        }
+        let fleet = Self::make(n, shape)?;
+        let each = &each;
+        fleet.for_each(|h| {
+            h.machine.start()?;
+            Ok(each(h))
+        })
+    }
+
+    /// Runs `f` on every host at once; the first error wins.
+    fn for_each<T: Send>(&self, f: impl Fn(&TestHost) -> Result<T> + Sync) -> Result<Vec<T>> {
+        let f = &f;
+        std::thread::scope(|s| {
+            let runs: Vec<_> = self.hosts.iter().map(|h| s.spawn(move || f(h))).collect();
+            runs.into_iter()
+                .map(|r| {
+                    r.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a host thread panicked")))
+                })
+                .collect()
+        })
+    }
+
+    /// Makes `n` stopped hosts of `shape` with a fresh test key.
+    fn make(n: usize, shape: &Shape) -> Result<Fleet> {
         berth_nspawn::preflight().context("the end-to-end tests need real hosts")?;
         let keys =
             tempfile::tempdir().context("could not make a temporary folder for the test key")?;
@@ -89,6 +141,7 @@ impl Fleet {
         // Throw-away hosts the suite controls keep every capability (docs/nspawn.md).
         let config = Config {
             isolation: Isolation::Wide,
+            engine_preinstalled: shape.engine_root(),
             ..Config::default()
         };
         sweep_dead_runs(&config);
@@ -108,22 +161,9 @@ impl Fleet {
                 key: key.clone(),
                 known_hosts: fleet.keys.path().join(format!("known_hosts-{name}")),
                 root: Mutex::new(None),
+                port: AtomicU16::new(22),
             });
         }
-        std::thread::scope(|s| {
-            let boots: Vec<_> = fleet
-                .hosts
-                .iter()
-                .map(|h| s.spawn(move || h.boot()))
-                .collect();
-            boots
-                .into_iter()
-                .map(|b| {
-                    b.join()
-                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a boot thread panicked")))
-                })
-                .collect::<Result<Vec<()>>>()
-        })?;
         Ok(fleet)
     }
 
@@ -161,8 +201,23 @@ impl Drop for Fleet {
 }
 
 impl TestHost {
+    /// Boots the machine and applies `shape` to it.
+    fn boot(&self, shape: &Shape) -> Result<()> {
+        self.start_checked()?;
+        let setup = shape.setup();
+        if !setup.is_empty() {
+            self.check(&setup)
+                .with_context(|| format!("applying the shape {shape:?}"))?;
+        }
+        if let Some(port) = shape.ssh_port() {
+            drop(self.root.lock().map(|mut s| s.take()));
+            self.port.store(port, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
     /// Starts the machine and makes sure its engine-facing cgroups are writable.
-    fn boot(&self) -> Result<()> {
+    fn start_checked(&self) -> Result<()> {
         let started = std::time::Instant::now();
         self.machine.start()?;
         let answered = started.elapsed();
@@ -196,9 +251,9 @@ impl TestHost {
         self.machine.address()
     }
 
-    /// Its SSH port.
+    /// Its SSH port (another than 22 on [`Shape::RsaOnlyPort`]).
     pub fn port(&self) -> u16 {
-        self.machine.ssh_port()
+        self.port.load(Ordering::SeqCst)
     }
 
     /// The private key (OpenSSH format) that root and `berth` accept.
@@ -286,7 +341,7 @@ impl TestHost {
 
     /// Boots it again on the same layer.
     pub fn start(&self) -> Result<()> {
-        self.boot()
+        self.start_checked()
     }
 
     /// Whether it runs.

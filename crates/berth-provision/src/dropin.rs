@@ -59,6 +59,11 @@ pub fn dockerd_args(facts: &HostFacts, engine: &EngineConfig) -> Vec<String> {
         // docker CLI on the host loses it once ExecStart= is replaced.
         args.extend(["-H".to_owned(), "unix:///var/run/docker.sock".to_owned()]);
     }
+    // Addresses the user had in daemon.json's `hosts` (dockerd refuses them there next to -H
+    // flags): kept, except those berth's own listeners replace.
+    for host in kept_hosts(facts, engine) {
+        args.extend(["-H".to_owned(), host]);
+    }
     args.extend([
         "-H".to_owned(),
         format!("tcp://0.0.0.0:{}", engine.port),
@@ -71,6 +76,24 @@ pub fn dockerd_args(facts: &HostFacts, engine: &EngineConfig) -> Vec<String> {
     // be one the engine refuses, so it is dropped rather than rendered.
     args.extend(engine.dockerd_flags().unwrap_or_default());
     args
+}
+
+/// The moved daemon.json addresses that go into the drop-in: not the local socket berth already
+/// serves (through docker.socket, or its own `-H unix://`), not berth's TCP port, no repeats.
+fn kept_hosts(facts: &HostFacts, engine: &EngineConfig) -> Vec<String> {
+    let port = format!(":{}", engine.port);
+    let mut kept: Vec<String> = Vec::new();
+    for host in &facts.moved_hosts {
+        let local = matches!(
+            host.as_str(),
+            "fd://" | "unix:///var/run/docker.sock" | "unix:///run/docker.sock"
+        );
+        let ours = host.starts_with("tcp://") && host.ends_with(&port);
+        if !local && !ours && !kept.contains(host) {
+            kept.push(host.clone());
+        }
+    }
+    kept
 }
 
 /// Renders the drop-in for this host and these engine options. Pure: the same
@@ -102,7 +125,15 @@ pub fn render_dropin(facts: &HostFacts, engine: &EngineConfig) -> String {
         &[("exec_start", &exec_start), ("environment", &environment)],
     );
     // An empty environment leaves blank lines at the end; the file ends with one newline.
-    format!("{}\n", text.trim_end())
+    let mut text = format!("{}\n", text.trim_end());
+    if !facts.moved_hosts.is_empty() {
+        // Read back by the detection script, so a re-run renders the same file.
+        text.push_str(&format!(
+            "# hosts from daemon.json: {}\n",
+            facts.moved_hosts.join(" ")
+        ));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -188,6 +219,24 @@ Environment=\"MOTTO=say \\\"hi\\\" 100%%\"
 "
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn hosts_moved_from_daemon_json_are_served_and_remembered() {
+        let mut f = facts(false, "/usr/bin/dockerd");
+        f.moved_hosts = vec![
+            "unix:///var/run/docker.sock".into(),
+            "tcp://127.0.0.1:2375".into(),
+            "tcp://0.0.0.0:2376".into(),
+        ];
+        let text = render_dropin(&f, &EngineConfig::default());
+        assert!(text.contains("\t-H unix:///var/run/docker.sock \\\n\t-H tcp://127.0.0.1:2375 \\\n\t-H tcp://0.0.0.0:2376 \\\n"), "{text}");
+        assert_eq!(
+            text.matches("unix:///var/run/docker.sock").count(),
+            2,
+            "{text}"
+        );
+        assert!(text.ends_with("# hosts from daemon.json: unix:///var/run/docker.sock tcp://127.0.0.1:2375 tcp://0.0.0.0:2376\n"), "{text}");
     }
 
     #[test]

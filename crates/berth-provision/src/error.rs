@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::config::ConfigError;
+use crate::daemon_json::DAEMON_JSON_PATH;
 use crate::remote::RemoteError;
 use crate::step::Step;
 
@@ -128,13 +129,39 @@ pub enum ErrorKind {
     /// The caller could not make the certificates.
     #[error("the certificates could not be made: {0}")]
     Certificates(String),
-    /// The engine did not start with the new drop-in.
+    /// The engine did not start with the new drop-in; berth put the previous configuration back.
     #[error(
-        "the engine did not start with the new configuration. systemd and the journal say:\n{journal}\nThe drop-in that was replaced is kept at {DROPIN_PATH}.previous; fix the engine options and run the provisioning again"
+        "the engine did not start with the new configuration. systemd and the journal say:\n{journal}\n{restored}; fix the engine options and run the provisioning again"
     )]
     EngineStart {
         /// `systemctl status` and the tail of `journalctl -u docker`.
         journal: String,
+        /// What the rollback did, as a sentence.
+        restored: String,
+    },
+    /// daemon.json is not valid JSON (dockerd would not start with it either).
+    #[error(
+        "{DAEMON_JSON_PATH} on the host cannot be read as JSON ({reason}); dockerd would refuse it too. Fix the file, then run the provisioning again"
+    )]
+    DaemonJsonInvalid {
+        /// The parser's words.
+        reason: String,
+    },
+    /// daemon.json sets something berth passes as a flag.
+    #[error(
+        "{DAEMON_JSON_PATH} on the host sets \"{key}\", which berth sets as a dockerd flag, and dockerd refuses a setting given both ways; remove \"{key}\" from the file (berth manages TLS and its engine options), then run the provisioning again. Nothing was changed on the host"
+    )]
+    DaemonJsonConflict {
+        /// The conflicting key.
+        key: String,
+    },
+    /// Another drop-in sorting after berth's sets ExecStart, which would replace berth's.
+    #[error(
+        "{file} on the host sets its own ExecStart for docker.service, and because drop-ins apply in name order it would replace the command line berth writes in {DROPIN_PATH} (the engine would never listen on TLS); remove the ExecStart lines from {file} (put the dockerd flags you need into berth's engine options, e.g. --engine-opt), then run the provisioning again. Nothing was changed on the host"
+    )]
+    ForeignExecStart {
+        /// The drop-in.
+        file: String,
     },
     /// The engine did not answer over TLS in time.
     #[error(
@@ -177,6 +204,7 @@ mod tests {
             host: "203.0.113.7".into(),
             kind: Box::new(ErrorKind::EngineStart {
                 journal: "dockerd: unknown flag --bogus".into(),
+                restored: format!("berth put back {DROPIN_PATH}.previous"),
             }),
             done: vec![Step::Detecting],
         };

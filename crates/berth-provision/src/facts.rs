@@ -46,6 +46,18 @@ pub struct HostFacts {
     pub cloud_init: bool,
     /// The `127.0.1.1` line of /etc/hosts, if any.
     pub hosts_line: Option<String>,
+    /// Drop-ins of docker.service other than berth's (they stay, and are reported).
+    #[serde(default)]
+    pub other_dropins: Vec<String>,
+    /// Those of them that set ExecStart.
+    #[serde(default)]
+    pub exec_dropins: Vec<String>,
+    /// Engine addresses berth moved out of daemon.json into its drop-in (kept there on re-runs).
+    #[serde(default)]
+    pub moved_hosts: Vec<String>,
+    /// /etc/docker/daemon.json as found, when readable.
+    #[serde(default)]
+    pub daemon_json: Option<String>,
 }
 
 /// Reads os-release text into its keys and unquoted values (os-release(5):
@@ -83,8 +95,19 @@ impl HostFacts {
     pub(crate) fn parse(output: &str) -> Result<Self, ErrorKind> {
         let mut values = BTreeMap::new();
         let mut os_lines = String::new();
+        let (output, daemon_json) = match output.split_once("\n--- daemon.json\n") {
+            Some((head, json)) => (head, Some(json.to_owned())),
+            None => (output, None),
+        };
+        let (mut other_dropins, mut exec_dropins, mut moved_hosts) = (vec![], vec![], vec![]);
         for line in output.lines() {
-            if let Some(os_line) = line.strip_prefix("os.") {
+            if let Some(path) = line.strip_prefix("dropin=") {
+                other_dropins.push(path.to_owned());
+            } else if let Some(path) = line.strip_prefix("dropin_exec=") {
+                exec_dropins.push(path.to_owned());
+            } else if let Some(hosts) = line.strip_prefix("moved_hosts=") {
+                moved_hosts.extend(hosts.split_whitespace().map(str::to_owned));
+            } else if let Some(os_line) = line.strip_prefix("os.") {
                 os_lines.push_str(os_line);
                 os_lines.push('\n');
             } else if let Some((key, value)) = line.split_once('=') {
@@ -131,6 +154,10 @@ impl HostFacts {
             passwordless_sudo: uid == 0 || flag(&values, "sudo"),
             cloud_init: flag(&values, "cloud_init"),
             hosts_line: values.get("hosts").filter(|l| !l.is_empty()).cloned(),
+            other_dropins,
+            exec_dropins,
+            moved_hosts,
+            daemon_json,
         })
     }
 

@@ -40,6 +40,8 @@ pub(crate) struct FakeHost {
     pub install_fails: bool,
     pub start_fails: bool,
     pub sent: RefCell<Vec<Sent>>,
+    /// More detection lines (other drop-ins).
+    pub extra_detect: String,
 }
 
 impl FakeHost {
@@ -61,6 +63,7 @@ impl FakeHost {
             install_fails: false,
             start_fails: false,
             sent: RefCell::new(Vec::new()),
+            extra_detect: String::new(),
         }
     }
 
@@ -102,6 +105,19 @@ impl FakeHost {
         if self.uid != 0 {
             out.push_str(&format!("sudo={}\n", u8::from(self.sudo_ok)));
         }
+        out.push_str(&self.extra_detect);
+        let files = self.files.borrow();
+        if let Some((_, dropin)) = files.get(crate::DROPIN_PATH) {
+            for line in String::from_utf8_lossy(dropin).lines() {
+                if let Some(hosts) = line.strip_prefix("# hosts from daemon.json: ") {
+                    out.push_str(&format!("moved_hosts={hosts}\n"));
+                }
+            }
+        }
+        if let Some((_, json)) = files.get(crate::DAEMON_JSON_PATH) {
+            out.push_str("--- daemon.json\n");
+            out.push_str(&String::from_utf8_lossy(json));
+        }
         Self::ok(out)
     }
 
@@ -122,22 +138,42 @@ impl FakeHost {
     fn configure(&self, args: &[String], stdin: &[u8]) -> Output {
         let path = &args[0];
         let certs_changed = args[2] == "1";
+        let size: usize = args[1].parse().unwrap();
+        let (stdin, daemon) = stdin.split_at(size);
         let mut files = self.files.borrow_mut();
+        let mut daemon_changed = false;
+        // configure.sh's arguments: drop-in path, size, certs changed, mode, daemon.json path, size.
+        if args[5] != "-" {
+            let old = files.get(&args[4]).map(|(_, b)| b.clone());
+            if old.as_deref() != Some(daemon) {
+                files.insert(args[4].clone(), ("0644".into(), daemon.to_vec()));
+                daemon_changed = true;
+            }
+        }
         let old = files.get(path).cloned();
         let changed = old.as_ref().is_none_or(|(_, b)| b != stdin);
         if changed {
-            if let Some(old) = old {
+            if let Some(old) = old.clone() {
                 files.insert(format!("{path}.previous"), old);
             }
             files.insert(path.clone(), (args[3].clone(), stdin.to_vec()));
         }
         let mut restarted = false;
-        if changed || certs_changed || !self.active.get() {
+        if changed || daemon_changed || certs_changed || !self.active.get() {
             if self.start_fails {
-                self.active.set(false);
+                // As configure.sh does: the previous drop-in back, the old engine started again.
+                match old {
+                    Some(old) => files.insert(path.clone(), old),
+                    None => files.remove(path),
+                };
+                let was_active = self.active.get();
                 return Output {
                     status: 42,
-                    stdout: b"docker.service - Docker Application Container Engine\n   Active: failed\nunknown flag: --bogus\n".to_vec(),
+                    stdout: format!(
+                        "docker.service - Docker Application Container Engine\n   Active: failed\nunknown flag: --bogus\nrollback={}\n",
+                        if was_active { "running" } else { "stopped" }
+                    )
+                    .into_bytes(),
                     stderr: Vec::new(),
                 };
             }

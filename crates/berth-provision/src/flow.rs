@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use berth_net::Backoff;
 
 use crate::config::EngineConfig;
+use crate::daemon_json::{self, DAEMON_JSON_PATH, DaemonPlan};
 use crate::dropin::{CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, render_dropin};
 use crate::error::{DROPIN_PATH, ErrorKind, ProvisionError, tail};
 use crate::facts::{DETECT_SCRIPT, HostFacts, check_hostname};
@@ -174,13 +175,16 @@ impl Run<'_, '_> {
         ready: &mut dyn FnMut() -> Result<V, RE>,
     ) -> Result<Outcome<V>, ProvisionError> {
         let plan = self.plan;
-        let mut facts = self.step(Step::Detecting, |run| {
+        let (mut facts, daemon) = self.step(Step::Detecting, |run| {
             // Refuse bad input before touching the host.
             plan.engine.validate()?;
             if plan.set_hostname {
                 check_hostname(plan.machine_name)?;
             }
-            run.detect()
+            let mut facts = run.detect()?;
+            // Refuse what berth cannot live with before changing anything.
+            let daemon = run.coexist(&mut facts)?;
+            Ok((facts, daemon))
         })?;
 
         if !plan.set_hostname {
@@ -216,7 +220,7 @@ impl Run<'_, '_> {
 
         let dropin = render_dropin(&facts, plan.engine);
         let (dropin_changed, restarted) = self.step(Step::Configuring, |run| {
-            run.configure(&dropin, certs_changed)
+            run.configure(&dropin, daemon.new_text.as_deref(), certs_changed)
         })?;
 
         let engine = self.step(Step::WaitingForEngine, |run| run.wait(ready))?;
@@ -245,6 +249,39 @@ impl Run<'_, '_> {
         }
         self.runner.sudo = facts.uid != 0;
         Ok(facts)
+    }
+
+    /// Checks that berth's drop-in can take effect beside what is on the host, reports the
+    /// drop-ins it keeps, and decides what happens to daemon.json.
+    fn coexist(&mut self, facts: &mut HostFacts) -> Result<DaemonPlan, ErrorKind> {
+        let ours = DROPIN_PATH.rsplit('/').next().unwrap_or(DROPIN_PATH);
+        if let Some(file) = facts.exec_dropins.iter().find(|f| {
+            // Drop-ins apply in file-name order; an ExecStart before berth's is cleared by it.
+            f.rsplit('/').next().is_some_and(|name| name > ours)
+        }) {
+            return Err(ErrorKind::ForeignExecStart { file: file.clone() });
+        }
+        if !facts.other_dropins.is_empty() {
+            let note = format!(
+                "other drop-ins of docker.service, kept as they are: {}",
+                facts.other_dropins.join(", ")
+            );
+            self.runner.emit(Event::Detail(&note));
+        }
+        let daemon = daemon_json::plan(facts.daemon_json.as_deref(), self.plan.engine)?;
+        if !daemon.moved_hosts.is_empty() {
+            let note = format!(
+                "moving \"hosts\" ({}) from {DAEMON_JSON_PATH} into berth's drop-in (dockerd refuses it there beside -H flags); the file's other keys stay, the old file is kept as daemon.json.berth-previous",
+                daemon.moved_hosts.join(" ")
+            );
+            self.runner.emit(Event::Detail(&note));
+            for host in &daemon.moved_hosts {
+                if !facts.moved_hosts.contains(host) {
+                    facts.moved_hosts.push(host.clone());
+                }
+            }
+        }
+        Ok(daemon)
     }
 
     fn install(&mut self, facts: &HostFacts) -> Result<HostFacts, ErrorKind> {
@@ -277,6 +314,7 @@ impl Run<'_, '_> {
         }
         // Keep what this run already set (the hostname) and what detection as root may not repeat.
         after.hostname.clone_from(&facts.hostname);
+        after.moved_hosts.clone_from(&facts.moved_hosts);
         after.hosts_line.clone_from(&facts.hosts_line);
         after.uid = facts.uid;
         after.passwordless_sudo = facts.passwordless_sudo;
@@ -307,8 +345,16 @@ impl Run<'_, '_> {
     }
 
     /// Installs the drop-in and restarts the engine when needed; returns (changed, restarted).
-    fn configure(&mut self, dropin: &str, certs_changed: bool) -> Result<(bool, bool), ErrorKind> {
+    fn configure(
+        &mut self,
+        dropin: &str,
+        daemon: Option<&str>,
+        certs_changed: bool,
+    ) -> Result<(bool, bool), ErrorKind> {
         let size = dropin.len().to_string();
+        let daemon_size = daemon.map_or_else(|| "-".to_owned(), |d| d.len().to_string());
+        let mut stdin = dropin.as_bytes().to_vec();
+        stdin.extend_from_slice(daemon.unwrap_or_default().as_bytes());
         let output = self.runner.script(
             "install the drop-in and restart the engine",
             CONFIGURE_SCRIPT,
@@ -317,17 +363,32 @@ impl Run<'_, '_> {
                 &size,
                 if certs_changed { "1" } else { "0" },
                 dropin_mode(dropin),
+                DAEMON_JSON_PATH,
+                &daemon_size,
             ],
-            Some(dropin.as_bytes()),
+            Some(&stdin),
         )?;
         match output.status {
             0 => {
                 let text = output.stdout_text();
                 Ok((text.contains("changed=1"), text.contains("restarted=1")))
             }
-            ENGINE_START_FAILED => Err(ErrorKind::EngineStart {
-                journal: tail(&output.stdout_text(), 40),
-            }),
+            ENGINE_START_FAILED => {
+                let text = output.stdout_text();
+                let (journal, rollback) = match text.trim_end().rsplit_once('\n') {
+                    Some((journal, last)) if last.starts_with("rollback=") => (journal, last),
+                    _ => (text.as_str(), ""),
+                };
+                let restored = match rollback {
+                    "rollback=running" => "berth put the previous drop-in and daemon.json back and the engine runs again as it did before".to_owned(),
+                    "rollback=stopped" => "berth put the previous drop-in and daemon.json back; the engine was not running before and is left stopped".to_owned(),
+                    _ => format!("berth put the previous drop-in and daemon.json back, but the engine did not start with them either (see `systemctl status docker` on the host); the drop-in it tried is gone, the one before is at {DROPIN_PATH}"),
+                };
+                Err(ErrorKind::EngineStart {
+                    journal: tail(journal, 40),
+                    restored,
+                })
+            }
             status => Err(ErrorKind::Command {
                 purpose: "install the drop-in and restart the engine".to_owned(),
                 status,

@@ -320,7 +320,14 @@ fn engine_start_failure_shows_the_journal_and_the_previous_dropin() {
     assert_eq!(err.step, Step::Configuring);
     let text = err.to_string();
     assert!(text.contains("unknown flag: --bogus"), "{text}");
-    assert!(text.contains("10-machine.conf.previous"), "{text}");
+    assert!(!text.contains("rollback="), "{text}");
+    assert!(
+        text.contains("berth put the previous drop-in and daemon.json back and the engine runs again as it did before"),
+        "{text}"
+    );
+    // The host is as berth found it: no drop-in of berth's, the engine running.
+    assert!(host.file(DROPIN_PATH).is_none());
+    assert!(host.active.get());
 }
 
 #[test]
@@ -351,4 +358,84 @@ fn readiness_timeout_quotes_the_last_error_and_the_journal() {
     let text = err.to_string();
     assert!(text.contains("last error: connection refused"), "{text}");
     assert!(text.contains("API listen on"), "{text}");
+}
+
+#[test]
+fn an_exec_start_in_a_later_dropin_is_refused_before_anything_changes() {
+    let mut host = FakeHost::debian(true);
+    host.extra_detect = "dropin=/etc/systemd/system/docker.service.d/override.conf\ndropin_exec=/etc/systemd/system/docker.service.d/override.conf\n".into();
+    let engine = EngineConfig::default();
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert_eq!(err.step, Step::Detecting);
+    assert!(
+        err.to_string().contains(
+            "/etc/systemd/system/docker.service.d/override.conf on the host sets its own ExecStart"
+        ),
+        "{err}"
+    );
+    assert_eq!(host.scripts(), [DETECT_SCRIPT], "nothing but detection ran");
+}
+
+#[test]
+fn an_exec_start_in_an_earlier_dropin_is_reported_and_kept() {
+    let mut host = FakeHost::debian(true);
+    host.extra_detect = "dropin=/etc/systemd/system/docker.service.d/05-local.conf\ndropin_exec=/etc/systemd/system/docker.service.d/05-local.conf\n".into();
+    let engine = EngineConfig::default();
+    let (result, events) = run(&host, &plan("web1", &engine), 1, 0);
+    result.unwrap();
+    assert!(
+        events.iter().any(|e| e.contains("other drop-ins of docker.service, kept as they are: /etc/systemd/system/docker.service.d/05-local.conf")),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn hosts_in_daemon_json_move_into_the_dropin_once_and_other_keys_stay() {
+    let host = FakeHost::debian(true);
+    host.files.borrow_mut().insert(
+        crate::DAEMON_JSON_PATH.into(),
+        (
+            "0644".into(),
+            br#"{"hosts": ["unix:///var/run/docker.sock", "tcp://127.0.0.1:2375"], "log-driver": "local", "live-restore": true}"#.to_vec(),
+        ),
+    );
+    let engine = EngineConfig::default();
+    let (first, events) = run(&host, &plan("web1", &engine), 1, 0);
+    let first = first.unwrap();
+    assert!(
+        events.iter().any(|e| e.contains("moving \"hosts\"")),
+        "{events:?}"
+    );
+    assert!(
+        first.dropin.contains("-H tcp://127.0.0.1:2375"),
+        "{}",
+        first.dropin
+    );
+    let (_, json) = host.file(crate::DAEMON_JSON_PATH).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"log-driver": "local", "live-restore": true})
+    );
+
+    let second = run(&host, &plan("web1", &engine), 1, 0).0.unwrap();
+    assert_eq!(second.dropin, first.dropin);
+    assert!(!second.dropin_changed && !second.restarted);
+}
+
+#[test]
+fn a_daemon_json_tls_key_is_refused_before_anything_changes() {
+    let host = FakeHost::debian(true);
+    host.files.borrow_mut().insert(
+        crate::DAEMON_JSON_PATH.into(),
+        ("0644".into(), br#"{"tlsverify": true}"#.to_vec()),
+    );
+    let err = run(&host, &plan("web1", &EngineConfig::default()), 1, 0)
+        .0
+        .unwrap_err();
+    assert!(
+        matches!(*err.kind, ErrorKind::DaemonJsonConflict { .. }),
+        "{err}"
+    );
+    assert_eq!(host.scripts(), [DETECT_SCRIPT]);
 }

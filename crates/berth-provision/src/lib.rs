@@ -11,6 +11,7 @@
 //! (see `ssh.rs`), and tests use fakes.
 
 mod config;
+mod daemon_json;
 mod dropin;
 mod error;
 mod facts;
@@ -29,6 +30,7 @@ mod flow_tests;
 mod scripts_tests;
 
 pub use config::{ConfigError, DEFAULT_PORT, EngineConfig, engine_opt_flag, parse_env};
+pub use daemon_json::DAEMON_JSON_PATH;
 pub use dropin::{CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, dockerd_args, render_dropin};
 pub use error::{DROPIN_PATH, ErrorKind, ProvisionError};
 pub use facts::{HostFacts, parse_os_release};

@@ -17,9 +17,16 @@ pub(crate) const PREAMBLE: &str =
 const ARGV0: &str = "berth";
 
 /// The command line that runs `script` with `args` as `$1…`, through `sudo -n`
-/// when `sudo` is set.
-pub(crate) fn command_line(sudo: bool, script: &str, args: &[&str]) -> Result<String, ErrorKind> {
-    let body = format!("{PREAMBLE}{script}");
+/// when `sudo` is set. Its first line is a comment naming `purpose`: what an SSH error
+/// quotes of the command, and what `ps` shows on the host.
+pub(crate) fn command_line(
+    sudo: bool,
+    purpose: &str,
+    script: &str,
+    args: &[&str],
+) -> Result<String, ErrorKind> {
+    let purpose = purpose.replace(['\n', '\''], " ");
+    let body = format!("# berth: {purpose}\n{PREAMBLE}{script}");
     let mut words: Vec<&str> = Vec::with_capacity(args.len() + 6);
     if sudo {
         // -n: fail at once instead of prompting for a password nobody can type.
@@ -69,7 +76,7 @@ impl<'a> Runner<'a> {
         args: &[&str],
         stdin: Option<&[u8]>,
     ) -> Result<Output, ErrorKind> {
-        let cmd = command_line(self.sudo, script, args)?;
+        let cmd = command_line(self.sudo, purpose, script, args)?;
         let started = Instant::now();
         let result = match stdin {
             Some(bytes) => self.remote.run_with_stdin(&cmd, bytes),
@@ -119,7 +126,7 @@ impl<'a> Runner<'a> {
         args: &[&str],
         keep: usize,
     ) -> Result<(i32, Vec<String>), ErrorKind> {
-        let cmd = command_line(self.sudo, script, args)?;
+        let cmd = command_line(self.sudo, purpose, script, args)?;
         let started = Instant::now();
         let mut last: std::collections::VecDeque<String> = std::collections::VecDeque::new();
         let events = &mut self.events;
@@ -157,7 +164,7 @@ mod tests {
 
     #[test]
     fn values_are_positional_and_quoted() {
-        let cmd = command_line(false, "echo \"$1\"", &["it's; rm -rf /"]).unwrap();
+        let cmd = command_line(false, "echo it", "echo \"$1\"", &["it's; rm -rf /"]).unwrap();
         let words = shlex::split(&cmd).unwrap();
         assert_eq!(words[0], "sh");
         assert_eq!(words[1], "-c");
@@ -168,14 +175,14 @@ mod tests {
 
     #[test]
     fn sudo_wraps_the_whole_script() {
-        let cmd = command_line(true, "id -u", &[]).unwrap();
-        assert!(cmd.starts_with("sudo -n sh -c "), "{cmd}");
+        let cmd = command_line(true, "ask", "id -u", &[]).unwrap();
+        assert!(cmd.starts_with("sudo -n sh -c '# berth: ask\n"), "{cmd}");
     }
 
     #[test]
     fn nul_bytes_are_refused() {
         assert!(matches!(
-            command_line(false, "true", &["a\0b"]),
+            command_line(false, "nothing", "true", &["a\0b"]),
             Err(ErrorKind::Unquotable { .. })
         ));
     }
@@ -183,7 +190,7 @@ mod tests {
     #[test]
     fn the_quoted_line_runs_in_a_real_shell() {
         let value = "spaces  and 'quotes' \"double\" $HOME `x` \\ end";
-        let cmd = command_line(false, "printf '%s' \"$1\"", &[value]).unwrap();
+        let cmd = command_line(false, "print", "printf '%s' \"$1\"", &[value]).unwrap();
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(&cmd)

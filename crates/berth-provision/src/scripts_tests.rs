@@ -113,7 +113,9 @@ case "$1" in
   is-active) [ "$(cat {state} 2>/dev/null)" = active ] ;;
   is-enabled) [ -e {enabled} ] ;;
   enable) touch {enabled} ;;
-  restart) if [ -e {fail} ]; then echo inactive > {state}; exit 1; fi; echo active > {state} ;;
+  restart) if [ -e {fail} ]; then echo inactive > {state}; exit 1; fi
+           if [ -e {fail}-once ]; then rm {fail}-once; echo inactive > {state}; exit 1; fi
+           echo active > {state} ;;
   status) echo "docker.service - Docker Application Container Engine"; echo "   Active: failed"; exit 3 ;;
   *) true ;;
 esac
@@ -144,7 +146,14 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
     let configure = |text: &str, certs_changed: &str| {
         sh(
             CONFIGURE_SCRIPT,
-            &[f, &text.len().to_string(), certs_changed],
+            &[
+                f,
+                &text.len().to_string(),
+                certs_changed,
+                "0644",
+                "/nonexistent",
+                "-",
+            ],
             text.as_bytes(),
             Some(&bin),
         )
@@ -153,7 +162,10 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
 
     let out = configure("[Service]\nA\n", "0");
     assert!(out.success(), "{}", out.stderr_text());
-    assert_eq!(out.stdout_text(), "changed=1\nrestarted=1\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=1\ndaemon_changed=0\nrestarted=1\n"
+    );
     assert!(log().contains("systemctl daemon-reload"));
     assert!(log().contains("systemctl reset-failed docker.service docker.socket"));
     assert!(log().contains("systemctl enable --quiet docker.service"));
@@ -162,23 +174,32 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
     // Same drop-in, engine running: nothing to do, no restart.
     std::fs::remove_file(dir.path().join("log")).unwrap();
     let out = configure("[Service]\nA\n", "0");
-    assert_eq!(out.stdout_text(), "changed=0\nrestarted=0\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=0\ndaemon_changed=0\nrestarted=0\n"
+    );
     assert!(!log().contains("restart"), "{}", log());
 
     // Same drop-in, new certificates: restart.
     let out = configure("[Service]\nA\n", "1");
-    assert_eq!(out.stdout_text(), "changed=0\nrestarted=1\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=0\ndaemon_changed=0\nrestarted=1\n"
+    );
 
     // New drop-in: the old one is kept as .previous.
     let out = configure("[Service]\nB\n", "0");
-    assert_eq!(out.stdout_text(), "changed=1\nrestarted=1\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=1\ndaemon_changed=0\nrestarted=1\n"
+    );
     assert_eq!(
         std::fs::read_to_string(format!("{f}.previous")).unwrap(),
         "[Service]\nA\n"
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "[Service]\nB\n");
 
-    // A start failure exits 42 with the status and journal on stdout.
+    // A start failure exits 42 with the status and journal on stdout, and puts B back.
     std::fs::write(dir.path().join("fail-start"), "").unwrap();
     let out = configure("[Service]\nC\n", "0");
     assert_eq!(out.status, 42);
@@ -188,16 +209,21 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
         out.stdout_text()
     );
     assert!(out.stdout_text().contains("unknown flag: --bogus"));
-    assert_eq!(
-        std::fs::read_to_string(format!("{f}.previous")).unwrap(),
-        "[Service]\nB\n"
+    // The engine does not come back here either (the stand-in keeps failing): said so.
+    assert!(
+        out.stdout_text().ends_with("rollback=failed\n"),
+        "{}",
+        out.stdout_text()
     );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "[Service]\nB\n");
 
-    // A re-run after the failure restarts even though the drop-in is unchanged.
+    // Once the engine can start, the re-run installs C and keeps B as the last good one.
     std::fs::remove_file(dir.path().join("fail-start")).unwrap();
     let out = configure("[Service]\nC\n", "0");
-    assert_eq!(out.stdout_text(), "changed=0\nrestarted=1\n");
-    // ...and did not overwrite the last good drop-in with the failed one.
+    assert_eq!(
+        out.stdout_text(),
+        "changed=1\ndaemon_changed=0\nrestarted=1\n"
+    );
     assert_eq!(
         std::fs::read_to_string(format!("{f}.previous")).unwrap(),
         "[Service]\nB\n"
@@ -230,6 +256,95 @@ fn configure_makes_the_dropin_private_when_asked_also_over_an_unchanged_one() {
     configure("[Service]\n", "0644");
     assert_eq!(mode(&file), 0o644);
     assert_eq!(mode(Path::new(&format!("{f}.previous"))), 0o600);
+}
+
+#[test]
+fn a_failed_start_puts_dropin_and_daemon_json_back_and_restarts_the_old_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = fake_systemd(dir.path());
+    let file = dir.path().join("docker.service.d/10-machine.conf");
+    let daemon = dir.path().join("daemon.json");
+    let (f, d) = (file.to_str().unwrap(), daemon.to_str().unwrap());
+    let old_daemon = "{\"hosts\": [\"unix:///var/run/docker.sock\"], \"live-restore\": true}\n";
+    std::fs::write(&daemon, old_daemon).unwrap();
+    std::fs::set_permissions(&daemon, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(dir.path().join("state"), "active").unwrap();
+    let configure = |dropin: &str, json: &str| {
+        sh(
+            CONFIGURE_SCRIPT,
+            &[
+                f,
+                &dropin.len().to_string(),
+                "0",
+                "0644",
+                d,
+                &json.len().to_string(),
+            ],
+            format!("{dropin}{json}").as_bytes(),
+            Some(&bin),
+        )
+    };
+    // The user's engine ran without any berth drop-in; the new configuration fails once.
+    std::fs::write(dir.path().join("fail-start-once"), "").unwrap();
+    let out = configure("[Service]\nNEW\n", "{\"live-restore\": true}\n");
+    assert_eq!(out.status, 42, "{}", out.stderr_text());
+    assert!(
+        out.stdout_text().ends_with("rollback=running\n"),
+        "{}",
+        out.stdout_text()
+    );
+    assert!(!file.exists(), "the drop-in berth added is gone again");
+    assert_eq!(std::fs::read_to_string(&daemon).unwrap(), old_daemon);
+    assert_eq!(mode(&daemon), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("state"))
+            .unwrap()
+            .trim(),
+        "active"
+    );
+
+    // When it starts, both files change, each with its backup, and a re-run changes nothing.
+    let out = configure("[Service]\nNEW\n", "{\"live-restore\": true}\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=1\ndaemon_changed=1\nrestarted=1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{d}.berth-previous")).unwrap(),
+        old_daemon
+    );
+    assert_eq!(mode(&daemon), 0o600);
+    let out = configure("[Service]\nNEW\n", "{\"live-restore\": true}\n");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=0\ndaemon_changed=0\nrestarted=0\n"
+    );
+}
+
+#[test]
+fn hostname_works_without_etc_hosts_or_the_hostname_tool() {
+    // The script's effects on the real /etc are what an e2e test checks (Shape::Minimal);
+    // here: with no /etc/hosts, awk reads an empty file instead of failing.
+    let script = crate::flow::HOSTNAME_SCRIPT
+        .replace("/etc/hosts", "$HOSTS")
+        .replace("/etc/hostname", "$HOSTNAME_FILE")
+        .replace("hostnamectl set-hostname", "true")
+        .replace("[ \"$(uname -n)\" != \"$name\" ]", "false");
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    let name_file = dir.path().join("hostname");
+    let body = format!(
+        "HOSTS={} HOSTNAME_FILE={}\n{script}",
+        hosts.display(),
+        name_file.display()
+    );
+    let out = sh(&body, &["web1"], b"", None);
+    assert!(out.success(), "{}", out.stderr_text());
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        "127.0.1.1\tweb1\n"
+    );
+    assert_eq!(std::fs::read_to_string(&name_file).unwrap(), "web1\n");
 }
 
 #[test]

@@ -36,6 +36,19 @@ pub enum SshError {
         /// What berth was waiting for.
         during: String,
     },
+    /// The host accepted the login and acknowledges every packet, but sshd did not open the
+    /// session within [`crate::SESSION_PATIENCE`]: it waits in PAM's session setup.
+    #[error(
+        "{addr} accepted the login but did not open a session for {after:?} to run `{command}`; its kernel answers, so sshd itself is waiting, usually in the login's PAM session setup for systemd-logind or dbus (a host still booting, or one whose logind hangs). Check `systemctl status systemd-logind` and `journalctl -u ssh` on the host, then run the command again"
+    )]
+    SessionStalled {
+        /// `host:port`.
+        addr: String,
+        /// How long berth waited for the session.
+        after: Duration,
+        /// The command (its first line).
+        command: String,
+    },
     /// The SSH protocol handshake failed.
     #[error("the SSH handshake with {addr} failed: {source}. Check that this port speaks SSH")]
     Handshake {

@@ -39,6 +39,69 @@ pub(crate) fn keepalive_secs(io_timeout: Duration) -> u32 {
         .max(2)
 }
 
+/// How long a host whose kernel acknowledges our packets may take to open a session (the
+/// channel and the exec request) before the first command runs. sshd opens the PAM session right
+/// after authentication, before it reads anything else, and pam_systemd waits up to 2 minutes
+/// for systemd-logind (which, on a freshly booted host, may still be starting, or starting the
+/// user's service manager); all that while sshd answers nothing, keepalives included.
+pub const SESSION_PATIENCE: Duration = Duration::from_secs(150);
+
+/// How many bytes of a stalled command's latest output an error quotes.
+const TAIL_BYTES: usize = 200;
+
+/// What a command sent back so far, for the message when it stalls.
+#[derive(Debug, Default)]
+struct Received {
+    stdout: usize,
+    stderr: usize,
+    tail: Vec<u8>,
+}
+
+impl Received {
+    fn add(&mut self, stream: Stream, bytes: &[u8]) {
+        match stream {
+            Stream::Stdout => self.stdout += bytes.len(),
+            Stream::Stderr => self.stderr += bytes.len(),
+        }
+        self.tail.extend_from_slice(bytes);
+        let excess = self.tail.len().saturating_sub(TAIL_BYTES);
+        self.tail.drain(..excess);
+    }
+
+    fn describe(&self) -> String {
+        if self.stdout == 0 && self.stderr == 0 {
+            return "it had sent nothing yet".into();
+        }
+        format!(
+            "it had sent {} bytes on stdout and {} on stderr, ending with {:?}",
+            self.stdout,
+            self.stderr,
+            String::from_utf8_lossy(&self.tail).trim_end()
+        )
+    }
+}
+
+/// The first line of a command, short enough for a message (berth's own scripts start with a
+/// comment naming their purpose).
+pub(crate) fn summary(command: &str) -> String {
+    let mut lines = command.lines();
+    let first = lines.next().unwrap_or_default();
+    let mut text: String = first.chars().take(100).collect();
+    if text.len() < first.len() || lines.next().is_some() {
+        text.push_str(" …");
+    }
+    text
+}
+
+/// Where a command is: the host still opening its session, or the command running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Channel open and exec request sent, not yet confirmed, since this instant.
+    Opening(Instant),
+    /// The command runs.
+    Running,
+}
+
 /// Waits on the session's socket with the silence deadline.
 pub(crate) struct Pump<'a> {
     sess: &'a ssh2::Session,
@@ -48,6 +111,10 @@ pub(crate) struct Pump<'a> {
     keepalive_every: Duration,
     last_heard: Instant,
     last_keepalive: Instant,
+    /// What the current command is, for messages.
+    command: String,
+    phase: Phase,
+    received: Received,
 }
 
 impl<'a> Pump<'a> {
@@ -66,6 +133,9 @@ impl<'a> Pump<'a> {
             keepalive_every: Duration::from_secs(u64::from(keepalive_secs(io_timeout))),
             last_heard: now,
             last_keepalive: now,
+            command: String::new(),
+            phase: Phase::Running,
+            received: Received::default(),
         }
     }
 
@@ -74,18 +144,42 @@ impl<'a> Pump<'a> {
         self.last_heard = Instant::now();
     }
 
+    /// What berth was doing, for a message: the command, the phase, what came back.
+    fn during(&self) -> String {
+        match self.phase {
+            Phase::Opening(_) => format!(
+                "opening a session to run `{}` (the login was accepted; sshd had not confirmed the command yet)",
+                self.command
+            ),
+            Phase::Running => format!("running `{}` ({})", self.command, self.received.describe()),
+        }
+    }
+
+    /// Whether the silence so far is a host busy opening the session rather than a dead peer:
+    /// still opening, within [`SESSION_PATIENCE`], and the peer's kernel acknowledges our packets.
+    fn busy_opening(&self, now: Instant) -> bool {
+        match self.phase {
+            Phase::Opening(since) => {
+                now < since + SESSION_PATIENCE
+                    && crate::liveness::all_acked(self.sock) == Some(true)
+            }
+            Phase::Running => false,
+        }
+    }
+
     /// Blocks until the socket can move in the direction libssh2 waits for,
-    /// sending keepalives; fails once the peer has been silent for `io_timeout`.
-    fn wait(&mut self, during: &str) -> Result<(), SshError> {
+    /// sending keepalives; fails once the peer has been silent for `io_timeout`
+    /// (or, while the host opens the session, [`SESSION_PATIENCE`]).
+    fn wait(&mut self) -> Result<(), SshError> {
         loop {
             let now = Instant::now();
-            let deadline = self.last_heard + self.io_timeout;
+            let mut deadline = self.last_heard + self.io_timeout;
             if now >= deadline {
-                return Err(SshError::Timeout {
-                    addr: self.addr.to_string(),
-                    after: self.io_timeout,
-                    during: during.to_string(),
-                });
+                if !self.busy_opening(now) {
+                    return Err(self.stalled(now));
+                }
+                // Alive but busy: look again after one more keepalive.
+                deadline = now + self.keepalive_every;
             }
             if now >= self.last_keepalive + self.keepalive_every {
                 // A would-block here only delays the keepalive to the next round.
@@ -117,7 +211,7 @@ impl<'a> Pump<'a> {
                 Err(e) => {
                     return Err(SshError::Io {
                         addr: self.addr.to_string(),
-                        during: during.to_string(),
+                        during: self.during(),
                         source: e.into(),
                     });
                 }
@@ -125,20 +219,34 @@ impl<'a> Pump<'a> {
         }
     }
 
+    /// The error for a peer silent past its deadline.
+    fn stalled(&self, now: Instant) -> SshError {
+        match self.phase {
+            Phase::Opening(since) if crate::liveness::all_acked(self.sock) == Some(true) => {
+                SshError::SessionStalled {
+                    addr: self.addr.to_string(),
+                    after: now.duration_since(since),
+                    command: self.command.clone(),
+                }
+            }
+            _ => SshError::Timeout {
+                addr: self.addr.to_string(),
+                after: self.io_timeout,
+                during: self.during(),
+            },
+        }
+    }
+
     /// Calls `f` until it stops saying "would block".
-    pub(crate) fn retry<T>(
-        &mut self,
-        during: &str,
-        mut f: impl FnMut() -> Result<T, ssh2::Error>,
-    ) -> Result<T, SshError> {
+    fn retry<T>(&mut self, mut f: impl FnMut() -> Result<T, ssh2::Error>) -> Result<T, SshError> {
         loop {
             match f() {
                 Ok(v) => return Ok(v),
-                Err(e) if would_block(&e) => self.wait(during)?,
+                Err(e) if would_block(&e) => self.wait()?,
                 Err(e) => {
                     return Err(SshError::Channel {
                         addr: self.addr.to_string(),
-                        during: during.to_string(),
+                        during: self.during(),
                         source: e,
                     });
                 }
@@ -154,19 +262,19 @@ impl<'a> Pump<'a> {
         stdin: &[u8],
         sink: &mut dyn FnMut(Stream, &[u8]),
     ) -> Result<i32, SshError> {
-        let during = format!("running `{command}`");
-        let mut channel = self.retry(&during, || self.sess.channel_session())?;
-        self.retry(&during, || channel.exec(command))?;
+        self.command = summary(command);
+        self.received = Received::default();
+        self.phase = Phase::Opening(Instant::now());
+        let sess = self.sess;
+        let mut channel = self.retry(|| sess.channel_session())?;
+        self.retry(|| channel.exec(command))?;
+        self.phase = Phase::Running;
+        self.heard();
         let mut stderr = channel.stderr();
         let mut rest = stdin;
         let mut eof_sent = false;
         let (mut out_done, mut err_done) = (false, false);
         let mut buf = vec![0u8; 32 * 1024];
-        let io_err = |source: std::io::Error| SshError::Io {
-            addr: self.addr.to_string(),
-            during: during.clone(),
-            source,
-        };
         loop {
             let mut moved = false;
             if !rest.is_empty() {
@@ -188,26 +296,32 @@ impl<'a> Pump<'a> {
                     Err(_) => eof_sent = true,
                 }
             }
-            if !out_done {
-                match channel.read(&mut buf) {
-                    Ok(0) => out_done = true,
-                    Ok(n) => {
-                        sink(Stream::Stdout, &buf[..n]);
-                        moved = true;
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(io_err(e)),
+            for (stream, done) in [
+                (Stream::Stdout, &mut out_done),
+                (Stream::Stderr, &mut err_done),
+            ] {
+                if *done {
+                    continue;
                 }
-            }
-            if !err_done {
-                match stderr.read(&mut buf) {
-                    Ok(0) => err_done = true,
+                let got = match stream {
+                    Stream::Stdout => channel.read(&mut buf),
+                    Stream::Stderr => stderr.read(&mut buf),
+                };
+                match got {
+                    Ok(0) => *done = true,
                     Ok(n) => {
-                        sink(Stream::Stderr, &buf[..n]);
+                        self.received.add(stream, &buf[..n]);
+                        sink(stream, &buf[..n]);
                         moved = true;
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(io_err(e)),
+                    Err(source) => {
+                        return Err(SshError::Io {
+                            addr: self.addr.to_string(),
+                            during: self.during(),
+                            source,
+                        });
+                    }
                 }
             }
             if out_done && err_done {
@@ -216,11 +330,11 @@ impl<'a> Pump<'a> {
             if moved {
                 self.heard();
             } else {
-                self.wait(&during)?;
+                self.wait()?;
             }
         }
-        self.retry(&during, || channel.wait_close())?;
-        let status = self.retry(&during, || channel.exit_status())?;
+        self.retry(|| channel.wait_close())?;
+        let status = self.retry(|| channel.exit_status())?;
         let signal = channel.exit_signal().ok().and_then(|s| s.exit_signal);
         Ok(match signal {
             Some(name) => 128 + signal_number(&name),
@@ -258,6 +372,34 @@ mod tests {
     fn keepalive_has_three_chances_and_a_floor() {
         assert_eq!(keepalive_secs(Duration::from_secs(30)), 10);
         assert_eq!(keepalive_secs(Duration::from_secs(3)), 2);
+    }
+
+    #[test]
+    fn summary_is_the_first_line_shortened() {
+        assert_eq!(summary("true"), "true");
+        assert_eq!(
+            summary("sh -c '# berth: detect the host\nPATH=x'"),
+            "sh -c '# berth: detect the host …"
+        );
+        assert_eq!(summary(&"x".repeat(150)).chars().count(), 102);
+    }
+
+    #[test]
+    fn received_keeps_counts_and_a_short_tail() {
+        let mut r = Received::default();
+        assert_eq!(r.describe(), "it had sent nothing yet");
+        r.add(Stream::Stdout, "a".repeat(300).as_bytes());
+        r.add(Stream::Stderr, b"waiting for lock\n");
+        assert!(
+            r.describe()
+                .starts_with("it had sent 300 bytes on stdout and 17 on stderr")
+        );
+        assert!(
+            r.describe().ends_with("waiting for lock\""),
+            "{}",
+            r.describe()
+        );
+        assert_eq!(r.tail.len(), TAIL_BYTES);
     }
 
     #[test]
