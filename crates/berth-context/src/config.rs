@@ -176,7 +176,10 @@ mod tests {
         assert_eq!(value["auths"]["r.example"]["auth"], "c2VjcmV0");
         assert_eq!(value["psFormat"], "x");
         assert_eq!(value["proxies"]["default"]["httpProxy"], "p");
-        assert!(text.contains("\n\t\"auths\""), "tab-indented as docker writes: {text}");
+        assert!(
+            text.contains("\n\t\"auths\""),
+            "tab-indented as docker writes: {text}"
+        );
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
         assert_eq!(config.current_context().unwrap().as_deref(), Some("web1"));

@@ -278,7 +278,10 @@ mod tests {
         std::fs::create_dir_all(&meta).unwrap();
         std::fs::write(meta.join("meta.json"), "{not json").unwrap();
         let err = store.get("web1").unwrap_err().to_string();
-        assert!(err.contains("meta.json") && err.contains("not valid JSON"), "{err}");
+        assert!(
+            err.contains("meta.json") && err.contains("not valid JSON"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! binary holds only the command line, the output and the progress display.
 
 mod certs;
+mod contexts;
 mod create;
 mod driver;
 mod engine;
@@ -18,7 +19,8 @@ mod provisioning;
 mod remove;
 mod status;
 
-pub use certs::{Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
+pub use certs::{Expiry, Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
+pub use contexts::{active_machine, context_name, own_context, unset_current, use_machine};
 pub use create::{CreateSpec, create};
 pub use driver::{Machines, json_to_toml, machine_ref};
 pub use engine::{ENGINE_WAIT, engine_for, probe, wait_for_engine};

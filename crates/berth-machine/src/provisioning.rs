@@ -11,6 +11,7 @@ use berth_store::{Machine, MachineRecord, MachineState};
 use time::OffsetDateTime;
 
 use crate::certs::{self, Renewal};
+use crate::contexts;
 use crate::driver::Machines;
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
@@ -197,5 +198,13 @@ pub fn reprovision(
             record.tls.extra_sans.push(san.clone());
         }
     }
-    provision(&machine, &mut record, None, options, events)
+    let had_context = contexts::has_own(machines, &record);
+    let result = provision(&machine, &mut record, None, options, events);
+    // The context mirrors the folder: made when missing once provisioning succeeds, and kept
+    // equal to the folder's certificates even when a renewal failed half-way.
+    if result.is_ok() || had_context {
+        contexts::sync(machines, &machine, &mut record, events)?;
+        machine.save(&record)?;
+    }
+    result
 }

@@ -29,7 +29,6 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|f| Filter::parse(f))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let docker_host = ctx.env.get("DOCKER_HOST");
     let deadline = Duration::from_secs(args.timeout.max(1));
     let entries = ctx.store().list()?;
     // Every machine is asked at once under one deadline, so `ls` of a hundred machines with
@@ -38,6 +37,15 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|entry| entry.record.as_ref().ok().cloned())
         .collect();
+    // DOCKER_HOST wins; without it, the docker CLI's selected context (DOCKER_CONTEXT, then
+    // config.json's currentContext), as the docker CLI itself decides.
+    let active = berth_machine::active_machine(
+        &ctx.machines,
+        &records,
+        ctx.env.get("DOCKER_HOST"),
+        ctx.env.get("DOCKER_CONTEXT"),
+    )
+    .map(|r| r.name.clone());
     let mut live = tokio::runtime::Handle::current()
         .block_on(berth_machine::live_states(&ctx.machines, records, deadline))
         .into_iter();
@@ -52,7 +60,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     error: None,
                 });
                 Row {
-                    active: docker_host.is_some() && record.url.as_deref() == docker_host,
+                    active: active.as_deref() == Some(record.name.as_str()),
                     driver: record.driver.clone(),
                     state: live.state.to_string(),
                     url: record.url.clone().unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! One module per command (or per family of small commands).
 
 mod active;
+mod certs;
 mod create;
 mod env;
 mod info;
@@ -9,6 +10,7 @@ mod power;
 mod provision;
 mod rm;
 mod ssh;
+mod use_context;
 
 use std::process::ExitCode;
 
@@ -53,8 +55,9 @@ impl Ctx<'_> {
 pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow::Result<ExitCode> {
     let env = ProcessEnv::from_process();
     let store = open_store(cli.storage_path, &env)?;
+    let docker = berth_context::DockerConfig::locate(env.get("DOCKER_CONFIG").map(Into::into))?;
     let ctx = Ctx {
-        machines: Machines::new(store),
+        machines: Machines::new(store).with_docker_config(docker),
         env,
         printer,
     };
@@ -68,6 +71,8 @@ pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow:
         Command::Config(args) => info::config(&ctx, &args.name),
         Command::Rm(args) => rm::run(&ctx, &args),
         Command::Active => active::run(&ctx),
+        Command::Use(args) => use_context::run(&ctx, &args),
+        Command::Certs(args) => certs::run(&ctx, &args),
         Command::Version => {
             printer.data(&format!("berth {}", env!("CARGO_PKG_VERSION")));
             Ok(ExitCode::SUCCESS)
