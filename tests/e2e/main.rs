@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod cli;
+mod contexts;
 mod create;
 mod env_flags;
 mod failures;
