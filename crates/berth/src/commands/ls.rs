@@ -69,7 +69,20 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                         .error
                         .clone()
                         .or(live.error)
-                        .or_else(|| berth_machine::expiry_warning(&record, now))
+                        // From the certificate files, as `berth certs` reads them (the CA
+                        // too); from the record where the folder has none.
+                        .or_else(|| {
+                            let expiry = ctx
+                                .store()
+                                .machine(&record.name)
+                                .map(|m| berth_machine::Expiry::of(&m))
+                                .unwrap_or_default();
+                            if expiry.soonest().is_some() {
+                                expiry.warning(&record.name, now)
+                            } else {
+                                berth_machine::expiry_warning(&record, now)
+                            }
+                        })
                         .unwrap_or_default(),
                     name: entry.name,
                 }

@@ -2,6 +2,7 @@
 //! End-to-end tests against real hosts live in the workspace's `tests/` package.
 #![allow(clippy::unwrap_used)]
 
+mod certs_contexts;
 mod common;
 mod driver_flags;
 mod env_shells;
