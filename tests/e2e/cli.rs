@@ -18,21 +18,26 @@ pub fn berth_bin() -> PathBuf {
     bin
 }
 
-/// A storage folder and the berth commands that use it.
+/// A storage folder and the berth commands that use it, with a docker CLI folder
+/// (DOCKER_CONFIG) of its own, so that no test touches the real ~/.docker/contexts.
 pub struct Berth {
     pub store: tempfile::TempDir,
+    pub docker_config: tempfile::TempDir,
 }
 
 impl Berth {
     pub fn new() -> Self {
         Berth {
             store: tempfile::tempdir().expect("a temporary storage folder"),
+            docker_config: tempfile::tempdir().expect("a temporary DOCKER_CONFIG"),
         }
     }
 
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::new(berth_bin());
         cmd.env("BERTH_STORAGE_PATH", self.store.path())
+            .env("DOCKER_CONFIG", self.docker_config.path())
+            .env_remove("DOCKER_CONTEXT")
             .env("NO_COLOR", "1")
             .env_remove("DOCKER_HOST")
             .env_remove("SSH_AUTH_SOCK");
@@ -103,6 +108,8 @@ impl Berth {
             .arg("-c")
             .arg(script)
             .env("BERTH_STORAGE_PATH", self.store.path())
+            .env("DOCKER_CONFIG", self.docker_config.path())
+            .env_remove("DOCKER_CONTEXT")
             .env_remove("DOCKER_HOST")
             .output()
             .expect("running bash");
@@ -113,5 +120,39 @@ impl Berth {
             out.status.code()
         );
         out
+    }
+
+    /// The real docker CLI with this test's DOCKER_CONFIG and nothing else pointing it anywhere
+    /// (no DOCKER_HOST, no DOCKER_CONTEXT): what its contexts say decides.
+    pub fn docker_cli(&self, args: &[&str]) -> Output {
+        let out = Command::new("docker")
+            .args(args)
+            .env("DOCKER_CONFIG", self.docker_config.path())
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("DOCKER_TLS_VERIFY")
+            .env_remove("DOCKER_CERT_PATH")
+            .output()
+            .expect("running the docker CLI");
+        eprintln!(
+            "$ docker {}\n{}{}-> {:?}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            out.status.code()
+        );
+        out
+    }
+
+    /// [`Berth::docker_cli`] that must succeed; returns stdout.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker_cli(args);
+        assert!(
+            out.status.success(),
+            "docker {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }

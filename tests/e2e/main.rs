@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod cli;
+mod contexts;
 mod create;
 mod docker_machine;
 mod env_flags;

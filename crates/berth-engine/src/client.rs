@@ -37,6 +37,16 @@ impl std::fmt::Debug for ClientTls {
     }
 }
 
+/// A running container and when it started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunningContainer {
+    pub id: String,
+    /// Its first name, without the leading '/'.
+    pub name: String,
+    /// `State.StartedAt` (RFC 3339 with nanoseconds), which a restart of the container changes.
+    pub started_at: String,
+}
+
 /// What the engine says about itself on `GET /version`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineVersion {
@@ -148,6 +158,38 @@ impl Engine {
             self.docker.list_containers(Some(options)),
         )
         .await
+    }
+
+    /// The running containers, each with its start time (`GET /containers/json`, then
+    /// `GET /containers/{id}/json` for each): what must be the same after an engine restart
+    /// that kept them running (live-restore).
+    pub async fn running(&self) -> Result<Vec<RunningContainer>, EngineError> {
+        let mut out = Vec::new();
+        for summary in self.containers(false).await? {
+            let Some(id) = summary.id else { continue };
+            let inspected = self
+                .call(
+                    "GET /containers/{id}/json",
+                    self.docker.inspect_container(
+                        &id,
+                        None::<bollard::query_parameters::InspectContainerOptions>,
+                    ),
+                )
+                .await?;
+            out.push(RunningContainer {
+                name: summary
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .map(|n| n.trim_start_matches('/').to_owned())
+                    .unwrap_or_else(|| id.clone()),
+                started_at: inspected
+                    .state
+                    .and_then(|s| s.started_at)
+                    .unwrap_or_default(),
+                id,
+            });
+        }
+        Ok(out)
     }
 
     /// `GET /swarm`: the cluster this engine manages (an error on workers and non-members).

@@ -131,6 +131,68 @@ fn server_fits(ca_pem: &str, pair: &PemPair, sans: &[String]) -> bool {
             .all(|san| berth_tls::covers(&pair.cert_pem, san).unwrap_or(false))
 }
 
+/// When a machine's certificates expire, read from the files in its folder (not the record:
+/// the files are what clients and the engine use). None where a file is missing or unreadable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expiry {
+    pub ca: Option<time::OffsetDateTime>,
+    pub server: Option<time::OffsetDateTime>,
+    pub client: Option<time::OffsetDateTime>,
+}
+
+impl Expiry {
+    /// The expiry of `machine`'s CA, server and client certificates.
+    pub fn of(machine: &Machine) -> Expiry {
+        let not_after = |file: &str| {
+            let pem = machine.read_file(file).ok()?;
+            Some(berth_tls::inspect(&pem).ok()?.not_after)
+        };
+        Expiry {
+            ca: not_after("ca.pem"),
+            server: not_after("server.pem"),
+            client: not_after("cert.pem"),
+        }
+    }
+
+    /// The soonest of the three.
+    pub fn soonest(&self) -> Option<time::OffsetDateTime> {
+        [self.ca, self.server, self.client]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// A sentence when one of them has expired or expires within [`WARN_WITHIN_DAYS`]; the
+    /// same words as `ls` for the server and client certificate.
+    pub fn warning(&self, name: &str, now: time::OffsetDateTime) -> Option<String> {
+        let mut record = MachineRecord::new(name, "");
+        record.tls.server_not_after = self.server;
+        record.tls.client_not_after = self.client;
+        let leaf = expiry_warning(&record, now);
+        let ca_days = self.ca.map(|t| (t - now).whole_days());
+        let leaf_days = [self.server, self.client]
+            .into_iter()
+            .flatten()
+            .map(|t| (t - now).whole_days())
+            .min();
+        match ca_days {
+            Some(d) if d <= WARN_WITHIN_DAYS && leaf_days.is_none_or(|l| d <= l) => {
+                Some(if d < 0 {
+                    format!(
+                        "the CA of '{name}' expired {} days ago; `berth regenerate-certs --client-certs {name}` makes a new one",
+                        -d
+                    )
+                } else {
+                    format!(
+                        "the CA of '{name}' expires in {d} days; `berth regenerate-certs --client-certs {name}` makes a new one"
+                    )
+                })
+            }
+            _ => leaf,
+        }
+    }
+}
+
 /// Warn this long before a certificate expires (docker-machine's certificates expired silently
 /// after 1080 days: #4397, #4400, #4553).
 pub const WARN_WITHIN_DAYS: i64 = 30;

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use berth_driver::{CreateRequest, Driver};
 use berth_provision::EngineConfig;
 use berth_ssh::HostKeyPolicy;
-use berth_store::{MachineRecord, MachineState};
+use berth_store::{ContextSettings, MachineRecord, MachineState};
 use berth_tls::KeyAlgorithm;
 
 use crate::certs::Renewal;
+use crate::contexts;
 use crate::driver::{Machines, json_to_toml};
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
@@ -28,6 +29,8 @@ pub struct CreateSpec {
     pub tls_sans: Vec<String>,
     /// How the host key is checked on first contact (default: pinned as found).
     pub host_key: Option<HostKeyPolicy>,
+    /// The machine's docker context: its name when not the machine's, or none at all.
+    pub context: ContextSettings,
 }
 
 /// Creates machine `name` with `driver`. On failure the machine is kept in state Error (the
@@ -48,7 +51,10 @@ pub fn create(
             .map_err(|e| MachineError::with_source(format!("cannot create '{name}'"), e))?;
     }
     let store = machines.store();
+    // A context of that name that berth did not make refuses the create before anything is made.
+    contexts::check_free(machines, name, &spec.context)?;
     let mut record = MachineRecord::new(name, driver.name());
+    record.context = spec.context.clone();
     record.engine =
         toml::Table::try_from(&spec.engine).context("cannot record the engine options")?;
     record.tls.algorithm = spec.algorithm.as_str().to_owned();
@@ -105,6 +111,7 @@ pub fn create(
         // The `none` driver: an engine that is already set up; berth only records it.
         record.url = created.engine_url;
         record.state = MachineState::Running;
+        contexts::sync(machines, &machine, &mut record, events)?;
         machine.save(&record)?;
         return Ok(());
     }
@@ -122,5 +129,8 @@ pub fn create(
                 err.causes().join("\n  caused by: ")
             ))
         },
-    )
+    )?;
+    contexts::sync(machines, &machine, &mut record, events)?;
+    machine.save(&record)?;
+    Ok(())
 }

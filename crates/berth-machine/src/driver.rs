@@ -11,13 +11,30 @@ use crate::error::{Context as _, MachineError};
 pub struct Machines {
     store: Store,
     search: PluginSearch,
+    docker: Option<berth_context::DockerConfig>,
 }
 
 impl Machines {
     /// The machines of `store`; plugins are looked for in its `plugins/`, beside berth, on PATH.
     pub fn new(store: Store) -> Self {
         let search = PluginSearch::from_env(store.root());
-        Machines { store, search }
+        Machines {
+            store,
+            search,
+            docker: None,
+        }
+    }
+
+    /// The same machines, each also kept as a context in the docker CLI's folder `docker`
+    /// (made at create and provision, updated with the certificates, removed at rm).
+    pub fn with_docker_config(mut self, docker: berth_context::DockerConfig) -> Self {
+        self.docker = Some(docker);
+        self
+    }
+
+    /// The docker CLI's folder, when contexts are kept.
+    pub fn docker_config(&self) -> Option<&berth_context::DockerConfig> {
+        self.docker.as_ref()
     }
 
     /// The store.

@@ -8,24 +8,28 @@
 //! binary holds only the command line, the output and the progress display.
 
 mod certs;
+mod contexts;
 mod create;
 pub mod docker_machine;
 mod driver;
 mod engine;
 mod error;
 mod event;
+mod live_restore;
 mod power;
 mod provisioning;
 mod remove;
 mod status;
 mod upgrade;
 
-pub use certs::{Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
+pub use certs::{Expiry, Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
+pub use contexts::{active_machine, context_name, own_context, unset_current, use_machine};
 pub use create::{CreateSpec, create};
 pub use driver::{Machines, json_to_toml, machine_ref};
 pub use engine::{ENGINE_WAIT, engine_for, probe, wait_for_engine};
 pub use error::{Context, MachineError};
 pub use event::Event;
+pub use live_restore::{LIVE_RESTORE_OPT, restart_risk};
 pub use power::{past_tense, power, verb};
 pub use provisioning::{Options, provision, reprovision};
 pub use remove::{Removed, remove};

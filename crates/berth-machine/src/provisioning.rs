@@ -11,9 +11,11 @@ use berth_store::{Machine, MachineRecord, MachineState};
 use time::OffsetDateTime;
 
 use crate::certs::{self, Renewal};
+use crate::contexts;
 use crate::driver::Machines;
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
+use crate::live_restore;
 
 /// How long one engine probe may take while waiting for the engine.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -99,7 +101,9 @@ fn run(
     options: Options,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    let engine = engine_config(record)?;
+    let mut engine = engine_config(record)?;
+    // Asked before anything changes: what runs now, and whether a restart would stop it.
+    let before = live_restore::engine_before(machine, record);
     let target = target(machine, record, policy)?;
     events(Event::Step(&Step::Connecting.to_string()));
     let session = Session::connect(&target)
@@ -109,6 +113,28 @@ fn run(
     record.url = Some(HostPort::new(target.host.clone(), engine.port).engine_url());
     record.steps_done = vec![step_key(Step::Connecting)];
     machine.save(record)?;
+
+    match live_restore::decide(
+        &engine,
+        live_restore::daemon_json_setting(&session),
+        &before,
+    ) {
+        live_restore::Decision::AddFlag => {
+            engine.opts.push(live_restore::LIVE_RESTORE_OPT.to_owned());
+            if before.answered && !before.live_restore {
+                events(Event::Warn(
+                    "berth turned live-restore on (--live-restore in its drop-in), so engine restarts keep containers running from now on",
+                ));
+            }
+        }
+        live_restore::Decision::AlreadyOn => {}
+        live_restore::Decision::Off(why) => {
+            let at_risk = live_restore::at_risk(&before);
+            if !at_risk.is_empty() {
+                events(Event::Warn(&format!("{why}: {}", at_risk.join(", "))));
+            }
+        }
+    }
 
     let address = target.host.clone();
     let mut plan = Plan::new(&record.name, &address, &engine);
@@ -147,6 +173,7 @@ fn run(
                 .extend(outcome.steps_done.iter().map(|s| step_key(*s)));
             if outcome.restarted {
                 events(Event::Debug("the engine was restarted"));
+                report_survivors(machine, record, &before.running, events);
             }
             Ok(())
         }
@@ -156,6 +183,38 @@ fn run(
                 .extend(err.done.iter().map(|s| step_key(*s)));
             Err(err.into())
         }
+    }
+}
+
+/// Says whether the containers that ran before the restart still run, with the same start
+/// times (a container started again counts as stopped).
+fn report_survivors(
+    machine: &Machine,
+    record: &MachineRecord,
+    before: &[berth_engine::RunningContainer],
+    events: &mut dyn FnMut(Event<'_>),
+) {
+    if before.is_empty() {
+        return;
+    }
+    match live_restore::running_after(machine, record) {
+        Some(after) => {
+            let lost = live_restore::lost(before, &after);
+            if lost.is_empty() {
+                events(Event::Detail(&format!(
+                    "{} running containers kept running through the engine restart",
+                    before.len()
+                )));
+            } else {
+                events(Event::Warn(&format!(
+                    "the engine restart stopped these containers: {}; `docker start` starts them again",
+                    lost.join(", ")
+                )));
+            }
+        }
+        None => events(Event::Warn(
+            "the engine did not list its containers after the restart; check them with `docker ps`",
+        )),
     }
 }
 
@@ -201,5 +260,13 @@ pub fn reprovision(
             record.tls.extra_sans.push(san.clone());
         }
     }
-    provision(&machine, &mut record, None, options, events)
+    let had_context = contexts::has_own(machines, &record);
+    let result = provision(&machine, &mut record, None, options, events);
+    // The context mirrors the folder: made when missing once provisioning succeeds, and kept
+    // equal to the folder's certificates even when a renewal failed half-way.
+    if result.is_ok() || had_context {
+        contexts::sync(machines, &machine, &mut record, events)?;
+        machine.save(&record)?;
+    }
+    result
 }

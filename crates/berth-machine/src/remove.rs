@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use berth_store::{MachineRecord, MachineState};
 
+use crate::contexts;
 use crate::driver::{Machines, machine_ref};
 use crate::error::MachineError;
 use crate::event::Event;
@@ -32,6 +33,7 @@ pub fn remove(
     let removed = match machine.load() {
         Ok(record) => {
             remove_host(machines, &machine, &record, force, events)?;
+            contexts::remove(machines, name, &record.context, events)?;
             if record.driver == "generic" || record.driver == "none" {
                 Removed::RecordOnly
             } else {
@@ -42,6 +44,7 @@ pub fn remove(
             events(Event::Warn(&format!(
                 "removing '{name}' although its record is unreadable: {err}"
             )));
+            contexts::remove(machines, name, &Default::default(), events)?;
             Removed::Everything
         }
         Err(err) => {

@@ -17,6 +17,8 @@ pub use atomic::{FileMode, write_atomic};
 pub use error::StoreError;
 pub use lock::MachineLock;
 pub use name::{HOSTNAME_RULE, NAME_RULE, validate_name, validate_new_name};
-pub use record::{MachineRecord, MachineState, RECORD_VERSION, SshSettings, TlsSettings};
+pub use record::{
+    ContextSettings, MachineRecord, MachineState, RECORD_VERSION, SshSettings, TlsSettings,
+};
 pub use root::{RootSource, default_root};
 pub use store::{CERT_FILES, Machine, MachineEntry, Store};

@@ -107,6 +107,27 @@ pub struct MachineRecord {
     /// The driver's own data (opaque to berth).
     #[serde(default)]
     pub driver_data: toml::Table,
+    /// The docker CLI context berth keeps for the machine.
+    #[serde(default, skip_serializing_if = "ContextSettings::is_default")]
+    pub context: ContextSettings,
+}
+
+/// The docker CLI context of a machine (`$DOCKER_CONFIG/contexts`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextSettings {
+    /// The context's name when it is not the machine's own (`--context-name`, or a machine
+    /// name the docker CLI refuses as a context name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `create --no-context`: berth makes no context for this machine.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+}
+
+impl ContextSettings {
+    fn is_default(&self) -> bool {
+        *self == ContextSettings::default()
+    }
 }
 
 impl MachineRecord {
@@ -127,6 +148,7 @@ impl MachineRecord {
             engine: toml::Table::new(),
             tls: TlsSettings::default(),
             driver_data: toml::Table::new(),
+            context: ContextSettings::default(),
         }
     }
 

@@ -91,6 +91,10 @@ pub enum Command {
     RegenerateCerts(RegenerateCertsArgs),
     /// Print the name of the machine DOCKER_HOST points at.
     Active,
+    /// Make a machine the docker CLI's current context (as `docker context use`).
+    Use(UseArgs),
+    /// Show when each machine's CA, server and client certificates expire.
+    Certs(CertsArgs),
     /// Print berth's version, or a machine's engine version.
     Version(VersionArgs),
     /// Upgrade the engine of machines through their package manager.
@@ -187,6 +191,14 @@ pub struct CreateArgs {
     /// The SHA256 fingerprint of the host's SSH key, if known; pins it up front instead of trusting the first contact.
     #[arg(long, value_name = "SHA256:…")]
     pub ssh_host_key_fingerprint: Option<String>,
+
+    /// The name of the machine's docker context (default: the machine's name).
+    #[arg(long, value_name = "NAME", conflicts_with = "no_context")]
+    pub context_name: Option<String>,
+
+    /// Make no docker context for the machine (`berth env` still points docker at it).
+    #[arg(long)]
+    pub no_context: bool,
 
     /// The machines' names (several make several machines at once).
     #[arg(required = true, value_name = "NAME")]
@@ -317,6 +329,32 @@ pub struct RegenerateCertsArgs {
     pub tls_san: Vec<String>,
     /// The machines' names.
     #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// Go back to the `default` context (DOCKER_HOST, else the local engine).
+    #[arg(long, short = 'u', conflicts_with = "name")]
+    pub unset: bool,
+    /// The machine's name.
+    #[arg(required_unless_present = "unset")]
+    pub name: Option<String>,
+}
+
+/// A table for people or JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CertsArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: TableFormat,
+    /// The machines' names (default: every machine).
     pub names: Vec<String>,
 }
 

@@ -28,6 +28,15 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result
     for san in &args.tls_san {
         berth_tls::check_san(san)?;
     }
+    if let Some(context) = &args.context_name {
+        berth_context::validate_name(context)?;
+        if args.names.len() > 1 {
+            bail!(
+                "--context-name names one machine's context, but {} machines are being created; create them one at a time",
+                args.names.len()
+            );
+        }
+    }
     let engine = engine_config(args)?;
     let algorithm: KeyAlgorithm = args.tls_algorithm.parse()?;
     let policy = args
@@ -49,12 +58,19 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result
         algorithm,
         tls_sans: args.tls_san.clone(),
         host_key: policy,
+        context: berth_store::ContextSettings {
+            name: args.context_name.clone(),
+            disabled: args.no_context,
+        },
     };
     super::for_each_machine(ctx, &args.names, move |machines, name, events| {
         berth_machine::create(machines, driver.as_ref(), name, &spec, events)?;
-        Ok(format!(
-            "created; `eval \"$(berth env {name})\"` points docker at it"
-        ))
+        Ok(match berth_machine::own_context(machines, name) {
+            Some(context) => format!(
+                "created; `docker --context {context} ps` or `berth use {name}` points docker at it"
+            ),
+            None => format!("created; `eval \"$(berth env {name})\"` points docker at it"),
+        })
     })
 }
 

@@ -106,7 +106,6 @@ impl Format {
 pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
     let filters = Filters::parse(&args.filter)?;
     let format = Format::of(args.format.as_deref());
-    let docker_host = ctx.env.get("DOCKER_HOST");
     let deadline = Duration::from_secs(args.timeout.max(1));
     let entries = ctx.store().list()?;
     // Every machine is asked at once under one deadline, so `ls` of a hundred machines with
@@ -115,6 +114,15 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|entry| entry.record.as_ref().ok().cloned())
         .collect();
+    // DOCKER_HOST wins; without it, the docker CLI's selected context (DOCKER_CONTEXT, then
+    // config.json's currentContext), as the docker CLI itself decides.
+    let active = berth_machine::active_machine(
+        &ctx.machines,
+        &records,
+        ctx.env.get("DOCKER_HOST"),
+        ctx.env.get("DOCKER_CONTEXT"),
+    )
+    .map(|r| r.name.clone());
     let mut live = tokio::runtime::Handle::current()
         .block_on(berth_machine::live_states(&ctx.machines, records, deadline))
         .into_iter();
@@ -136,7 +144,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     .map(|e| e.labels)
                     .unwrap_or_default();
                 Row {
-                    active: docker_host.is_some() && record.url.as_deref() == docker_host,
+                    active: active.as_deref() == Some(record.name.as_str()),
                     driver: record.driver.clone(),
                     state: live.state.to_string(),
                     url: record.url.clone().unwrap_or_default(),
@@ -145,7 +153,20 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                         .error
                         .clone()
                         .or(live.error)
-                        .or_else(|| berth_machine::expiry_warning(&record, now))
+                        // From the certificate files, as `berth certs` reads them (the CA
+                        // too); from the record where the folder has none.
+                        .or_else(|| {
+                            let expiry = ctx
+                                .store()
+                                .machine(&record.name)
+                                .map(|m| berth_machine::Expiry::of(&m))
+                                .unwrap_or_default();
+                            if expiry.soonest().is_some() {
+                                expiry.warning(&record.name, now)
+                            } else {
+                                berth_machine::expiry_warning(&record, now)
+                            }
+                        })
                         .unwrap_or_default(),
                     name: entry.name,
                     labels,

@@ -1,6 +1,7 @@
 //! One module per command (or per family of small commands).
 
 mod active;
+mod certs;
 mod compat;
 mod create;
 mod env;
@@ -11,6 +12,7 @@ mod provision;
 mod rm;
 mod ssh;
 mod upgrade;
+mod use_context;
 
 use std::process::ExitCode;
 
@@ -59,8 +61,9 @@ pub fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(cli.storage_path, crate::dialect::current(), &env)?;
+    let docker = berth_context::DockerConfig::locate(env.get("DOCKER_CONFIG").map(Into::into))?;
     let ctx = Ctx {
-        machines: Machines::new(store),
+        machines: Machines::new(store).with_docker_config(docker),
         env,
         printer,
     };
@@ -76,6 +79,8 @@ pub fn run(
         Command::Config(args) => info::config(&ctx, &args.name),
         Command::Rm(args) => rm::run(&ctx, &args),
         Command::Active => active::run(&ctx),
+        Command::Use(args) => use_context::run(&ctx, &args),
+        Command::Certs(args) => certs::run(&ctx, &args),
         Command::Version(args) => match &args.name {
             Some(name) => info::engine_version(&ctx, name),
             None => {

@@ -34,11 +34,22 @@ pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result
     // stops every container unless live-restore is on (docker-machine #4721 lost a user's
     // containers on six servers this way): say so, and ask.
     if !args.yes {
+        // Asked of each engine first, so the question names what would stop (if anything).
+        let risks: Vec<String> = args
+            .names
+            .iter()
+            .filter_map(|name| berth_machine::restart_risk(&ctx.machines, name))
+            .collect();
+        let containers = if risks.is_empty() {
+            "running containers keep running (live-restore).".to_owned()
+        } else {
+            format!("{}.", risks.join("; "))
+        };
         let question = format!(
-            "Regenerating certificates restarts the Docker engine on {}: containers stop unless the engine runs with live-restore. {}Continue? [y/N]",
+            "Regenerating certificates restarts the Docker engine on {}: {containers} {}Continue? [y/N]",
             args.names.join(", "),
             if args.client_certs {
-                "With --client-certs a new CA is made and every client certificate made before stops working. "
+                "With --client-certs a new CA is made and every client certificate made before stops working (berth's env and docker context get the new one). "
             } else {
                 ""
             }

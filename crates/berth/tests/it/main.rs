@@ -2,6 +2,7 @@
 //! End-to-end tests against real hosts live in the workspace's `tests/` package.
 #![allow(clippy::unwrap_used)]
 
+mod certs_contexts;
 mod common;
 mod docker_machine;
 mod driver_flags;
