@@ -8,6 +8,7 @@ mod create;
 mod env_flags;
 mod failures;
 mod hosts;
+mod interrupt;
 mod nspawn;
 mod plugins;
 mod ssh;

@@ -5,19 +5,31 @@ use berth_driver::{Driver, MachineRef, PluginOptions, PluginSearch};
 use berth_store::{Machine, MachineRecord, Store};
 
 use crate::error::{Context as _, MachineError};
+use crate::interrupt::Interrupt;
 
 /// A store and where its drivers are found.
 #[derive(Debug, Clone)]
 pub struct Machines {
     store: Store,
     search: PluginSearch,
+    interrupt: Interrupt,
 }
 
 impl Machines {
     /// The machines of `store`; plugins are looked for in its `plugins/`, beside berth, on PATH.
     pub fn new(store: Store) -> Self {
         let search = PluginSearch::from_env(store.root());
-        Machines { store, search }
+        Machines {
+            store,
+            search,
+            interrupt: Interrupt::new(),
+        }
+    }
+
+    /// The request to stop that every operation on these machines checks (the binary triggers
+    /// it on Ctrl-C; clones share it).
+    pub fn interrupt(&self) -> &Interrupt {
+        &self.interrupt
     }
 
     /// The store.

@@ -9,6 +9,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
@@ -48,6 +49,8 @@ pub(crate) struct Pump<'a> {
     keepalive_every: Duration,
     last_heard: Instant,
     last_keepalive: Instant,
+    /// Set when the session was ended from another thread (see `Aborter`).
+    aborted: Option<&'a AtomicBool>,
 }
 
 impl<'a> Pump<'a> {
@@ -66,7 +69,24 @@ impl<'a> Pump<'a> {
             keepalive_every: Duration::from_secs(u64::from(keepalive_secs(io_timeout))),
             last_heard: now,
             last_keepalive: now,
+            aborted: None,
         }
+    }
+
+    /// Makes every wait fail with [`SshError::Aborted`] once `flag` is set.
+    pub(crate) fn aborted_by(mut self, flag: &'a AtomicBool) -> Self {
+        self.aborted = Some(flag);
+        self
+    }
+
+    fn check_aborted(&self, during: &str) -> Result<(), SshError> {
+        if self.aborted.is_some_and(|f| f.load(Ordering::SeqCst)) {
+            return Err(SshError::Aborted {
+                addr: self.addr.to_string(),
+                during: during.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Records that the peer just sent something.
@@ -78,6 +98,7 @@ impl<'a> Pump<'a> {
     /// sending keepalives; fails once the peer has been silent for `io_timeout`.
     fn wait(&mut self, during: &str) -> Result<(), SshError> {
         loop {
+            self.check_aborted(during)?;
             let now = Instant::now();
             let deadline = self.last_heard + self.io_timeout;
             if now >= deadline {
@@ -154,6 +175,20 @@ impl<'a> Pump<'a> {
         stdin: &[u8],
         sink: &mut dyn FnMut(Stream, &[u8]),
     ) -> Result<i32, SshError> {
+        let result = self.run_channel(command, stdin, sink);
+        // Whatever the dead socket made libssh2 say (an error, or an end of file that looks like
+        // the command's), the command did not finish: say why.
+        self.check_aborted(&format!("running `{command}`"))?;
+        result
+    }
+
+    fn run_channel(
+        &mut self,
+        command: &str,
+        stdin: &[u8],
+        sink: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Result<i32, SshError> {
+        self.check_aborted(&format!("running `{command}`"))?;
         let during = format!("running `{command}`");
         let mut channel = self.retry(&during, || self.sess.channel_session())?;
         self.retry(&during, || channel.exec(command))?;

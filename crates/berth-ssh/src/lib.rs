@@ -19,5 +19,5 @@ mod target;
 pub use error::SshError;
 pub use hostkey::fingerprint_of_key;
 pub use output::{Output, Stream};
-pub use session::Session;
+pub use session::{Aborter, Session};
 pub use target::{Auth, HostKeyPolicy, Target};

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod context;
 mod driver_flags;
+mod interrupt;
 mod printer;
 mod progress;
 mod shell;
@@ -58,6 +59,10 @@ fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
     if let Some(commands::RemoteExit(code)) = err.downcast_ref::<commands::RemoteExit>() {
         return ExitCode::from(*code);
     }
+    let interrupted = err.downcast_ref::<interrupt::Interrupted>().is_some()
+        || err
+            .downcast_ref::<berth_machine::MachineError>()
+            .is_some_and(berth_machine::MachineError::is_interrupted);
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {
         let cause = cause.to_string();
@@ -66,5 +71,9 @@ fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
         }
     }
     printer.error(&message);
-    ExitCode::FAILURE
+    if interrupted {
+        ExitCode::from(interrupt::EXIT_INTERRUPTED)
+    } else {
+        ExitCode::FAILURE
+    }
 }

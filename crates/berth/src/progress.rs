@@ -58,7 +58,7 @@ impl Progress {
     }
 
     /// Prints a line above the bars (or plainly when there are none).
-    fn line(&self, text: &str) {
+    pub fn line(&self, text: &str) {
         match &self.multi {
             Some(multi) => multi.suspend(|| self.printer.info(text)),
             None => self.printer.info(text),

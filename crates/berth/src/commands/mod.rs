@@ -58,6 +58,12 @@ pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow:
         env,
         printer,
     };
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Provision(_) | Command::RegenerateCerts(_)
+    ) {
+        crate::interrupt::catch(ctx.machines.interrupt().clone())?;
+    }
     match cli.command {
         Command::Ls(args) => ls::run(&ctx, &args),
         Command::Env(args) => env::run(&ctx, &args),
@@ -107,6 +113,13 @@ where
 {
     let each = Arc::new(each);
     let progress = Progress::new(ctx.printer);
+    let _notice = ctx.machines.interrupt().on_trigger({
+        let progress = progress.clone();
+        move || {
+            progress
+                .line("interrupted: stopping at the current step (Ctrl-C again ends berth at once)")
+        }
+    });
     let runtime = tokio::runtime::Handle::current();
     let tasks: Vec<_> = names
         .iter()
@@ -153,6 +166,9 @@ where
     }
     for (name, err) in &failures {
         ctx.printer.error(&format!("{name}: {err:#}"));
+    }
+    if !failures.is_empty() && ctx.machines.interrupt().is_triggered() {
+        return Err(crate::interrupt::Interrupted.into());
     }
     if !failures.is_empty() {
         anyhow::bail!(
