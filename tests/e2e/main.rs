@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod audit;
 mod cli;
 mod create;
 mod env_flags;

@@ -1,6 +1,7 @@
 //! One module per command (or per family of small commands).
 
 mod active;
+mod audit;
 mod create;
 mod env;
 mod info;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli, chosen: Option<ChosenDriver>, printer: &Printer) -> anyhow:
         Command::Url(args) => info::url(&ctx, &args.name),
         Command::Config(args) => info::config(&ctx, &args.name),
         Command::Rm(args) => rm::run(&ctx, &args),
+        Command::Audit(args) => audit::run(&ctx, &args),
         Command::Active => active::run(&ctx),
         Command::Version => {
             printer.data(&format!("berth {}", env!("CARGO_PKG_VERSION")));
