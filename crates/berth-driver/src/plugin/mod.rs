@@ -483,13 +483,25 @@ impl Driver for PluginDriver {
     fn create(&self, req: &CreateRequest, progress: &dyn Fn(&str)) -> Result<Created, DriverError> {
         let op = Operation::Create;
         let params = serde_json::to_value(req).map_err(|e| self.encode_error(op.method(), &e))?;
-        self.call(
-            op.method(),
-            &params,
-            self.options.deadlines.create,
-            progress,
-        )
-        .map_err(|f| self.failure(f, op.as_str(), Some(op), &req.machine))
+        let created: Created = self
+            .call(
+                op.method(),
+                &params,
+                self.options.deadlines.create,
+                progress,
+            )
+            .map_err(|f| self.failure(f, op.as_str(), Some(op), &req.machine))?;
+        // docs/plugins.md: a create answers where to reach the host (`ssh`) or, for an engine
+        // that is already set up, its `engine_url`. With neither, berth would record a Running
+        // machine that nothing can reach.
+        if created.ssh.is_none() && created.engine_url.is_none() {
+            return Err(DriverError::PluginBadResult {
+                plugin: self.path.clone(),
+                method: op.method().to_owned(),
+                detail: "it has neither `ssh` (where to reach the host) nor `engine_url` (an engine already set up); one of them is required".to_owned(),
+            });
+        }
+        Ok(created)
     }
 
     fn start(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
