@@ -12,6 +12,14 @@ export DEBIAN_FRONTEND=noninteractive
 apt_get() {
   apt-get -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }
+# An install cut off half-way (berth interrupted, the connection lost) can leave dpkg
+# "interrupted", and apt then refuses to run until `dpkg --configure -a` finishes it. When that
+# fails (an apt still at work holds the lock), apt below waits for the lock and says the rest.
+admindir=${DPKG_ADMINDIR:-/var/lib/dpkg}
+if [ -n "$(ls -A "$admindir/updates" 2>/dev/null)" ]; then
+  echo "finishing an interrupted dpkg run"
+  dpkg --force-confdef --force-confold --configure -a || echo "dpkg --configure -a failed; going on"
+fi
 if [ -n "$url" ]; then
   if ! command -v curl >/dev/null 2>&1; then
     apt_get update

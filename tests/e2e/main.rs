@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod audit;
 mod cli;
 mod contexts;
 mod create;
@@ -10,6 +11,7 @@ mod docker_machine;
 mod env_flags;
 mod failures;
 mod hosts;
+mod interrupt;
 mod nspawn;
 mod nspawn_security;
 mod plugins;

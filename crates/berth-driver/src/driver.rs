@@ -51,7 +51,18 @@ pub trait Driver: Send + Sync {
     /// Where to reach the machine over SSH now (an address can change after a
     /// restart).
     fn ssh_endpoint(&self, m: &MachineRef) -> Result<SshEndpoint, DriverError>;
+
+    /// A handle that ends this driver's calls under way, from another thread, when berth is
+    /// interrupted (Ctrl-C): each returns an error soon instead of running to its end, and
+    /// every later call fails at once. `None` (the default) for drivers whose calls are short
+    /// and own no process to stop.
+    fn interrupter(&self) -> Option<Interrupter> {
+        None
+    }
 }
+
+/// Ends a driver's calls under way; see [`Driver::interrupter`]. Calling it again does nothing more.
+pub type Interrupter = std::sync::Arc<dyn Fn() + Send + Sync>;
 
 /// A progress callback that drops every message, for callers that show none.
 pub fn no_progress(_: &str) {}
@@ -91,5 +102,8 @@ impl<T: Driver + ?Sized> Driver for Box<T> {
     }
     fn ssh_endpoint(&self, m: &MachineRef) -> Result<SshEndpoint, DriverError> {
         (**self).ssh_endpoint(m)
+    }
+    fn interrupter(&self) -> Option<Interrupter> {
+        (**self).interrupter()
     }
 }

@@ -210,6 +210,20 @@ pub enum DriverError {
         detail: String,
     },
 
+    /// berth was interrupted (Ctrl-C) while the plugin worked, and stopped it.
+    #[error(
+        "berth was interrupted during {method} and stopped the driver plugin {} ({how}).",
+        plugin.display()
+    )]
+    PluginInterrupted {
+        /// The plugin's path.
+        plugin: PathBuf,
+        /// The JSON-RPC method that was running.
+        method: String,
+        /// How it ended: "it exited on SIGTERM", "killed after 2s".
+        how: String,
+    },
+
     /// Talking to the plugin's pipes failed.
     #[error(
         "Could not talk to the driver plugin {} during {method}: {source}.",

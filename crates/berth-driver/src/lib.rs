@@ -12,7 +12,7 @@ pub mod protocol;
 pub mod sdk;
 mod types;
 
-pub use driver::{Driver, no_progress};
+pub use driver::{Driver, Interrupter, no_progress};
 pub use error::DriverError;
 pub use plugin::{Deadlines, PluginDriver, PluginOptions, PluginSearch};
 pub use types::{

@@ -12,6 +12,7 @@
 //! answer, the engine refusing our client certificate, the engine's certificate not matching
 //! the CA or the address, and an engine that answers but not as an engine should.
 
+pub mod audit;
 mod client;
 mod error;
 mod transport;

@@ -36,6 +36,10 @@ pub struct CreateSpec {
 /// Creates machine `name` with `driver`. On failure the machine is kept in state Error (the
 /// error says how to finish or remove it), except when the driver refused a flag: then it made
 /// nothing and the record goes too, so that fixing the command line and running it again works.
+///
+/// When `machines.interrupt()` comes, the driver's call under way is ended (a plugin is told to
+/// stop) or the provisioning stops at its step; the machine is kept in state Error naming the
+/// step and the error is [`MachineError::Interrupted`].
 pub fn create(
     machines: &Machines,
     driver: &dyn Driver,
@@ -53,6 +57,15 @@ pub fn create(
     let store = machines.store();
     // A context of that name that berth did not make refuses the create before anything is made.
     contexts::check_free(machines, name, &spec.context)?;
+    let interrupt = machines.interrupt();
+    let step = format!("creating the host ({} driver)", driver.name());
+    if interrupt.is_triggered() {
+        return Err(MachineError::Interrupted {
+            machine: name.to_owned(),
+            step,
+            next: "nothing was made; run the create again".to_owned(),
+        });
+    }
     let mut record = MachineRecord::new(name, driver.name());
     record.context = spec.context.clone();
     record.engine =
@@ -61,7 +74,6 @@ pub fn create(
     record.tls.extra_sans = spec.tls_sans.clone();
     let (machine, lock) = store.create_machine(&record)?;
 
-    let step = format!("creating the host ({} driver)", driver.name());
     events(Event::Step(&step));
     let request = CreateRequest {
         machine: name.to_owned(),
@@ -71,14 +83,34 @@ pub fn create(
     };
     // Drivers report through a shared callback; the events sink wants a unique borrow.
     let events_cell = std::cell::RefCell::new(&mut *events);
+    let stop_driver = driver
+        .interrupter()
+        .map(|stop| interrupt.on_trigger(move || stop()));
     let created = driver.create(&request, &|message| {
         if let Ok(mut events) = events_cell.try_borrow_mut() {
             events(Event::Detail(message));
         }
     });
+    drop(stop_driver);
     let events = events_cell.into_inner();
     let created = match created {
         Ok(created) => created,
+        // Whatever the driver says after an interrupt (a plugin stopped mid-call, a crash), the
+        // user stopped it: say so, and keep the record for `rm`, which asks the driver to remove
+        // what it made (drivers find their machine by name when no data came back).
+        Err(err) if interrupt.is_triggered() => {
+            tracing::debug!(machine = name, error = %err, "the driver stopped on the interrupt");
+            record.state = MachineState::Error;
+            record.error = Some(provisioning::interrupted_note(&step));
+            machine.save(&record)?;
+            return Err(MachineError::Interrupted {
+                machine: name.to_owned(),
+                step,
+                next: format!(
+                    "it is kept in state Error; `berth rm {name}` removes what the driver made, then run the create again"
+                ),
+            });
+        }
         Err(err @ berth_driver::DriverError::InvalidFlag { .. }) => {
             store.remove(machine, &lock)?;
             return Err(MachineError::InvalidFlag(err));
@@ -121,15 +153,24 @@ pub fn create(
         renewal: Renewal::KeepIfValid,
         install_engine: spec.engine.install,
     };
-    provisioning::provision(&machine, &mut record, spec.host_key.clone(), options, events).map_err(
-        |err| {
-            // The cause (which step failed and what the host said) before the what-to-do hint.
-            MachineError::msg(format!(
-                "{}\n  machine '{name}' is kept in state Error: `berth provision {name}` finishes it, `berth rm {name}` removes it",
-                err.causes().join("\n  caused by: ")
-            ))
-        },
-    )?;
+    provisioning::provision(
+        &machine,
+        &mut record,
+        spec.host_key.clone(),
+        options,
+        interrupt,
+        events,
+    )
+    .map_err(|err| {
+        if err.is_interrupted() {
+            return err;
+        }
+        // The cause (which step failed and what the host said) before the what-to-do hint.
+        MachineError::msg(format!(
+            "{}\n  machine '{name}' is kept in state Error: `berth provision {name}` finishes it, `berth rm {name}` removes it",
+            err.causes().join("\n  caused by: ")
+        ))
+    })?;
     contexts::sync(machines, &machine, &mut record, events)?;
     machine.save(&record)?;
     Ok(())

@@ -5,6 +5,7 @@ use berth_driver::{Driver, MachineRef, PluginOptions, PluginSearch};
 use berth_store::{Machine, MachineRecord, Store};
 
 use crate::error::{Context as _, MachineError};
+use crate::interrupt::Interrupt;
 
 /// A store and where its drivers are found.
 #[derive(Debug, Clone)]
@@ -12,6 +13,7 @@ pub struct Machines {
     store: Store,
     search: PluginSearch,
     docker: Option<berth_context::DockerConfig>,
+    interrupt: Interrupt,
 }
 
 impl Machines {
@@ -22,6 +24,7 @@ impl Machines {
             store,
             search,
             docker: None,
+            interrupt: Interrupt::new(),
         }
     }
 
@@ -35,6 +38,12 @@ impl Machines {
     /// The docker CLI's folder, when contexts are kept.
     pub fn docker_config(&self) -> Option<&berth_context::DockerConfig> {
         self.docker.as_ref()
+    }
+
+    /// The request to stop that every operation on these machines checks (the binary triggers
+    /// it on Ctrl-C; clones share it).
+    pub fn interrupt(&self) -> &Interrupt {
+        &self.interrupt
     }
 
     /// The store.

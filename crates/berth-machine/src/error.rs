@@ -12,6 +12,17 @@ pub enum MachineError {
     /// A driver flag was refused: the driver made nothing.
     #[error(transparent)]
     InvalidFlag(berth_driver::DriverError),
+    /// berth was interrupted (Ctrl-C) and stopped between or inside steps; the machine was
+    /// recorded in state Error naming the step.
+    #[error("'{machine}' was interrupted at step \"{step}\": {next}")]
+    Interrupted {
+        /// The machine's name.
+        machine: String,
+        /// The step under way, as the progress line named it.
+        step: String,
+        /// What to run next.
+        next: String,
+    },
     /// Anything else, as a sentence with its cause.
     #[error("{message}")]
     Failed {
@@ -24,6 +35,22 @@ pub enum MachineError {
 }
 
 impl MachineError {
+    /// Whether this is an interrupt rather than a failure (the binary exits 130 for it).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, MachineError::Interrupted { .. })
+    }
+
+    /// An interrupt at `step` of a machine that has a host: provision finishes it.
+    pub(crate) fn interrupted(machine: &str, step: impl Into<String>) -> Self {
+        MachineError::Interrupted {
+            machine: machine.to_owned(),
+            step: step.into(),
+            next: format!(
+                "it is kept in state Error; `berth provision {machine}` finishes it, `berth rm {machine}` removes it"
+            ),
+        }
+    }
+
     /// A failure that is only a sentence.
     pub fn msg(message: impl Into<String>) -> Self {
         MachineError::Failed {

@@ -15,6 +15,7 @@ use crate::contexts;
 use crate::driver::Machines;
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
+use crate::interrupt::Interrupt;
 use crate::live_restore;
 
 /// How long one engine probe may take while waiting for the engine.
@@ -68,20 +69,26 @@ pub fn engine_config(record: &MachineRecord) -> Result<EngineConfig, MachineErro
 /// Connects, provisions and records the result. The caller holds the machine's lock.
 ///
 /// On failure the record is saved in state Error with the step and the host's words, and the
-/// error is returned for the caller to report.
+/// error is returned for the caller to report. When `interrupt` comes, the SSH session is ended
+/// (the remote command under way loses its connection) and the record says at which step.
 pub fn provision(
     machine: &Machine,
     record: &mut MachineRecord,
     policy: Option<HostKeyPolicy>,
     options: Options,
+    interrupt: &Interrupt,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    let result = run(machine, record, policy, options, events);
+    let result = run(machine, record, policy, options, interrupt, events);
     match &result {
         Ok(()) => {
             record.state = MachineState::Running;
             record.error = None;
             record.provisioned_at = Some(OffsetDateTime::now_utc());
+        }
+        Err(MachineError::Interrupted { step, .. }) => {
+            record.state = MachineState::Error;
+            record.error = Some(interrupted_note(step));
         }
         Err(err) => {
             record.state = MachineState::Error;
@@ -94,21 +101,41 @@ pub fn provision(
     result
 }
 
+/// What the record's error says after an interrupt.
+pub(crate) fn interrupted_note(step: &str) -> String {
+    format!("interrupted (Ctrl-C) at step \"{step}\"")
+}
+
 fn run(
     machine: &Machine,
     record: &mut MachineRecord,
     policy: Option<HostKeyPolicy>,
     options: Options,
+    interrupt: &Interrupt,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
+    let name = record.name.clone();
     let mut engine = engine_config(record)?;
     // Asked before anything changes: what runs now, and whether a restart would stop it.
     let before = live_restore::engine_before(machine, record);
     let target = target(machine, record, policy)?;
+    let interrupted = |step: Step| MachineError::interrupted(&name, step.to_string());
+    if interrupt.is_triggered() {
+        return Err(interrupted(Step::Connecting));
+    }
     events(Event::Step(&Step::Connecting.to_string()));
-    let session = Session::connect(&target)
-        .with_context(|| format!("{} to {} failed", Step::Connecting, target.addr()))?;
+    // The connect itself is bounded by the target's connect timeout; it is not cut short.
+    let connected = Session::connect(&target);
+    if interrupt.is_triggered() {
+        return Err(interrupted(Step::Connecting));
+    }
+    let session =
+        connected.with_context(|| format!("{} to {} failed", Step::Connecting, target.addr()))?;
     events(Event::StepDone(&Step::Connecting.to_string()));
+    // From here on an interrupt ends the session: the command under way fails at once, and so
+    // does every later one, so the provisioner stops at the step it was in.
+    let aborter = session.aborter()?;
+    let _hook = interrupt.on_trigger(move || aborter.abort());
     record.host_key = Some(session.host_key_fingerprint());
     record.url = Some(HostPort::new(target.host.clone(), engine.port).engine_url());
     record.steps_done = vec![step_key(Step::Connecting)];
@@ -139,10 +166,14 @@ fn run(
     let address = target.host.clone();
     let mut plan = Plan::new(&record.name, &address, &engine);
     plan.install_engine = options.install_engine;
+    plan.stop = Some(interrupt.flag());
     let extra_sans = record.tls.extra_sans.clone();
     let mut cert_record = record.clone();
     let mut make_certs =
         |facts: &berth_provision::HostFacts| -> Result<berth_provision::ServerCerts, MachineError> {
+            if interrupt.is_triggered() {
+                return Err(interrupted(Step::Certificates));
+            }
             let mut sans = vec![address.clone(), facts.hostname.clone(), record.name.clone()];
             sans.extend(facts.addresses.iter().cloned());
             sans.extend(extra_sans.iter().cloned());
@@ -153,6 +184,9 @@ fn run(
     // The provisioner runs on this (blocking) thread; the probe runs on the async runtime.
     let engine_address = HostPort::new(address.clone(), engine.port);
     let mut ready = || -> Result<berth_engine::EngineVersion, MachineError> {
+        if interrupt.is_triggered() {
+            return Err(interrupted(Step::WaitingForEngine));
+        }
         let tls = certs::client_tls(machine)?;
         let version = berth_engine::block_on(async {
             berth_engine::Engine::new(engine_address.clone(), &tls, PROBE_TIMEOUT)?
@@ -181,6 +215,9 @@ fn run(
             record
                 .steps_done
                 .extend(err.done.iter().map(|s| step_key(*s)));
+            if interrupt.is_triggered() {
+                return Err(interrupted(err.step));
+            }
             Err(err.into())
         }
     }
@@ -261,7 +298,14 @@ pub fn reprovision(
         }
     }
     let had_context = contexts::has_own(machines, &record);
-    let result = provision(&machine, &mut record, None, options, events);
+    let result = provision(
+        &machine,
+        &mut record,
+        None,
+        options,
+        machines.interrupt(),
+        events,
+    );
     // The context mirrors the folder: made when missing once provisioning succeeds, and kept
     // equal to the folder's certificates even when a renewal failed half-way.
     if result.is_ok() || had_context {

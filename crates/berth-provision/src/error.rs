@@ -28,6 +28,9 @@ pub struct ProvisionError {
 /// What went wrong in a provisioning step.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
+    /// The caller asked the run to stop ([`crate::Plan::stop`]) before this step began.
+    #[error("berth was interrupted before this step began")]
+    Interrupted,
     /// The engine options cannot be applied.
     #[error("{0}")]
     Config(#[from] ConfigError),

@@ -3,6 +3,7 @@
 //! and turns a failure into a [`ProvisionError`] naming the step.
 
 use std::fmt::Display;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use berth_net::Backoff;
@@ -47,6 +48,9 @@ pub struct Plan<'a> {
     pub install_engine: bool,
     /// How long to wait for the engine to answer over TLS after the restart.
     pub ready_timeout: Duration,
+    /// Set by the caller when the run must stop (berth was interrupted): checked before each
+    /// step and between readiness polls. Whatever blocks inside a step is the transport's to end.
+    pub stop: Option<&'a AtomicBool>,
 }
 
 impl<'a> Plan<'a> {
@@ -59,6 +63,7 @@ impl<'a> Plan<'a> {
             set_hostname: true,
             install_engine: true,
             ready_timeout: Duration::from_secs(60),
+            stop: None,
         }
     }
 }
@@ -154,6 +159,9 @@ impl Run<'_, '_> {
         step: Step,
         body: impl FnOnce(&mut Self) -> Result<T, ErrorKind>,
     ) -> Result<T, ProvisionError> {
+        if self.stopped() {
+            return Err(self.fail(step, ErrorKind::Interrupted));
+        }
         self.runner.emit(Event::StepStarted(step));
         match body(self) {
             Ok(value) => {
@@ -163,6 +171,10 @@ impl Run<'_, '_> {
             }
             Err(kind) => Err(self.fail(step, kind)),
         }
+    }
+
+    fn stopped(&self) -> bool {
+        self.plan.stop.is_some_and(|s| s.load(Ordering::SeqCst))
     }
 
     fn skip(&mut self, step: Step, reason: &str) {
@@ -413,6 +425,9 @@ impl Run<'_, '_> {
                 Ok(value) => return Ok(value),
                 Err(e) => e.to_string(),
             };
+            if self.stopped() {
+                return Err(ErrorKind::Interrupted);
+            }
             // A short backoff between polls, never past the deadline.
             if !backoff.wait() {
                 return Err(ErrorKind::NotReady {

@@ -439,3 +439,62 @@ fn a_daemon_json_tls_key_is_refused_before_anything_changes() {
     );
     assert_eq!(host.scripts(), [DETECT_SCRIPT]);
 }
+
+#[test]
+fn a_stop_between_steps_ends_the_run_before_the_next_step() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    let stop = AtomicBool::new(false);
+    let plan = Plan {
+        stop: Some(&stop),
+        ..plan("web1", &engine)
+    };
+    let result = provision(
+        &host,
+        &plan,
+        &mut |_| {
+            // The interrupt comes while the certificates are made.
+            stop.store(true, Ordering::SeqCst);
+            Ok::<_, String>(certs(1))
+        },
+        &mut || Ok::<_, String>("20.10.24".to_owned()),
+        &mut |_| {},
+    );
+    let err = result.unwrap_err();
+    assert_eq!(err.step, Step::Configuring);
+    assert!(matches!(*err.kind, ErrorKind::Interrupted), "{err}");
+    assert!(err.done.contains(&Step::Certificates));
+    assert!(
+        !host.scripts().contains(&CONFIGURE_SCRIPT),
+        "the engine was configured after the stop"
+    );
+}
+
+#[test]
+fn a_stop_while_waiting_for_the_engine_ends_the_wait_at_once() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    let stop = AtomicBool::new(false);
+    let plan = Plan {
+        stop: Some(&stop),
+        ready_timeout: Duration::from_secs(30),
+        ..plan("web1", &engine)
+    };
+    let started = std::time::Instant::now();
+    let result = provision(
+        &host,
+        &plan,
+        &mut |_| Ok::<_, String>(certs(1)),
+        &mut || {
+            stop.store(true, Ordering::SeqCst);
+            Err::<String, _>("connection refused".to_owned())
+        },
+        &mut |_| {},
+    );
+    let err = result.unwrap_err();
+    assert_eq!(err.step, Step::WaitingForEngine);
+    assert!(matches!(*err.kind, ErrorKind::Interrupted), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

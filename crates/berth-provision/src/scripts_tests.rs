@@ -361,3 +361,48 @@ fn detection_runs_on_this_machine_and_parses() {
     assert!(!facts.pretty_name.is_empty());
     assert!(!facts.hostname.is_empty());
 }
+
+/// A dpkg run cut off half-way (berth interrupted during the install) is finished before apt
+/// runs, since apt refuses to work on an interrupted dpkg; a clean host gets no dpkg call.
+#[test]
+fn install_finishes_an_interrupted_dpkg_run_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = dir.path().join("log");
+    for tool in ["dpkg", "apt-get"] {
+        let stub = bin.join(tool);
+        std::fs::write(
+            &stub,
+            format!("#!/bin/sh\necho \"{tool} $*\" >> '{}'\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let admin = dir.path().join("dpkg");
+    std::fs::create_dir_all(admin.join("updates")).unwrap();
+    let script = format!(
+        "DPKG_ADMINDIR='{}'; export DPKG_ADMINDIR\n{}",
+        admin.display(),
+        crate::flow::INSTALL_SCRIPT
+    );
+    let run = || {
+        let _ = std::fs::remove_file(&log);
+        let out = sh(&script, &[""], b"", Some(&bin));
+        assert_eq!(out.status, 0, "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let clean = run();
+    assert!(!clean.contains("dpkg "), "{clean}");
+    std::fs::write(admin.join("updates/0001"), "half-done").unwrap();
+    let repaired = run();
+    let lines: Vec<&str> = repaired.lines().collect();
+    assert!(
+        lines[0].starts_with("dpkg ") && lines[0].contains("--configure -a"),
+        "{repaired}"
+    );
+    assert!(
+        repaired.contains("apt-get") && repaired.contains("install -y docker.io"),
+        "{repaired}"
+    );
+}

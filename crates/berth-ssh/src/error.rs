@@ -140,4 +140,13 @@ pub enum SshError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The session was ended on purpose from another thread ([`crate::Aborter`]): berth was
+    /// interrupted. Whatever command ran on the host lost its connection.
+    #[error("the SSH session to {addr} was ended while {during}, because berth was interrupted")]
+    Aborted {
+        /// `host:port`.
+        addr: String,
+        /// What berth was doing (names the command).
+        during: String,
+    },
 }

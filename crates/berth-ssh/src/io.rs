@@ -9,6 +9,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
@@ -115,6 +116,8 @@ pub(crate) struct Pump<'a> {
     command: String,
     phase: Phase,
     received: Received,
+    /// Set when the session was ended from another thread (see `Aborter`).
+    aborted: Option<&'a AtomicBool>,
 }
 
 impl<'a> Pump<'a> {
@@ -136,7 +139,24 @@ impl<'a> Pump<'a> {
             command: String::new(),
             phase: Phase::Running,
             received: Received::default(),
+            aborted: None,
         }
+    }
+
+    /// Makes every wait fail with [`SshError::Aborted`] once `flag` is set.
+    pub(crate) fn aborted_by(mut self, flag: &'a AtomicBool) -> Self {
+        self.aborted = Some(flag);
+        self
+    }
+
+    fn check_aborted(&self, during: &str) -> Result<(), SshError> {
+        if self.aborted.is_some_and(|f| f.load(Ordering::SeqCst)) {
+            return Err(SshError::Aborted {
+                addr: self.addr.to_string(),
+                during: during.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Records that the peer just sent something.
@@ -172,6 +192,7 @@ impl<'a> Pump<'a> {
     /// (or, while the host opens the session, [`SESSION_PATIENCE`]).
     fn wait(&mut self) -> Result<(), SshError> {
         loop {
+            self.check_aborted(&self.during())?;
             let now = Instant::now();
             let mut deadline = self.last_heard + self.io_timeout;
             if now >= deadline {
@@ -262,6 +283,20 @@ impl<'a> Pump<'a> {
         stdin: &[u8],
         sink: &mut dyn FnMut(Stream, &[u8]),
     ) -> Result<i32, SshError> {
+        let result = self.run_channel(command, stdin, sink);
+        // Whatever the dead socket made libssh2 say (an error, or an end of file that looks like
+        // the command's), the command did not finish: say why.
+        self.check_aborted(&format!("running `{}`", summary(command)))?;
+        result
+    }
+
+    fn run_channel(
+        &mut self,
+        command: &str,
+        stdin: &[u8],
+        sink: &mut dyn FnMut(Stream, &[u8]),
+    ) -> Result<i32, SshError> {
+        self.check_aborted(&format!("running `{}`", summary(command)))?;
         self.command = summary(command);
         self.received = Received::default();
         self.phase = Phase::Opening(Instant::now());

@@ -1,7 +1,8 @@
 //! A connected, authenticated SSH session to one host.
 
-use std::net::TcpStream;
-use std::sync::Mutex;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::auth::authenticate;
 use crate::error::SshError;
@@ -19,6 +20,28 @@ pub struct Session {
     target: Target,
     fingerprint: String,
     busy: Mutex<()>,
+    /// Set by an [`Aborter`]; every wait on the socket checks it.
+    aborted: Arc<AtomicBool>,
+}
+
+/// Ends a [`Session`] from another thread (berth's Ctrl-C handling): the command under way and
+/// every later one fail at once with [`SshError::Aborted`] instead of running to the end.
+///
+/// It shuts the socket down, which wakes a wait on it at once, and sets a flag the waits check,
+/// so no call can sleep on a socket that will never speak again.
+#[derive(Debug)]
+pub struct Aborter {
+    sock: TcpStream,
+    aborted: Arc<AtomicBool>,
+}
+
+impl Aborter {
+    /// Ends the session. The host's sshd sees the connection close; a command still running
+    /// there loses its output pipe (and dies of SIGPIPE at its next write, as with `ssh` itself).
+    pub fn abort(&self) {
+        self.aborted.store(true, Ordering::SeqCst);
+        let _ = self.sock.shutdown(Shutdown::Both);
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -75,6 +98,20 @@ impl Session {
             target: target.clone(),
             fingerprint,
             busy: Mutex::new(()),
+            aborted: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// A handle that ends this session from another thread; see [`Aborter`].
+    pub fn aborter(&self) -> Result<Aborter, SshError> {
+        let sock = self.sock.try_clone().map_err(|source| SshError::Io {
+            addr: self.target.addr(),
+            during: "preparing for an interrupt".into(),
+            source,
+        })?;
+        Ok(Aborter {
+            sock,
+            aborted: Arc::clone(&self.aborted),
         })
     }
 
@@ -135,6 +172,7 @@ impl Session {
         let addr = self.target.addr();
         self.sess.set_blocking(false);
         let result = Pump::new(&self.sess, &self.sock, &addr, self.target.io_timeout)
+            .aborted_by(&self.aborted)
             .run(command, stdin, sink);
         self.sess.set_blocking(true);
         result

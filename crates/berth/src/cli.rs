@@ -89,6 +89,8 @@ pub enum Command {
     Provision(NamesArg),
     /// Make new certificates for machines and restart their engines with them.
     RegenerateCerts(RegenerateCertsArgs),
+    /// Check addresses for exposed Docker engines: plain HTTP on 2375, TLS without client verification on 2376.
+    Audit(AuditArgs),
     /// Print the name of the machine DOCKER_HOST points at.
     Active,
     /// Make a machine the docker CLI's current context (as `docker context use`).
@@ -282,6 +284,19 @@ pub struct ScpArgs {
     pub source: String,
     /// Where to: a local path or NAME:path.
     pub destination: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: TableFormat,
+    /// Seconds each probe may wait (connect, handshake, answer).
+    #[arg(long, short = 't', default_value_t = 5)]
+    pub timeout: u64,
+    /// Hosts to check (HOST probes 2375 and 2376; HOST:PORT or tcp://HOST:PORT only that port).
+    #[arg(required = true, value_name = "ADDRESS")]
+    pub addresses: Vec<String>,
 }
 
 #[derive(Debug, Args)]

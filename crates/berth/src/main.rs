@@ -9,6 +9,7 @@ mod context;
 mod dialect;
 mod docker_machine;
 mod driver_flags;
+mod interrupt;
 mod printer;
 mod progress;
 mod shell;
@@ -75,6 +76,10 @@ fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
     if let Some(commands::RemoteExit(code)) = err.downcast_ref::<commands::RemoteExit>() {
         return ExitCode::from(*code);
     }
+    let interrupted = err.downcast_ref::<interrupt::Interrupted>().is_some()
+        || err
+            .downcast_ref::<berth_machine::MachineError>()
+            .is_some_and(berth_machine::MachineError::is_interrupted);
     if dialect::current().is_docker_machine()
         && let Some(message) = docker_machine::error_message(err)
     {
@@ -89,5 +94,9 @@ fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
         }
     }
     printer.error(&message);
-    ExitCode::FAILURE
+    if interrupted {
+        ExitCode::from(interrupt::EXIT_INTERRUPTED)
+    } else {
+        ExitCode::FAILURE
+    }
 }

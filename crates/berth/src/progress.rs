@@ -60,7 +60,7 @@ impl Progress {
     }
 
     /// Prints a line above the bars (or plainly when there are none): the printer knows them.
-    fn line(&self, text: &str) {
+    pub fn line(&self, text: &str) {
         self.printer.info(text);
     }
 

@@ -11,6 +11,7 @@ mod discover;
 mod process;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use serde_json::Value;
 pub use discover::{PLUGIN_PREFIX, PluginSearch, validate_name};
 pub use process::LogSink;
 
-use crate::driver::Driver;
+use crate::driver::{Driver, Interrupter};
 use crate::error::DriverError;
 use crate::protocol::{
     self, ActivateParams, ActivateResult, AddressResult, CreateFlagsResult, RpcError, StateResult,
@@ -29,7 +30,59 @@ use crate::protocol::{
 use crate::types::{
     CreateRequest, Created, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
 };
-use process::{CallError, PluginProcess};
+use process::{CallError, PluginProcess, Waker};
+
+/// The calls under way of one [`PluginDriver`], so that an interrupt can end them all. Once
+/// fired it stays fired: berth is on its way out, and a call that starts later fails at once.
+#[derive(Default)]
+struct Interrupts {
+    fired: AtomicBool,
+    next: AtomicU64,
+    busy: Mutex<Vec<(u64, Waker)>>,
+}
+
+impl Interrupts {
+    fn fire(&self) {
+        self.fired.store(true, Ordering::SeqCst);
+        if let Ok(busy) = self.busy.lock() {
+            for (_, waker) in busy.iter() {
+                waker.wake();
+            }
+        }
+    }
+
+    fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+
+    /// Registers a call; an interrupt that came first wakes it at once. Checked under the
+    /// lock that `fire` takes, so no interrupt falls between the check and the registration.
+    fn register(&self, waker: Option<Waker>) -> Option<u64> {
+        let waker = waker?;
+        let id = self.next.fetch_add(1, Ordering::SeqCst);
+        let mut busy = self.busy.lock().ok()?;
+        if self.fired() {
+            waker.wake();
+        }
+        busy.push((id, waker));
+        Some(id)
+    }
+
+    fn unregister(&self, id: Option<u64>) {
+        if let (Some(id), Ok(mut busy)) = (id, self.busy.lock()) {
+            busy.retain(|(i, _)| *i != id);
+        }
+    }
+
+    /// The error for a call that was not started because berth was interrupted.
+    fn refused(&self, plugin: &Path, method: &str) -> Option<DriverError> {
+        self.fired().then(|| DriverError::PluginInterrupted {
+            plugin: plugin.to_path_buf(),
+            method: method.to_owned(),
+            how: "it was not asked to start".to_owned(),
+        })
+    }
+}
 
 /// How long each call may take before berth kills the plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +200,7 @@ pub struct PluginDriver {
     activation: ActivateResult,
     options: PluginOptions,
     idle: Mutex<Vec<PluginProcess>>,
+    interrupts: Arc<Interrupts>,
 }
 
 impl std::fmt::Debug for PluginDriver {
@@ -169,7 +223,8 @@ impl PluginDriver {
             .and_then(|f| f.strip_prefix(PLUGIN_PREFIX))
             .unwrap_or("plugin")
             .to_owned();
-        let (process, activation) = activate(path, &name, &options)?;
+        let interrupts = Arc::new(Interrupts::default());
+        let (process, activation) = activate(path, &name, &options, &interrupts)?;
         if activation.name != name {
             tracing::debug!(plugin = %path.display(), announced = activation.name, "plugin calls itself by another name");
         }
@@ -179,6 +234,7 @@ impl PluginDriver {
             activation,
             options,
             idle: Mutex::new(vec![process]),
+            interrupts,
         })
     }
 
@@ -200,16 +256,22 @@ impl PluginDriver {
         deadline: Duration,
         progress: &dyn Fn(&str),
     ) -> Result<T, CallFailure> {
+        if let Some(e) = self.interrupts.refused(&self.path, method) {
+            return Err(CallFailure::Driver(e));
+        }
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let mut process = match idle {
             Some(p) => p,
             None => {
-                activate(&self.path, &self.name, &self.options)
+                activate(&self.path, &self.name, &self.options, &self.interrupts)
                     .map_err(CallFailure::Driver)?
                     .0
             }
         };
-        match process.call(method, params, deadline, progress) {
+        let registered = self.interrupts.register(process.waker());
+        let outcome = process.call(method, params, deadline, progress);
+        self.interrupts.unregister(registered);
+        match outcome {
             Ok(result) => {
                 self.park(process);
                 serde_json::from_value(result).map_err(|e| {
@@ -326,19 +388,26 @@ fn activate(
     path: &Path,
     name: &str,
     options: &PluginOptions,
+    interrupts: &Interrupts,
 ) -> Result<(PluginProcess, ActivateResult), DriverError> {
+    if let Some(e) = interrupts.refused(path, protocol::ACTIVATE) {
+        return Err(e);
+    }
     let mut process = PluginProcess::spawn(path, name, Arc::clone(&options.log), options.grace)?;
     let params = serde_json::to_value(ActivateParams {
         protocol_version: protocol::PROTOCOL_VERSION,
         berth_version: env!("CARGO_PKG_VERSION").to_owned(),
     })
     .unwrap_or(Value::Null);
-    let raw = match process.call(
+    let registered = interrupts.register(process.waker());
+    let outcome = process.call(
         protocol::ACTIVATE,
         &params,
         options.deadlines.activate,
         &|_| {},
-    ) {
+    );
+    interrupts.unregister(registered);
+    let raw = match outcome {
         Ok(raw) => raw,
         Err(CallError::Fatal(e)) => return Err(e),
         Err(CallError::Rpc(e)) => {
@@ -414,13 +483,25 @@ impl Driver for PluginDriver {
     fn create(&self, req: &CreateRequest, progress: &dyn Fn(&str)) -> Result<Created, DriverError> {
         let op = Operation::Create;
         let params = serde_json::to_value(req).map_err(|e| self.encode_error(op.method(), &e))?;
-        self.call(
-            op.method(),
-            &params,
-            self.options.deadlines.create,
-            progress,
-        )
-        .map_err(|f| self.failure(f, op.as_str(), Some(op), &req.machine))
+        let created: Created = self
+            .call(
+                op.method(),
+                &params,
+                self.options.deadlines.create,
+                progress,
+            )
+            .map_err(|f| self.failure(f, op.as_str(), Some(op), &req.machine))?;
+        // docs/plugins.md: a create answers where to reach the host (`ssh`) or, for an engine
+        // that is already set up, its `engine_url`. With neither, berth would record a Running
+        // machine that nothing can reach.
+        if created.ssh.is_none() && created.engine_url.is_none() {
+            return Err(DriverError::PluginBadResult {
+                plugin: self.path.clone(),
+                method: op.method().to_owned(),
+                detail: "it has neither `ssh` (where to reach the host) nor `engine_url` (an engine already set up); one of them is required".to_owned(),
+            });
+        }
+        Ok(created)
     }
 
     fn start(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
@@ -456,5 +537,10 @@ impl Driver for PluginDriver {
     fn ssh_endpoint(&self, m: &MachineRef) -> Result<SshEndpoint, DriverError> {
         self.machine_call::<AddressResult>(Operation::Address, m, &|_| {})
             .map(|r| r.ssh)
+    }
+
+    fn interrupter(&self) -> Option<Interrupter> {
+        let interrupts = Arc::clone(&self.interrupts);
+        Some(Arc::new(move || interrupts.fire()))
     }
 }

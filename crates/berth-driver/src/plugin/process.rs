@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -36,7 +37,13 @@ const MAX_STDERR_LINE: usize = 4096;
 const MAX_LOGGED_LINES: usize = 500;
 const LOGGED_PER_SECOND: f64 = 50.0;
 
+/// How long a plugin told to stop (SIGTERM) on an interrupt may take before it is killed: the
+/// user pressed Ctrl-C and waits.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+
 enum Event {
+    /// berth was interrupted: the call under way must end now.
+    Interrupted,
     Line(String),
     TooLong,
     NotUtf8,
@@ -52,11 +59,24 @@ pub(crate) enum CallError {
     Fatal(DriverError),
 }
 
+/// Wakes a call waiting on its plugin with [`Event::Interrupted`], from another thread.
+#[derive(Clone)]
+pub(crate) struct Waker(mpsc::Sender<Event>);
+
+impl Waker {
+    pub(crate) fn wake(&self) {
+        // A process already gone has no call to end.
+        let _ = self.0.send(Event::Interrupted);
+    }
+}
+
 pub(crate) struct PluginProcess {
     path: PathBuf,
     child: Child,
     stdin: Option<ChildStdin>,
     events: Receiver<Event>,
+    /// A sender into `events`, so that an interrupt can wake a waiting call; dropped in `drop`.
+    wake: Option<mpsc::Sender<Event>>,
     tail: Arc<Mutex<VecDeque<String>>>,
     stderr_done: Receiver<()>,
     next_id: u64,
@@ -72,6 +92,10 @@ impl PluginProcess {
         grace: Duration,
     ) -> Result<Self, DriverError> {
         let mut child = Command::new(path)
+            // Its own process group: a Ctrl-C at the terminal reaches berth alone, and berth
+            // decides how the plugin stops (SIGTERM, then SIGKILL), instead of both dying at
+            // once with nothing recorded.
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -94,6 +118,7 @@ impl PluginProcess {
             };
 
         let (tx, events) = mpsc::channel();
+        let wake = tx.clone();
         std::thread::Builder::new()
             .name(format!("plugin-stdout-{label}"))
             .spawn(move || read_stdout(stdout, &tx))
@@ -123,11 +148,17 @@ impl PluginProcess {
             child,
             stdin: Some(stdin),
             events,
+            wake: Some(wake),
             tail,
             stderr_done,
             next_id: 1,
             grace,
         })
+    }
+
+    /// What ends a call of this process from another thread.
+    pub(crate) fn waker(&self) -> Option<Waker> {
+        self.wake.clone().map(Waker)
     }
 
     /// Send one request and wait for its response until `deadline`, passing
@@ -179,6 +210,14 @@ impl PluginProcess {
                 }
             };
             let line = match event {
+                Event::Interrupted => {
+                    let how = self.stop();
+                    return Err(CallError::Fatal(DriverError::PluginInterrupted {
+                        plugin: self.path.clone(),
+                        method: method.to_owned(),
+                        how,
+                    }));
+                }
                 Event::Line(line) => line,
                 Event::Eof => return Err(CallError::Fatal(self.crashed(method))),
                 Event::TooLong => {
@@ -338,6 +377,34 @@ impl PluginProcess {
         }
     }
 
+    /// Tells the plugin (and what it started in its process group) to stop with SIGTERM, and
+    /// kills it if it has not exited within [`INTERRUPT_GRACE`]. Says which it was.
+    fn stop(&mut self) -> String {
+        use rustix::process::{Pid, Signal, kill_process_group};
+        self.stdin = None;
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return "it had already exited".to_owned();
+        }
+        let group = Pid::from_child(&self.child);
+        let _ = kill_process_group(group, Signal::TERM);
+        let grace = self.grace.min(INTERRUPT_GRACE);
+        let until = Instant::now() + grace;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return format!("on SIGTERM it ended with {}", describe(status));
+            }
+            let now = Instant::now();
+            if now >= until {
+                let _ = kill_process_group(group, Signal::KILL);
+                self.kill();
+                return format!("it did not exit within {grace:?} of SIGTERM and was killed");
+            }
+            std::thread::sleep(pause.min(until - now));
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
     fn kill(&mut self) {
         self.stdin = None;
         let _ = self.child.kill();
@@ -358,6 +425,8 @@ impl Drop for PluginProcess {
     /// Closing stdin is the plugin's signal to exit; one that does not within
     /// the grace period is killed, so no plugin outlives its berth command.
     fn drop(&mut self) {
+        // Without this sender the channel ends when the stdout reader does.
+        self.wake = None;
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }
@@ -368,7 +437,8 @@ impl Drop for PluginProcess {
                 .events
                 .recv_timeout(until.saturating_duration_since(Instant::now()))
             {
-                Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(Event::Eof | Event::ReadError(_) | Event::TooLong | Event::NotUtf8)
+                | Err(RecvTimeoutError::Disconnected) => break,
                 Ok(_) => {}
                 Err(RecvTimeoutError::Timeout) => {
                     self.kill();

@@ -3,6 +3,7 @@
 //! scripts that misbehave on purpose.
 #![allow(clippy::unwrap_used)]
 
+mod interrupted;
 mod misbehaving;
 mod python;
 mod sdk_plugin;

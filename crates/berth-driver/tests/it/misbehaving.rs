@@ -319,3 +319,27 @@ fn a_plugin_that_ignores_end_of_input_is_killed_after_the_grace_period() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(3), "drop took {took:?}");
 }
+
+/// docs/plugins.md: a create answers `ssh` or `engine_url`. `{}` used to pass, and the machine
+/// showed Running with no URL.
+#[test]
+fn a_create_result_with_neither_ssh_nor_engine_url_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "empty",
+        &format!(
+            "read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{{}}}}'\nread l"
+        ),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let req = berth_driver::CreateRequest {
+        machine: "m".into(),
+        machine_dir: dir.path().to_path_buf(),
+        flags: Default::default(),
+        ssh_public_key: None,
+    };
+    let e = d.create(&req, &|_| {}).unwrap_err();
+    assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
+    assert!(e.to_string().contains("neither `ssh`"), "{e}");
+}

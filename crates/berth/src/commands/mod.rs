@@ -1,6 +1,7 @@
 //! One module per command (or per family of small commands).
 
 mod active;
+mod audit;
 mod certs;
 mod compat;
 mod create;
@@ -69,6 +70,12 @@ pub fn run(
     };
     // A removal an earlier command left half done is finished now; `ls` lists what still is not.
     let _ = ctx.store().finish_removals();
+    if matches!(
+        cli.command,
+        Command::Create(_) | Command::Provision(_) | Command::RegenerateCerts(_)
+    ) {
+        crate::interrupt::catch(ctx.machines.interrupt().clone())?;
+    }
     match cli.command {
         Command::Ls(args) => ls::run(&ctx, &args),
         Command::Env(args) => env::run(&ctx, &args),
@@ -78,6 +85,7 @@ pub fn run(
         Command::Url(args) => info::url(&ctx, &args.name),
         Command::Config(args) => info::config(&ctx, &args.name),
         Command::Rm(args) => rm::run(&ctx, &args),
+        Command::Audit(args) => audit::run(&ctx, &args),
         Command::Active => active::run(&ctx),
         Command::Use(args) => use_context::run(&ctx, &args),
         Command::Certs(args) => certs::run(&ctx, &args),
@@ -129,6 +137,13 @@ where
 {
     let each = Arc::new(each);
     let progress = Progress::new(ctx.printer);
+    let _notice = ctx.machines.interrupt().on_trigger({
+        let progress = progress.clone();
+        move || {
+            progress
+                .line("interrupted: stopping at the current step (Ctrl-C again ends berth at once)")
+        }
+    });
     let runtime = tokio::runtime::Handle::current();
     let tasks: Vec<_> = names
         .iter()
@@ -175,6 +190,9 @@ where
     }
     for (name, err) in &failures {
         ctx.printer.error(&format!("{name}: {err:#}"));
+    }
+    if !failures.is_empty() && ctx.machines.interrupt().is_triggered() {
+        return Err(crate::interrupt::Interrupted.into());
     }
     if !failures.is_empty() {
         anyhow::bail!(
