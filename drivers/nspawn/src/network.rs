@@ -244,16 +244,14 @@ fn ensure_bridge(config: &Config) -> Result<(), NspawnError> {
     let br = config.bridge.as_str();
     if !Path::new("/sys/class/net").join(br).exists() {
         run("ip", &["link", "add", br, "type", "bridge"])?;
-        run(
-            "ip",
-            &[
-                "addr",
-                "add",
-                &format!("{}/24", config.gateway()),
-                "dev",
-                br,
-            ],
-        )?;
+    }
+    // The gateway address is checked on its own, not only when the bridge is new: a process
+    // killed between making the bridge and giving it its address (or anyone flushing it) would
+    // otherwise leave every later machine booted but unreachable.
+    let gateway = format!("{}/24", config.gateway());
+    let addrs = run("ip", &["-4", "-o", "addr", "show", "dev", br])?;
+    if !has_address(&addrs, &gateway) {
+        run("ip", &["addr", "add", &gateway, "dev", br])?;
     }
     run("ip", &["link", "set", br, "up"])?;
     enable_forwarding(config)?;
@@ -269,6 +267,13 @@ fn ensure_bridge(config: &Config) -> Result<(), NspawnError> {
         }
     }
     Ok(())
+}
+
+/// Whether `ip -4 -o addr show` output lists `cidr` (`10.213.0.1/24`).
+fn has_address(ip_output: &str, cidr: &str) -> bool {
+    ip_output
+        .lines()
+        .any(|line| line.split_whitespace().any(|word| word == cidr))
 }
 
 const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
@@ -486,6 +491,14 @@ pub fn tagged_rules() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gateway_address_is_found_in_ip_output() {
+        let out = "251: berthbr0    inet 10.213.0.1/24 scope global berthbr0\\       valid_lft forever preferred_lft forever\n";
+        assert!(has_address(out, "10.213.0.1/24"));
+        assert!(!has_address(out, "10.213.0.11/24"));
+        assert!(!has_address("", "10.213.0.1/24"));
+    }
 
     #[test]
     fn names_fit_interface_limits() {
