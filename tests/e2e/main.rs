@@ -12,4 +12,5 @@ mod nspawn;
 mod nspawn_security;
 mod plugins;
 mod ssh;
+mod swarm;
 mod terminal;

@@ -17,6 +17,7 @@ mod power;
 mod provisioning;
 mod remove;
 mod status;
+pub mod swarm;
 
 pub use certs::{Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
 pub use create::{CreateSpec, create};

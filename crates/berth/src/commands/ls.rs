@@ -20,6 +20,8 @@ struct Row {
     state: String,
     url: String,
     docker: String,
+    /// The machine's cluster and role (`CLUSTER/manager`), empty outside a swarm.
+    swarm: String,
     error: String,
 }
 
@@ -50,6 +52,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     state: LiveState::State("Unknown".into()),
                     docker: String::new(),
                     error: None,
+                    swarm: None,
                 });
                 Row {
                     active: docker_host.is_some() && record.url.as_deref() == docker_host,
@@ -57,6 +60,11 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     state: live.state.to_string(),
                     url: record.url.clone().unwrap_or_default(),
                     docker: live.docker,
+                    swarm: live
+                        .swarm
+                        .as_ref()
+                        .map(|m| m.summary())
+                        .unwrap_or_default(),
                     error: record
                         .error
                         .clone()
@@ -73,6 +81,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                 state: "Error".into(),
                 url: String::new(),
                 docker: String::new(),
+                swarm: String::new(),
                 error: err.to_string(),
             },
         })
@@ -99,9 +108,9 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
 
 fn table(rows: &[Row]) -> String {
     let header = [
-        "NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS",
+        "NAME", "ACTIVE", "DRIVER", "STATE", "URL", "SWARM", "DOCKER", "ERRORS",
     ];
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
@@ -110,6 +119,7 @@ fn table(rows: &[Row]) -> String {
                 r.driver.clone(),
                 r.state.clone(),
                 r.url.clone(),
+                r.swarm.clone(),
                 r.docker.clone(),
                 // One line per machine: a multi-line error would break the table.
                 r.error.lines().next().unwrap_or("").to_owned(),
@@ -205,7 +215,7 @@ mod tests {
     fn the_empty_table_is_the_header() {
         assert_eq!(
             table(&[]),
-            "NAME   ACTIVE   DRIVER   STATE   URL   DOCKER   ERRORS"
+            "NAME   ACTIVE   DRIVER   STATE   URL   SWARM   DOCKER   ERRORS"
         );
     }
 }

@@ -9,6 +9,7 @@ mod power;
 mod provision;
 mod rm;
 mod ssh;
+mod swarm;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,7 @@ pub fn run(
         Command::Url(args) => info::url(&ctx, &args.name),
         Command::Config(args) => info::config(&ctx, &args.name),
         Command::Rm(args) => rm::run(&ctx, &args),
+        Command::Swarm(command) => swarm::run(&ctx, command),
         Command::Active => active::run(&ctx),
         Command::Version => {
             printer.data(&format!("berth {}", env!("CARGO_PKG_VERSION")));
