@@ -90,14 +90,15 @@ fn running_on(berth: &Berth, manager: &str, service: &str) -> Vec<String> {
     nodes
 }
 
-/// A busybox-static root as a tar file, for `docker import` (no registry is reachable).
+/// A busybox-static root as a tar file, for `docker import` (no registry is reachable). Its
+/// `wget` crashes (a static glibc resolving through NSS), so HTTP goes through `nc`.
 fn busybox_tar(dir: &std::path::Path) -> std::path::PathBuf {
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("bin")).unwrap();
     std::fs::copy("/bin/busybox", root.join("bin/busybox"))
         .expect("busybox-static must be installed (/bin/busybox); scripts/test installs it");
     for applet in [
-        "sh", "httpd", "wget", "nslookup", "sleep", "hostname", "cat", "echo", "mkdir",
+        "sh", "httpd", "nc", "printf", "nslookup", "sed", "grep", "sleep", "hostname", "mkdir",
     ] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
@@ -252,7 +253,7 @@ fn three_nspawn_machines_become_one_swarm() {
             let out = berth.docker(
                 &a,
                 "run --rm --network fleet bb:local sh -c \
-                 'for ip in $(nslookup tasks.web 2>/dev/null | sed -n \"s/^Address: *//p\" | grep -v 127.0.0.11); do wget -q -T 3 -O - http://$ip:8080/; done'",
+                 'for ip in $(nslookup tasks.web 2>/dev/null | sed -n \"s/^Address: *//p\" | grep -v 127.0.0.11); do printf \"GET / HTTP/1.0\\r\\n\\r\\n\" | nc -w 3 $ip 8080; done'",
             );
             answers = text(&out);
             answers.contains(&b) && answers.contains(&c)
