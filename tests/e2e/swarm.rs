@@ -156,7 +156,10 @@ fn three_nspawn_machines_become_one_swarm() {
     for kind in ["worker", "manager"] {
         let token = docker_ok(&berth, &a, &format!("swarm join-token -q {kind}"));
         let token = token.trim();
-        assert!(token.starts_with("SWMTKN-"), "{token:?} is not a join token");
+        assert!(
+            token.starts_with("SWMTKN-"),
+            "{token:?} is not a join token"
+        );
         for (what, output) in [("init", &init_err), ("join", &join_err)] {
             assert!(
                 !output.contains(token) && !text(&join).contains(token),
@@ -197,7 +200,10 @@ fn three_nspawn_machines_become_one_swarm() {
     for row in &listed[1..] {
         assert_eq!(row["role"], "worker");
         assert_eq!(row["state"], "ready");
-        assert!(row["engine"].as_str().unwrap().starts_with("20.10") || !row["engine"].as_str().unwrap().is_empty());
+        assert!(
+            !row["engine"].as_str().unwrap().is_empty(),
+            "no engine version: {row}"
+        );
     }
     let ls: serde_json::Value =
         serde_json::from_str(&berth.ok(&["ls", "--format", "json"])).unwrap();
@@ -224,11 +230,7 @@ fn three_nspawn_machines_become_one_swarm() {
     for name in [&a, &b, &c] {
         docker_ok(&berth, name, &format!("import {} bb:local", tar.display()));
     }
-    docker_ok(
-        &berth,
-        &a,
-        "network create -d overlay --attachable fleet",
-    );
+    docker_ok(&berth, &a, "network create -d overlay --attachable fleet");
     docker_ok(
         &berth,
         &a,
@@ -237,9 +239,11 @@ fn three_nspawn_machines_become_one_swarm() {
          --hostname '{{.Node.Hostname}}' bb:local \
          sh -c 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www'",
     );
-    wait_for("three running tasks of web", Duration::from_secs(60), || {
-        running_on(&berth, &a, "web").len() == 3
-    });
+    wait_for(
+        "three running tasks of web",
+        Duration::from_secs(60),
+        || running_on(&berth, &a, "web").len() == 3,
+    );
     let mut expected = vec![a.clone(), b.clone(), c.clone()];
     expected.sort();
     assert_eq!(running_on(&berth, &a, "web"), expected, "one task per node");
@@ -301,9 +305,11 @@ fn three_nspawn_machines_become_one_swarm() {
         stopped.elapsed().as_secs_f64()
     );
     berth.ok(&["start", &first]);
-    wait_for("the started worker Ready again", Duration::from_secs(60), || {
-        node_list(&berth, &a).contains(&format!("{first} Ready"))
-    });
+    wait_for(
+        "the started worker Ready again",
+        Duration::from_secs(60),
+        || node_list(&berth, &a).contains(&format!("{first} Ready")),
+    );
 
     // leave and rm take workers out; a machine in another cluster is refused.
     berth.ok(&["swarm", "leave", &c]);
@@ -334,7 +340,10 @@ fn three_nspawn_machines_become_one_swarm() {
 
     // The last manager goes only with --force.
     let last = berth.run(&["rm", "-y", &a]);
-    assert!(!last.status.success(), "rm of the last manager was not refused");
+    assert!(
+        !last.status.success(),
+        "rm of the last manager was not refused"
+    );
     let last_err = String::from_utf8_lossy(&last.stderr);
     assert!(last_err.contains("last manager"), "{last_err}");
     assert!(berth.machine_dir(&a).exists());

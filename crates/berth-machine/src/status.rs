@@ -132,8 +132,8 @@ async fn live_state_until(
     };
     if state == berth_driver::MachineState::Running {
         live.docker = "Unknown".into();
-        live.error = engine_error
-            .map(|err| format!("cannot reach the engine: {}", err.full_message()));
+        live.error =
+            engine_error.map(|err| format!("cannot reach the engine: {}", err.full_message()));
     }
     live
 }

@@ -46,12 +46,7 @@ fn two_processes_writing_one_record_never_tear_it() {
         .iter()
         .map(|id| {
             Command::new(&exe)
-                .args([
-                    "--exact",
-                    "writer",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
+                .args(["--exact", "writer", "--nocapture", "--test-threads=1"])
                 .env(WRITER_ENV, format!("{}|{id}", root.display()))
                 .spawn()
                 .unwrap()

@@ -22,7 +22,9 @@ pub fn regenerate_certs_warning(machines: &Machines, names: &[String]) -> Option
         let engine = engine_for(&machine, &record, ASK_TIMEOUT).ok()?;
         let info = engine.info().await.ok()?;
         let member = Membership::from_info(&info);
-        member.in_swarm().then(|| format!("{name} ({})", member.role))
+        member
+            .in_swarm()
+            .then(|| format!("{name} ({})", member.role))
     });
     let found: Vec<String> = berth_engine::block_on(async {
         Ok::<_, berth_engine::EngineError>(futures::future::join_all(asks).await)
@@ -37,6 +39,10 @@ pub fn regenerate_certs_warning(machines: &Machines, names: &[String]) -> Option
     Some(format!(
         "{} {} in Swarm mode, where live-restore cannot be used: the restart stops every container there (Swarm moves its tasks to other nodes meanwhile, and a manager's restart briefly leaves the cluster with one manager fewer).",
         found.join(", "),
-        if found.len() == 1 { "is a node" } else { "are nodes" }
+        if found.len() == 1 {
+            "is a node"
+        } else {
+            "are nodes"
+        }
     ))
 }

@@ -115,7 +115,11 @@ impl Cluster {
                     events(Event::Warn(&format!(
                         "'{name}' stays a {} (asked for {role}); `docker node {} {name}` on a manager changes its role",
                         member.role,
-                        if role == Role::Manager { "promote" } else { "demote" }
+                        if role == Role::Manager {
+                            "promote"
+                        } else {
+                            "demote"
+                        }
                     )));
                 }
                 return Ok(JoinOutcome::AlreadyMember(member.role));
@@ -138,7 +142,10 @@ impl Cluster {
                         .ok()
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_default(),
-                    member.error.as_deref().unwrap_or("it is not a working member")
+                    member
+                        .error
+                        .as_deref()
+                        .unwrap_or("it is not a working member")
                 )));
             }
         }
@@ -172,7 +179,11 @@ impl Cluster {
     }
 
     /// From the joining machine's host, a TCP connection to each manager's 2377 and 7946.
-    fn check_ports(&self, node: &Node, events: &mut dyn FnMut(Event<'_>)) -> Result<(), MachineError> {
+    fn check_ports(
+        &self,
+        node: &Node,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), MachineError> {
         let endpoints: Vec<(IpAddr, u16)> = self
             .remote_addrs
             .iter()
@@ -189,12 +200,19 @@ impl Cluster {
         events(Event::Step("checking the managers' ports"));
         let failed = host::unreachable_tcp(&session, &endpoints)?;
         if let Some((ip, port)) = failed.first() {
-            let all: Vec<String> = failed.iter().map(|(ip, p)| format!("{ip}:{p}/tcp")).collect();
+            let all: Vec<String> = failed
+                .iter()
+                .map(|(ip, p)| format!("{ip}:{p}/tcp"))
+                .collect();
             return Err(MachineError::msg(format!(
                 "'{}' cannot reach port {port}/tcp of the manager at {ip} ({}, {}); open {} between the machines (Swarm needs 2377/tcp to the managers, 7946/tcp+udp and 4789/udp between all nodes) and join again",
                 node.name(),
                 self.manager_name_for(*ip),
-                if *port == 2377 { "the cluster's API" } else { "the network gossip" },
+                if *port == 2377 {
+                    "the cluster's API"
+                } else {
+                    "the network gossip"
+                },
                 all.join(", ")
             )));
         }

@@ -277,9 +277,9 @@ fn drain(
     let drained = wait_until(SETTLE, || {
         berth_engine::block_on(manager.engine.tasks(&[("node", node_id)]))
             .map(|tasks| {
-                !tasks.iter().any(|t| {
-                    t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
-                })
+                !tasks
+                    .iter()
+                    .any(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
             })
             .unwrap_or(false)
     });

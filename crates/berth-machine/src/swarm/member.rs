@@ -76,10 +76,7 @@ impl Membership {
             node_id: swarm.node_id.unwrap_or_default(),
             node_addr: swarm.node_addr.unwrap_or_default(),
             role: if manager { Role::Manager } else { Role::Worker },
-            cluster_id: swarm
-                .cluster
-                .and_then(|c| c.id)
-                .filter(|id| !id.is_empty()),
+            cluster_id: swarm.cluster.and_then(|c| c.id).filter(|id| !id.is_empty()),
             managers: swarm
                 .remote_managers
                 .unwrap_or_default()
@@ -206,8 +203,8 @@ mod tests {
         assert!(!manager.same_cluster(&stranger));
         let mut all = vec![Some(manager), Some(worker), None, Some(stranger)];
         fill_cluster_ids(&mut all);
-        assert_eq!(all[1].as_ref().unwrap().summary(), "kq3v8x1a2b3c/worker");
-        assert_eq!(all[3].as_ref().unwrap().cluster_id, None);
+        assert_eq!(all[1].as_ref().expect("a worker").summary(), "kq3v8x1a2b3c/worker");
+        assert_eq!(all[3].as_ref().expect("a stranger").cluster_id, None);
     }
 
     #[test]

@@ -98,9 +98,11 @@ impl Node {
 pub(crate) fn machine_ip(record: &MachineRecord) -> Result<IpAddr, MachineError> {
     let host = match (&record.ssh, &record.url) {
         (Some(ssh), _) => ssh.host.clone(),
-        (None, Some(url)) => berth_net::HostPort::parse(url, berth_net::DEFAULT_ENGINE_PORT)
-            .with_context(|| format!("the engine URL of '{}' cannot be read", record.name))?
-            .host,
+        (None, Some(url)) => {
+            berth_net::HostPort::parse(url, berth_net::DEFAULT_ENGINE_PORT)
+                .with_context(|| format!("the engine URL of '{}' cannot be read", record.name))?
+                .host
+        }
         (None, None) => {
             return Err(MachineError::msg(format!(
                 "machine '{}' has no address recorded; `berth provision {}` finishes it",
@@ -163,8 +165,9 @@ mod tests {
 
     #[test]
     fn a_token_never_shows() {
-        let token = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
-        let secret = Secret::new(token.into()).unwrap();
+        let token =
+            "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
+        let secret = Secret::new(token.into()).expect("a token");
         assert_eq!(format!("{secret:?}"), "<join token>");
         assert_eq!(
             secret.scrub(&format!("join with {token} failed")),
@@ -177,16 +180,16 @@ mod tests {
     fn a_machine_advertises_the_address_berth_reaches_it_at() {
         let mut record = MachineRecord::new("a", "generic");
         record.url = Some("tcp://10.1.2.3:2376".into());
-        assert_eq!(machine_ip(&record).unwrap().to_string(), "10.1.2.3");
+        assert_eq!(machine_ip(&record).expect("an address").to_string(), "10.1.2.3");
         record.ssh = Some(berth_store::SshSettings {
             host: "10.9.9.9".into(),
             port: 22,
             user: "root".into(),
             key_path: None,
         });
-        assert_eq!(machine_ip(&record).unwrap().to_string(), "10.9.9.9");
+        assert_eq!(machine_ip(&record).expect("an address").to_string(), "10.9.9.9");
         record.ssh = None;
         record.url = Some("tcp://[fd00::5]:2376".into());
-        assert_eq!(machine_ip(&record).unwrap().to_string(), "fd00::5");
+        assert_eq!(machine_ip(&record).expect("an address").to_string(), "fd00::5");
     }
 }

@@ -70,7 +70,9 @@ pub fn nodes(
         .map(|entry| entry.name)
         .collect();
     let mut rows: Vec<NodeRow> = listed.iter().map(|n| row(n, &names)).collect();
-    rows.sort_by(|a, b| (a.role != "manager", &a.hostname).cmp(&(b.role != "manager", &b.hostname)));
+    rows.sort_by(|a, b| {
+        (a.role != "manager", &a.hostname).cmp(&(b.role != "manager", &b.hostname))
+    });
     Ok((node.record.name.clone(), rows))
 }
 

@@ -60,11 +60,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     state: live.state.to_string(),
                     url: record.url.clone().unwrap_or_default(),
                     docker: live.docker,
-                    swarm: live
-                        .swarm
-                        .as_ref()
-                        .map(|m| m.summary())
-                        .unwrap_or_default(),
+                    swarm: live.swarm.as_ref().map(|m| m.summary()).unwrap_or_default(),
                     error: record
                         .error
                         .clone()

@@ -75,7 +75,8 @@ pub fn run(ctx: &Ctx, command: SwarmCommand) -> anyhow::Result<ExitCode> {
                 ),
                 LsFormat::Table => {
                     if args.manager.is_none() {
-                        ctx.printer.info(&format!("the nodes as '{manager}' lists them"));
+                        ctx.printer
+                            .info(&format!("the nodes as '{manager}' lists them"));
                     }
                     ctx.printer.data(&table(&rows));
                 }
@@ -104,17 +105,17 @@ fn join_all(
     role: Role,
 ) -> anyhow::Result<ExitCode> {
     super::for_each_machine(ctx, names, move |machines, name, events| {
-        Ok(joined(&cluster, cluster.join(machines, name, role, events)?))
+        Ok(joined(
+            &cluster,
+            cluster.join(machines, name, role, events)?,
+        ))
     })
 }
 
 /// The line a machine's join ends with.
 pub fn joined(cluster: &Cluster, outcome: JoinOutcome) -> String {
     match outcome {
-        JoinOutcome::Joined(role) => format!(
-            "joined cluster {} as {role}",
-            short_id(cluster.id())
-        ),
+        JoinOutcome::Joined(role) => format!("joined cluster {} as {role}", short_id(cluster.id())),
         JoinOutcome::AlreadyMember(role) => format!(
             "already a {role} of cluster {}; nothing was changed",
             short_id(cluster.id())
@@ -144,7 +145,11 @@ fn table(rows: &[NodeRow]) -> String {
         .iter()
         .map(|r| {
             [
-                if r.machine.is_empty() { "-".into() } else { r.machine.clone() },
+                if r.machine.is_empty() {
+                    "-".into()
+                } else {
+                    r.machine.clone()
+                },
                 r.hostname.clone(),
                 r.id.clone(),
                 r.role.clone(),
