@@ -265,6 +265,19 @@ fn three_nspawn_machines_become_one_swarm() {
     );
     assert!(answers.contains(&a), "the task on a itself: {answers}");
 
+    // regenerate-certs asks first, and says that a swarm node loses its containers.
+    let regen = berth.run(&["regenerate-certs", &b]);
+    assert!(
+        !regen.status.success(),
+        "regenerate-certs went ahead without asking"
+    );
+    let regen_err = String::from_utf8_lossy(&regen.stderr);
+    assert!(
+        regen_err.contains(&format!("{b} (worker) is a node in Swarm mode"))
+            && regen_err.contains("live-restore cannot be used"),
+        "{regen_err}"
+    );
+
     // A second join changes nothing, and says so.
     let ids_before = docker_ok(&berth, &a, "node ls -q");
     let again = berth.run(&["swarm", "join", "--manager", &a, &b, &c, &a]);

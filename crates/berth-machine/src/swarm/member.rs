@@ -203,7 +203,10 @@ mod tests {
         assert!(!manager.same_cluster(&stranger));
         let mut all = vec![Some(manager), Some(worker), None, Some(stranger)];
         fill_cluster_ids(&mut all);
-        assert_eq!(all[1].as_ref().expect("a worker").summary(), "kq3v8x1a2b3c/worker");
+        assert_eq!(
+            all[1].as_ref().expect("a worker").summary(),
+            "kq3v8x1a2b3c/worker"
+        );
         assert_eq!(all[3].as_ref().expect("a stranger").cluster_id, None);
     }
 

@@ -180,16 +180,25 @@ mod tests {
     fn a_machine_advertises_the_address_berth_reaches_it_at() {
         let mut record = MachineRecord::new("a", "generic");
         record.url = Some("tcp://10.1.2.3:2376".into());
-        assert_eq!(machine_ip(&record).expect("an address").to_string(), "10.1.2.3");
+        assert_eq!(
+            machine_ip(&record).expect("an address").to_string(),
+            "10.1.2.3"
+        );
         record.ssh = Some(berth_store::SshSettings {
             host: "10.9.9.9".into(),
             port: 22,
             user: "root".into(),
             key_path: None,
         });
-        assert_eq!(machine_ip(&record).expect("an address").to_string(), "10.9.9.9");
+        assert_eq!(
+            machine_ip(&record).expect("an address").to_string(),
+            "10.9.9.9"
+        );
         record.ssh = None;
         record.url = Some("tcp://[fd00::5]:2376".into());
-        assert_eq!(machine_ip(&record).expect("an address").to_string(), "fd00::5");
+        assert_eq!(
+            machine_ip(&record).expect("an address").to_string(),
+            "fd00::5"
+        );
     }
 }
