@@ -16,5 +16,6 @@ mod nspawn;
 mod nspawn_security;
 mod plugins;
 mod ssh;
+mod swarm;
 mod terminal;
 mod zoo;

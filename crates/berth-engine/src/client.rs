@@ -7,7 +7,7 @@ use std::time::Duration;
 use berth_net::HostPort;
 use berth_tls::PemPair;
 use bollard::models::{
-    ContainerSummary, Node, Swarm, SwarmInitRequest, SwarmJoinRequest, SystemInfo,
+    ContainerSummary, Node, NodeSpec, Swarm, SwarmInitRequest, SwarmJoinRequest, SystemInfo, Task,
 };
 use bollard::{ClientVersion, Docker};
 use serde::{Deserialize, Serialize};
@@ -237,6 +237,57 @@ impl Engine {
     /// `GET /nodes` (managers only).
     pub async fn nodes(&self) -> Result<Vec<Node>, EngineError> {
         self.call("GET /nodes", self.docker.list_nodes(None)).await
+    }
+
+    /// `GET /nodes/{id}` (managers only).
+    pub async fn node(&self, id: &str) -> Result<Node, EngineError> {
+        self.call("GET /nodes/{id}", self.docker.inspect_node(id))
+            .await
+    }
+
+    /// `POST /nodes/{id}/update`: `version` is the node's `Version.Index` as last read, so that
+    /// a concurrent change is refused rather than overwritten.
+    pub async fn node_update(
+        &self,
+        id: &str,
+        version: u64,
+        spec: NodeSpec,
+    ) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::UpdateNodeOptionsBuilder::default()
+            .version(i64::try_from(version).unwrap_or(i64::MAX))
+            .build();
+        self.call(
+            "POST /nodes/{id}/update",
+            self.docker.update_node(id, spec, options),
+        )
+        .await
+    }
+
+    /// `DELETE /nodes/{id}` (`force` removes a node that is not down yet).
+    pub async fn node_remove(&self, id: &str, force: bool) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::DeleteNodeOptionsBuilder::default()
+            .force(force)
+            .build();
+        self.call(
+            "DELETE /nodes/{id}",
+            self.docker.delete_node(id, Some(options)),
+        )
+        .await
+    }
+
+    /// `GET /tasks?filters=…` (managers only), e.g. `node=ID` and `desired-state=running`.
+    pub async fn tasks(&self, filters: &[(&str, &str)]) -> Result<Vec<Task>, EngineError> {
+        let mut map: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (key, value) in filters {
+            map.entry((*key).to_owned())
+                .or_default()
+                .push((*value).to_owned());
+        }
+        let options = bollard::query_parameters::ListTasksOptionsBuilder::default()
+            .filters(&map)
+            .build();
+        self.call("GET /tasks", self.docker.list_tasks(Some(options)))
+            .await
     }
 
     /// bollard itself, for calls this type does not wrap yet (same transport, same trust).

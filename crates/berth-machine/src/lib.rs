@@ -21,6 +21,7 @@ mod power;
 mod provisioning;
 mod remove;
 mod status;
+pub mod swarm;
 mod upgrade;
 
 pub use certs::{Expiry, Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};

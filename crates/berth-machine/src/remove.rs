@@ -32,6 +32,7 @@ pub fn remove(
     let lock = store.lock(name, Duration::from_secs(10))?;
     let removed = match machine.load() {
         Ok(record) => {
+            leave_swarm(machines, name, force, events)?;
             remove_host(machines, &machine, &record, force, events)?;
             contexts::remove(machines, name, &record.context, events)?;
             if record.driver == "generic" || record.driver == "none" {
@@ -56,6 +57,31 @@ pub fn remove(
     };
     store.remove(machine, &lock)?;
     Ok(removed)
+}
+
+/// A swarm node leaves its cluster before it goes, so that the cluster does not keep a node
+/// that will never come back (nor lose its quorum unasked). With `force`, a failed leave is a
+/// warning.
+fn leave_swarm(
+    machines: &Machines,
+    name: &str,
+    force: bool,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
+    match crate::swarm::leave_before_remove(machines, name, force, events) {
+        Ok(_) => Ok(()),
+        Err(err) if force => {
+            events(Event::Warn(&format!(
+                "'{name}' could not leave its swarm ({}); removing it anyway",
+                err.full_message()
+            )));
+            Ok(())
+        }
+        Err(err) => Err(MachineError::with_source(
+            format!("nothing was removed: '{name}' is a swarm node that cannot leave its cluster"),
+            err,
+        )),
+    }
 }
 
 /// Asks the driver to remove the host it made (the generic and none drivers make nothing).

@@ -8,7 +8,8 @@ use berth_store::{MachineRecord, MachineState};
 use tokio::time::Instant;
 
 use crate::driver::Machines;
-use crate::engine::probe;
+use crate::engine::engine_for;
+use crate::swarm::{Membership, fill_cluster_ids};
 
 /// A machine's state as `ls` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,9 @@ pub struct Live {
     pub docker: String,
     /// Why the engine could not be reached.
     pub error: Option<String>,
+    /// Its place in a swarm as its engine reports it (`None` when the engine did not answer, or
+    /// not in time); `Membership::summary` is what a SWARM column shows.
+    pub swarm: Option<Membership>,
     /// How long the driver and the engine took to answer (the deadline for a Timeout).
     pub response: Duration,
 }
@@ -51,6 +55,7 @@ impl Live {
                 "no answer within {:.1}s (the driver or the engine); `--timeout` gives it longer",
                 deadline.as_secs_f64()
             )),
+            swarm: None,
             response: deadline,
         }
     }
@@ -63,36 +68,69 @@ impl Live {
 /// drivers block), to tell a stopped host from a running one whose engine is down. Records in
 /// Error or Creating show that, since they are not usable yet.
 pub async fn live_state(machines: &Machines, record: &MachineRecord, timeout: Duration) -> Live {
+    live_state_until(machines, record, timeout, Instant::now() + timeout).await
+}
+
+/// [`live_state`], with the swarm membership asked (`/info`, on the probe's connection) only
+/// while `until` has not passed: a slow `/info` costs the SWARM column, not the machine's state.
+async fn live_state_until(
+    machines: &Machines,
+    record: &MachineRecord,
+    timeout: Duration,
+    until: Instant,
+) -> Live {
     let began = Instant::now();
-    let mut live = ask(machines, record, timeout).await;
+    let mut live = ask_until(machines, record, timeout, until).await;
     live.response = began.elapsed();
     live
 }
 
-async fn ask(machines: &Machines, record: &MachineRecord, timeout: Duration) -> Live {
+async fn ask_until(
+    machines: &Machines,
+    record: &MachineRecord,
+    timeout: Duration,
+    until: Instant,
+) -> Live {
     if record.state == MachineState::Error || record.state == MachineState::Creating {
         return Live {
             state: LiveState::State(record.state.to_string()),
             docker: String::new(),
             error: None,
+            swarm: None,
             response: Duration::ZERO,
         };
     }
     let engine_error = if record.url.is_some() {
-        let result = match machines.store().machine(&record.name) {
-            Ok(machine) => probe(&machine, record, timeout).await,
-            Err(e) => Err(e.into()),
+        let engine = machines
+            .store()
+            .machine(&record.name)
+            .map_err(crate::MachineError::from)
+            .and_then(|machine| engine_for(&machine, record, timeout));
+        let result = match &engine {
+            Ok(engine) => engine.probe().await.map_err(crate::MachineError::from),
+            Err(e) => Err(crate::MachineError::msg(e.full_message())),
         };
-        match result {
-            Ok(version) => {
+        match (result, engine) {
+            (Ok(version), Ok(engine)) => {
+                // A little before the deadline of the whole `ls`, so that a slow `/info` never
+                // turns a machine that answered into Timeout.
+                let info_until = until
+                    .checked_sub(Duration::from_millis(200))
+                    .unwrap_or(until);
+                let swarm = match tokio::time::timeout_at(info_until, engine.info()).await {
+                    Ok(Ok(info)) => Some(Membership::from_info(&info)),
+                    _ => None,
+                };
                 return Live {
                     state: LiveState::State(berth_driver::MachineState::Running.to_string()),
                     docker: format!("v{}", version.version),
                     error: None,
+                    swarm,
                     response: Duration::ZERO,
                 };
             }
-            Err(err) => Some(err),
+            (Ok(_), Err(err)) => Some(err),
+            (Err(err), _) => Some(err),
         }
     } else {
         None
@@ -107,6 +145,7 @@ async fn ask(machines: &Machines, record: &MachineRecord, timeout: Duration) -> 
         state: LiveState::State(state.to_string()),
         docker: String::new(),
         error: None,
+        swarm: None,
         response: Duration::ZERO,
     };
     if state == berth_driver::MachineState::Running {
@@ -131,7 +170,11 @@ pub async fn live_states(
         .map(|record| {
             let machines = machines.clone();
             tokio::spawn(async move {
-                tokio::time::timeout_at(until, live_state(&machines, &record, deadline)).await
+                tokio::time::timeout_at(
+                    until,
+                    live_state_until(&machines, &record, deadline, until),
+                )
+                .await
             })
         })
         .collect();
@@ -144,9 +187,16 @@ pub async fn live_states(
                 state: LiveState::State("Unknown".into()),
                 docker: String::new(),
                 error: Some(format!("asking for the state failed: {join}")),
+                swarm: None,
                 response: deadline,
             },
         });
+    }
+    // Workers' engines do not say which cluster they are in; their managers in the list do.
+    let mut members: Vec<Option<Membership>> = out.iter_mut().map(|l| l.swarm.take()).collect();
+    fill_cluster_ids(&mut members);
+    for (live, member) in out.iter_mut().zip(members) {
+        live.swarm = member;
     }
     out
 }

@@ -91,6 +91,9 @@ pub enum Command {
     RegenerateCerts(RegenerateCertsArgs),
     /// Check addresses for exposed Docker engines: plain HTTP on 2375, TLS without client verification on 2376.
     Audit(AuditArgs),
+    /// Swarm mode over machines: make a cluster, join, leave, list its nodes.
+    #[command(subcommand)]
+    Swarm(SwarmCommand),
     /// Print the name of the machine DOCKER_HOST points at.
     Active,
     /// Make a machine the docker CLI's current context (as `docker context use`).
@@ -202,9 +205,77 @@ pub struct CreateArgs {
     #[arg(long)]
     pub no_context: bool,
 
+    /// Join the new machines to the swarm that this machine manages (`berth swarm join`).
+    #[arg(long, value_name = "MANAGER")]
+    pub swarm_join: Option<String>,
+
+    /// The new machines' role in that swarm.
+    #[arg(long, value_enum, default_value = "worker", requires = "swarm_join")]
+    pub swarm_role: SwarmRole,
+
     /// The machines' names (several make several machines at once).
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SwarmCommand {
+    /// Start Swarm mode on a machine, which becomes the first manager of a new cluster.
+    Init(SwarmInitArgs),
+    /// Join machines to the cluster a manager manages (all at once).
+    Join(SwarmJoinArgs),
+    /// Take machines out of their cluster: drain, demote a manager, leave, remove the node.
+    Leave(SwarmLeaveArgs),
+    /// List the nodes of a cluster with the berth machine each one is.
+    Ls(SwarmLsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SwarmRole {
+    Worker,
+    Manager,
+}
+
+#[derive(Debug, Args)]
+pub struct SwarmInitArgs {
+    /// The address the other nodes reach this one at (an IP or an interface name, with an
+    /// optional :PORT); default: the machine's own address, as berth reaches it.
+    #[arg(long, value_name = "ADDR")]
+    pub advertise_addr: Option<String>,
+    /// The machine that becomes the manager.
+    pub manager: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SwarmJoinArgs {
+    /// A manager of the cluster (a berth machine); the join tokens come from its engine.
+    #[arg(long, value_name = "MANAGER")]
+    pub manager: String,
+    /// The role of the joining machines.
+    #[arg(long, value_enum, default_value = "worker")]
+    pub role: SwarmRole,
+    /// The machines that join.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SwarmLeaveArgs {
+    /// Leave even when the cluster loses its quorum, or ends (the last manager).
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// The machines that leave.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SwarmLsArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: TableFormat,
+    /// A manager to ask; default: the first of berth's machines that answers as one.
+    pub manager: Option<String>,
 }
 
 #[derive(Debug, Args)]

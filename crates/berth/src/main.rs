@@ -39,7 +39,10 @@ fn main() -> ExitCode {
         // through the printer like every other line.
         let for_tracing = printer.clone();
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            // bollard logs every request and answer body at debug level, and those carry
+            // secrets: `GET /swarm` answers with the cluster's join tokens, `POST /swarm/join`
+            // sends one. Its URLs are not worth that risk.
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,bollard=info"))
             .with_writer(move || for_tracing.tracing_writer())
             .with_ansi(false)
             .without_time()

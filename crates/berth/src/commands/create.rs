@@ -63,14 +63,37 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result
             disabled: args.no_context,
         },
     };
+    // The cluster is read before anything is made: a manager that is not one refuses the whole
+    // command, not each machine after its create.
+    let swarm = match &args.swarm_join {
+        Some(manager) => Some((
+            super::swarm::open_cluster(ctx, manager)?,
+            super::swarm::role(args.swarm_role),
+        )),
+        None => None,
+    };
     super::for_each_machine(ctx, &args.names, move |machines, name, events| {
         berth_machine::create(machines, driver.as_ref(), name, &spec, events)?;
-        Ok(match berth_machine::own_context(machines, name) {
-            Some(context) => format!(
-                "created; `docker --context {context} ps` or `berth use {name}` points docker at it"
-            ),
-            None => format!("created; `eval \"$(berth env {name})\"` points docker at it"),
-        })
+        let hint = match berth_machine::own_context(machines, name) {
+            Some(context) => {
+                format!("`docker --context {context} ps` or `berth use {name}` points docker at it")
+            }
+            None => format!("`eval \"$(berth env {name})\"` points docker at it"),
+        };
+        if let Some((cluster, role)) = &swarm {
+            let outcome = cluster.join(machines, name, *role, events).map_err(|e| {
+                anyhow::anyhow!(
+                    "'{name}' was created but did not join the swarm: {}; `berth swarm join --manager {} {name}` tries again",
+                    e.full_message(),
+                    cluster.manager()
+                )
+            })?;
+            return Ok(format!(
+                "created and {}; {hint}",
+                super::swarm::joined(cluster, outcome)
+            ));
+        }
+        Ok(format!("created; {hint}"))
     })
 }
 

@@ -23,6 +23,8 @@ struct Row {
     state: String,
     url: String,
     docker: String,
+    /// The machine's cluster and role (`CLUSTER/manager`), empty outside a swarm.
+    swarm: String,
     error: String,
     /// The engine labels, for `--filter label=…`.
     #[serde(skip)]
@@ -136,6 +138,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     docker: String::new(),
                     error: None,
                     response: Duration::ZERO,
+                    swarm: None,
                 });
                 let labels = record
                     .engine
@@ -149,6 +152,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     state: live.state.to_string(),
                     url: record.url.clone().unwrap_or_default(),
                     docker: live.docker,
+                    swarm: live.swarm.as_ref().map(|m| m.summary()).unwrap_or_default(),
                     error: record
                         .error
                         .clone()
@@ -184,6 +188,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                 state: "Error".into(),
                 url: String::new(),
                 docker: String::new(),
+                swarm: String::new(),
                 error: err.to_string(),
                 labels: Vec::new(),
                 response: Duration::ZERO,
@@ -226,9 +231,9 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
 
 fn table(rows: &[Row]) -> String {
     let header = [
-        "NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS",
+        "NAME", "ACTIVE", "DRIVER", "STATE", "URL", "SWARM", "DOCKER", "ERRORS",
     ];
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
@@ -237,6 +242,7 @@ fn table(rows: &[Row]) -> String {
                 r.driver.clone(),
                 r.state.clone(),
                 r.url.clone(),
+                r.swarm.clone(),
                 r.docker.clone(),
                 // One line per machine: a multi-line error would break the table.
                 r.error.lines().next().unwrap_or("").to_owned(),
@@ -397,7 +403,7 @@ mod tests {
     fn the_empty_table_is_the_header() {
         assert_eq!(
             table(&[]),
-            "NAME   ACTIVE   DRIVER   STATE   URL   DOCKER   ERRORS"
+            "NAME   ACTIVE   DRIVER   STATE   URL   SWARM   DOCKER   ERRORS"
         );
     }
 }

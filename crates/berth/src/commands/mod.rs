@@ -12,6 +12,7 @@ mod power;
 mod provision;
 mod rm;
 mod ssh;
+mod swarm;
 mod upgrade;
 mod use_context;
 
@@ -86,6 +87,7 @@ pub fn run(
         Command::Config(args) => info::config(&ctx, &args.name),
         Command::Rm(args) => rm::run(&ctx, &args),
         Command::Audit(args) => audit::run(&ctx, &args),
+        Command::Swarm(command) => swarm::run(&ctx, command),
         Command::Active => active::run(&ctx),
         Command::Use(args) => use_context::run(&ctx, &args),
         Command::Certs(args) => certs::run(&ctx, &args),

@@ -33,6 +33,13 @@ pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result
     // The engine reads its TLS files only at start, so new certificates mean a restart, which
     // stops every container unless live-restore is on (docker-machine #4721 lost a user's
     // containers on six servers this way): say so, and ask.
+    // Swarm mode forbids live-restore, so on a swarm node the restart stops everything.
+    let swarm_nodes = berth_machine::swarm::regenerate_certs_warning(&ctx.machines, &args.names);
+    if args.yes
+        && let Some(warning) = &swarm_nodes
+    {
+        ctx.printer.warn(warning);
+    }
     if !args.yes {
         // Asked of each engine first, so the question names what would stop (if anything).
         let risks: Vec<String> = args
@@ -46,8 +53,9 @@ pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result
             format!("{}.", risks.join("; "))
         };
         let question = format!(
-            "Regenerating certificates restarts the Docker engine on {}: {containers} {}Continue? [y/N]",
+            "Regenerating certificates restarts the Docker engine on {}: {containers} {}{}Continue? [y/N]",
             args.names.join(", "),
+            swarm_nodes.map(|w| format!("{w} ")).unwrap_or_default(),
             if args.client_certs {
                 "With --client-certs a new CA is made and every client certificate made before stops working (berth's env and docker context get the new one). "
             } else {

@@ -9,7 +9,7 @@ fn ls_on_an_empty_store_prints_the_header() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "NAME   ACTIVE   DRIVER   STATE   URL   DOCKER   ERRORS\n"
+        "NAME   ACTIVE   DRIVER   STATE   URL   SWARM   DOCKER   ERRORS\n"
     );
 }
 

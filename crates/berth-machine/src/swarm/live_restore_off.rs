@@ -1,0 +1,87 @@
+//! Swarm mode refuses an engine with live-restore (`docker swarm init` and `join` fail with
+//! "--live-restore daemon configuration is incompatible with swarm mode"), and berth turns
+//! live-restore on in its drop-in so that certificate renewals keep containers running. A
+//! machine about to become a swarm node therefore gets `live-restore=false` in its recorded
+//! engine options (so every later provisioning keeps it off) and is provisioned again, which
+//! restarts its engine. That restart would stop running containers, so a machine that runs any
+//! is refused with what to do instead of having them stopped without asking.
+
+use std::time::Duration;
+
+use berth_provision::EngineConfig;
+
+use crate::certs::Renewal;
+use crate::driver::Machines;
+use crate::engine::engine_for;
+use crate::error::{Context as _, MachineError};
+use crate::event::Event;
+use crate::provisioning::{Options, reprovision};
+
+/// The engine option that keeps live-restore off for good.
+const OFF: &str = "live-restore=false";
+
+/// Makes sure machine `name`'s engine runs without live-restore. Blocking (provisions over SSH).
+pub fn ensure_off(
+    machines: &Machines,
+    name: &str,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
+    let (machine, record) = machines.load(name)?;
+    let (enabled, running) = berth_engine::block_on(async {
+        let engine = engine_for(&machine, &record, Duration::from_secs(10))?;
+        let info = engine.info().await?;
+        let enabled = info.live_restore_enabled.unwrap_or(false);
+        let running = if enabled {
+            engine.running().await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, MachineError>((enabled, running))
+    })?;
+    if !enabled {
+        return Ok(());
+    }
+    if !running.is_empty() {
+        return Err(MachineError::msg(format!(
+            "'{name}' runs its engine with live-restore, which Swarm mode refuses; turning it off restarts the engine, and that would stop its {} running container(s). Stop them first (eval \"$(berth env {name})\"; docker ps), then run the command again; nothing was changed",
+            running.len()
+        )));
+    }
+    let step = "turning live-restore off (Swarm mode refuses it)";
+    events(Event::Step(step));
+    {
+        let _lock = machines.store().lock(name, Duration::from_secs(30))?;
+        let (machine, mut record) = machines.load(name)?;
+        let mut engine: EngineConfig = record
+            .engine
+            .clone()
+            .try_into()
+            .with_context(|| format!("the engine options of '{name}' cannot be read"))?;
+        engine.opts.retain(|o| {
+            let o = o.trim_start_matches('-');
+            o != "live-restore" && !o.starts_with("live-restore=")
+        });
+        engine.opts.push(OFF.to_owned());
+        record.engine =
+            toml::Table::try_from(&engine).context("cannot record the engine options")?;
+        machine.save(&record)?;
+    }
+    reprovision(
+        machines,
+        name,
+        Options {
+            renewal: Renewal::KeepIfValid,
+            install_engine: false,
+        },
+        &[],
+        events,
+    )
+    .map_err(|e| {
+        MachineError::with_source(
+            format!("turning live-restore off on '{name}' for Swarm mode failed"),
+            e,
+        )
+    })?;
+    events(Event::StepDone(step));
+    Ok(())
+}
