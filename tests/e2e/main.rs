@@ -9,6 +9,7 @@ mod docker_machine;
 mod env_flags;
 mod failures;
 mod hosts;
+mod import;
 mod nspawn;
 mod nspawn_security;
 mod plugins;

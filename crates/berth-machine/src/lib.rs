@@ -14,18 +14,22 @@ mod driver;
 mod engine;
 mod error;
 mod event;
+mod import;
 mod power;
 mod provisioning;
 mod remove;
 mod status;
 mod upgrade;
 
-pub use certs::{Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
+pub use certs::{
+    Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning, foreign_ca_refusal, has_foreign_ca,
+};
 pub use create::{CreateSpec, create};
 pub use driver::{Machines, json_to_toml, machine_ref};
 pub use engine::{ENGINE_WAIT, engine_for, probe, wait_for_engine};
 pub use error::{Context, MachineError};
 pub use event::Event;
+pub use import::{DockerMachineStore, Imported, ImportedAs, import};
 pub use power::{past_tense, power, verb};
 pub use provisioning::{Options, provision, reprovision};
 pub use remove::{Removed, remove};
