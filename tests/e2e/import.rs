@@ -215,7 +215,11 @@ fn a_docker_machine_store_is_imported_works_at_once_and_moves_onto_its_own_ca() 
         write(&dir.join("cert.pem"), client.cert_pem.as_bytes(), 0o644);
         write(&dir.join("key.pem"), client.key_pem.as_bytes(), 0o600);
         write(&dir.join("server.pem"), server.cert_pem.as_bytes(), 0o644);
-        write(&dir.join("server-key.pem"), server.key_pem.as_bytes(), 0o600);
+        write(
+            &dir.join("server-key.pem"),
+            server.key_pem.as_bytes(),
+            0o600,
+        );
         // The generic driver's copy of --generic-ssh-key.
         write(&dir.join("id_rsa"), &user_key, 0o600);
     }
@@ -233,7 +237,10 @@ fn a_docker_machine_store_is_imported_works_at_once_and_moves_onto_its_own_ca() 
         ("/etc/docker/server-key.pem", &server.key_pem),
     ] {
         let out = session
-            .exec_with_stdin(&format!("mkdir -p /etc/docker && cat > {path}"), pem.as_bytes())
+            .exec_with_stdin(
+                &format!("mkdir -p /etc/docker && cat > {path}"),
+                pem.as_bytes(),
+            )
             .unwrap();
         assert!(out.success(), "{}", out.stderr_str());
     }
@@ -304,7 +311,12 @@ systemctl daemon-reload && systemctl restart docker",
     assert!(record.contains("state = \"Running\""), "{record}");
     assert!(berth.docker("dm1", "ps").status.success());
     // A none machine has no SSH: refused, still usable.
-    assert!(!berth.run(&["regenerate-certs", "-y", "vbox1"]).status.success());
+    assert!(
+        !berth
+            .run(&["regenerate-certs", "-y", "vbox1"])
+            .status
+            .success()
+    );
     assert!(berth.docker("vbox1", "ps").status.success());
 
     // Onto a CA of its own.
