@@ -8,6 +8,7 @@ mod create;
 mod docker_machine;
 mod env_flags;
 mod failures;
+mod generic_more;
 mod hosts;
 mod import;
 mod nspawn;
