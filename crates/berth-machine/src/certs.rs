@@ -50,11 +50,11 @@ pub fn ensure(
         }
     }
     let ca = match (machine.read_file("ca.pem"), machine.read_file("ca-key.pem")) {
-        (Ok(cert), Ok(key)) => Authority::Own(
+        (Ok(cert), Ok(key)) => Authority::Own(Box::new(
             CertificateAuthority::from_pem(&cert, &key).with_context(|| {
                 format!("the CA in {} cannot be loaded", machine.dir().display())
             })?,
-        ),
+        )),
         // An imported machine: docker-machine's shared CA, whose key stayed in its store.
         (Ok(cert), Err(_)) => Authority::Foreign(cert),
         _ => {
@@ -70,7 +70,7 @@ pub fn ensure(
             for file in ["server.pem", "server-key.pem", "cert.pem", "key.pem"] {
                 let _ = std::fs::remove_file(machine.path(file));
             }
-            Authority::Own(ca)
+            Authority::Own(Box::new(ca))
         }
     };
     let ca_pem = ca.cert_pem();
@@ -124,7 +124,7 @@ pub fn ensure(
 /// The CA that signs a machine's certificates.
 enum Authority {
     /// The machine's own, with its key.
-    Own(CertificateAuthority),
+    Own(Box<CertificateAuthority>),
     /// A CA whose key berth does not have (docker-machine's shared one, after `import`): its
     /// certificates are used as they are, and nothing new can be signed.
     Foreign(String),

@@ -319,6 +319,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn each_machine_gets_only_its_own_key_and_known_hosts() {
         let ssh = berth_store::SshSettings {
             host: "2001:db8::7".into(),
