@@ -169,6 +169,10 @@ pub struct Created {
     /// otherwise builds `tcp://HOST:2376` after provisioning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_url: Option<String>,
+    /// The TCP port the engine's TLS API should listen on, when the driver was told one
+    /// (generic's `--generic-engine-port`, as docker-machine's); berth's `2376` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_port: Option<u16>,
     /// The driver's own record of the machine. berth stores it untouched in
     /// config.toml and hands it back in every later call, so a driver needs
     /// no storage of its own.

@@ -50,8 +50,13 @@ pub fn ensure(
         }
     }
     let ca = match (machine.read_file("ca.pem"), machine.read_file("ca-key.pem")) {
-        (Ok(cert), Ok(key)) => CertificateAuthority::from_pem(&cert, &key)
-            .with_context(|| format!("the CA in {} cannot be loaded", machine.dir().display()))?,
+        (Ok(cert), Ok(key)) => Authority::Own(Box::new(
+            CertificateAuthority::from_pem(&cert, &key).with_context(|| {
+                format!("the CA in {} cannot be loaded", machine.dir().display())
+            })?,
+        )),
+        // An imported machine: docker-machine's shared CA, whose key stayed in its store.
+        (Ok(cert), Err(_)) => Authority::Foreign(cert),
         _ => {
             let ca = CertificateAuthority::generate(
                 &format!("berth CA for {}", machine.name()),
@@ -65,16 +70,26 @@ pub fn ensure(
             for file in ["server.pem", "server-key.pem", "cert.pem", "key.pem"] {
                 let _ = std::fs::remove_file(machine.path(file));
             }
-            ca
+            Authority::Own(Box::new(ca))
         }
     };
-    let ca_pem = ca.pem().cert_pem;
+    let ca_pem = ca.cert_pem();
 
+    // docker-machine's server certificates name the address and localhost, not the host's
+    // name: on its CA, which cannot sign a new one, the address (the first SAN) must do.
+    let needed = match &ca {
+        Authority::Foreign(_) => &sans[..sans.len().min(1)],
+        Authority::Own(_) => sans,
+    };
     let existing_server = read_pair(machine, "server.pem", "server-key.pem");
     let server = match existing_server {
-        Some(pair) if renewal == Renewal::KeepIfValid && server_fits(&ca_pem, &pair, sans) => pair,
+        Some(pair) if renewal == Renewal::KeepIfValid && server_fits(&ca_pem, &pair, needed) => {
+            pair
+        }
         _ => {
-            let pair = ca.issue_server(sans, algo, LEAF_VALIDITY_DAYS)?;
+            let pair = ca
+                .signer(machine)?
+                .issue_server(sans, algo, LEAF_VALIDITY_DAYS)?;
             machine.write_file("server-key.pem", pair.key_pem.as_bytes(), FileMode::Secret)?;
             machine.write_file("server.pem", pair.cert_pem.as_bytes(), FileMode::Public)?;
             pair
@@ -84,7 +99,7 @@ pub fn ensure(
     let client = match read_pair(machine, "cert.pem", "key.pem") {
         Some(pair) if berth_tls::verify_chain(&ca_pem, &pair.cert_pem).is_ok() => pair,
         _ => {
-            let pair = ca.issue_client(
+            let pair = ca.signer(machine)?.issue_client(
                 &format!("berth client for {}", machine.name()),
                 algo,
                 LEAF_VALIDITY_DAYS,
@@ -104,6 +119,46 @@ pub fn ensure(
         cert_pem: server.cert_pem,
         key_pem: server.key_pem,
     })
+}
+
+/// The CA that signs a machine's certificates.
+enum Authority {
+    /// The machine's own, with its key.
+    Own(Box<CertificateAuthority>),
+    /// A CA whose key berth does not have (docker-machine's shared one, after `import`): its
+    /// certificates are used as they are, and nothing new can be signed.
+    Foreign(String),
+}
+
+impl Authority {
+    fn cert_pem(&self) -> String {
+        match self {
+            Authority::Own(ca) => ca.pem().cert_pem,
+            Authority::Foreign(pem) => pem.clone(),
+        }
+    }
+
+    fn signer(&self, machine: &Machine) -> Result<&CertificateAuthority, MachineError> {
+        match self {
+            Authority::Own(ca) => Ok(ca),
+            Authority::Foreign(_) => Err(foreign_ca_refusal(machine.name())),
+        }
+    }
+}
+
+/// Whether the machine's certificates come from a CA whose key berth does not hold (an
+/// imported docker-machine machine), so that only `--client-certs` can renew them.
+pub fn has_foreign_ca(machine: &Machine) -> bool {
+    machine.path("ca.pem").is_file() && !machine.path("ca-key.pem").exists()
+}
+
+/// Why berth cannot sign a new certificate for a machine on docker-machine's shared CA, and
+/// the way out. The shared CA's key is deliberately not copied at import: it would put the
+/// key that opens every docker-machine machine into each berth machine's folder.
+pub fn foreign_ca_refusal(name: &str) -> MachineError {
+    MachineError::msg(format!(
+        "machine '{name}' was imported from docker-machine and still uses docker-machine's shared CA, whose key berth does not copy (it signs certificates for every machine of that store), so berth cannot sign a new server certificate with it; `berth regenerate-certs --client-certs {name}` moves it onto a CA of its own (its old client certificate then stops working)"
+    ))
 }
 
 /// The CA and client certificate, as a client presents them.

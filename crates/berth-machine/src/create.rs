@@ -132,6 +132,25 @@ pub fn create(
         }
     };
     record.driver_data = json_to_toml(&created.data)?;
+    if let Some(port) = created.engine_port {
+        // The driver was told the engine's port (generic's --generic-engine-port).
+        let mut engine = spec.engine.clone();
+        engine.port = port;
+        if let Err(err) = engine.validate() {
+            record.state = MachineState::Error;
+            record.error = Some(err.to_string());
+            machine.save(&record)?;
+            return Err(MachineError::with_source(
+                format!(
+                    "the {} driver asked for engine port {port}, which berth cannot use; `berth rm {name}` cleans up what is left",
+                    driver.name()
+                ),
+                err,
+            ));
+        }
+        record.engine =
+            toml::Table::try_from(&engine).context("cannot record the engine options")?;
+    }
     record.ssh = created.ssh.map(|ssh| berth_store::SshSettings {
         host: ssh.host,
         port: ssh.port,

@@ -15,26 +15,33 @@ mod driver;
 mod engine;
 mod error;
 mod event;
+mod import;
 mod interrupt;
 mod live_restore;
 mod power;
 mod provisioning;
+mod reboot;
 mod remove;
 mod status;
 pub mod swarm;
 mod upgrade;
 
-pub use certs::{Expiry, Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning};
+pub use certs::{
+    Expiry, Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning, foreign_ca_refusal,
+    has_foreign_ca,
+};
 pub use contexts::{active_machine, context_name, own_context, unset_current, use_machine};
 pub use create::{CreateSpec, create};
 pub use driver::{Machines, json_to_toml, machine_ref};
 pub use engine::{ENGINE_WAIT, engine_for, probe, wait_for_engine};
 pub use error::{Context, MachineError};
 pub use event::Event;
+pub use import::{DockerMachineStore, Imported, ImportedAs, import};
 pub use interrupt::{HookGuard, Interrupt};
 pub use live_restore::{LIVE_RESTORE_OPT, restart_risk};
 pub use power::{past_tense, power, verb};
 pub use provisioning::{Options, provision, reprovision};
+pub use reboot::REBOOT_WAIT;
 pub use remove::{Removed, remove};
 pub use status::{Live, LiveState, live_state, live_states};
 pub use upgrade::{Upgraded, open_session, upgrade};

@@ -1,5 +1,6 @@
 //! `start`, `stop`, `restart`, `kill`: the driver's power switch, then (for start and restart)
-//! a wait until the engine answers over TLS again.
+//! a wait until the engine answers over TLS again. A generic machine's `restart` is a reboot
+//! over SSH instead (`reboot.rs`).
 
 use std::time::Duration;
 
@@ -22,6 +23,15 @@ pub fn power(
     let _lock = machines.store().lock(name, Duration::from_secs(30))?;
     let (machine, mut record) = machines.load(name)?;
     let driver = machines.open_driver(&record.driver)?;
+    if op == Operation::Restart && crate::reboot::reboots_over_ssh(&record) {
+        events(Event::Step("rebooting the host over SSH"));
+        crate::reboot::reboot(&machine, &record, events)?;
+        events(Event::StepDone("rebooting the host over SSH"));
+        events(Event::Step("waiting for the engine"));
+        berth_engine::block_on(wait_for_engine(&machine, &record, ENGINE_WAIT))?;
+        events(Event::StepDone("waiting for the engine"));
+        return Ok(());
+    }
     if !driver.supports(op) {
         return Err(MachineError::msg(format!(
             "the {} driver cannot {} machines; power '{name}' through wherever the host runs",

@@ -292,6 +292,11 @@ pub fn reprovision(
             )
         }));
     }
+    // Refused before connecting: a new server certificate needs the CA's key, which an
+    // imported machine does not have; the machine stays as it was.
+    if options.renewal == Renewal::Server && certs::has_foreign_ca(&machine) {
+        return Err(certs::foreign_ca_refusal(name));
+    }
     for san in extra_sans {
         if !record.tls.extra_sans.contains(san) {
             record.tls.extra_sans.push(san.clone());

@@ -104,6 +104,9 @@ pub enum Command {
     Version(VersionArgs),
     /// Upgrade the engine of machines through their package manager.
     Upgrade(NamesArg),
+    /// Bring docker-machine's machines into berth's store (copies; docker-machine's store is
+    /// left as it was).
+    Import(ImportArgs),
     /// Living beside docker-machine: the `docker-machine` symlink.
     #[command(subcommand)]
     Compat(CompatCommand),
@@ -441,6 +444,16 @@ pub struct CertsArgs {
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: TableFormat,
     /// The machines' names (default: every machine).
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// docker-machine's storage folder, the one holding machines/ and certs/ (default:
+    /// $MACHINE_STORAGE_PATH, else ~/.docker/machine).
+    #[arg(long, value_name = "PATH")]
+    pub from: Option<PathBuf>,
+    /// The machines to import (default: every machine there).
     pub names: Vec<String>,
 }
 

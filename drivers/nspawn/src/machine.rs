@@ -380,10 +380,15 @@ impl Machine {
             image::INIT_PATH.into(),
         ]);
         let log = self.dir.join("nspawn.log");
-        // sh starts nspawn in the background and exits: nspawn is nobody's child
-        // here, so it outlives this process (the driver is a short-lived command).
-        // The inner sh joins the machine's own cgroups, then becomes nspawn (same pid).
-        let script = r#"log=$1; shift; sh -c 'for f in $BERTH_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec setsid "$@"' sh "$@" </dev/null >>"$log" 2>&1 & echo $!"#;
+        let pid_file = self.dir.join("nspawn.pid");
+        // sh starts a supervisor in the background and exits: it is nobody's child here, so
+        // it outlives this process (the driver is a short-lived command). The supervisor joins
+        // the machine's own cgroups and runs nspawn (setsid execs in place: `$!` is nspawn's
+        // pid), recording each nspawn's pid in nspawn.pid. With --keep-unit, a guest that
+        // reboots itself (`shutdown -r`, `berth restart` of a generic machine) makes nspawn exit
+        // with 133 for its service manager to start it again; the supervisor is that manager
+        // here, so the guest comes back. Any other exit (an orderly halt, SIGKILL) ends it.
+        let script = r#"log=$1; pidfile=$2; shift 2; sh -c 'pidfile=$1; shift; for f in $BERTH_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; first=; while :; do setsid "$@" 3>&- & pid=$!; echo "$pid" > "$pidfile.new" && mv "$pidfile.new" "$pidfile"; if [ -z "$first" ]; then first=1; echo "$pid" >&3; exec 3>&-; fi; wait "$pid"; rc=$?; [ "$rc" = 133 ] || exit "$rc"; done' sh "$pidfile" "$@" 3>&1 </dev/null >>"$log" 2>&1 &"#;
         let procs: Vec<String> = crate::cgroup::prepare(&self.name)?
             .iter()
             .map(|p| p.display().to_string())
@@ -393,6 +398,7 @@ impl Machine {
             .arg(script)
             .arg("sh")
             .arg(&log)
+            .arg(&pid_file)
             .args(&args)
             // The machine's cgroup v1 layout with a cgroup2 mount beside it (see test-hosts.md).
             .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "0")
@@ -417,7 +423,8 @@ impl Machine {
             name: self.name.clone(),
             log: format!("the launcher printed no pid: {text}"),
         })?;
-        write(&self.dir.join("nspawn.pid"), &pid.to_string(), 0o644)?;
+        // The supervisor wrote it too (and rewrites it when the guest reboots).
+        write(&pid_file, &pid.to_string(), 0o644)?;
         Ok(pid)
     }
 

@@ -317,6 +317,7 @@ impl Driver for NspawnDriver {
                 key_path: Some(req.machine_dir.join("id_ed25519")),
             }),
             engine_url: None,
+            engine_port: None,
             data: serde_json::to_value(Data {
                 machine: name,
                 subnet: format!("{}.{}.{}", subnet[0], subnet[1], subnet[2]),

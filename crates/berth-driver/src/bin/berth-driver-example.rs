@@ -116,6 +116,7 @@ impl Driver for Example {
         Ok(Created {
             ssh: Some(ssh),
             engine_url: None,
+            engine_port: None,
             data: serde_json::json!({ "host": host }),
         })
     }

@@ -1,5 +1,6 @@
 //! `generic`: a host that already exists and answers SSH. berth makes
-//! nothing, so it can only observe the host, never power it.
+//! nothing, so it can only observe the host, never power it off or on; `restart` is a reboot
+//! over SSH, which berth-machine does itself (it holds the pinned host key).
 
 use std::path::PathBuf;
 
@@ -17,6 +18,7 @@ const IP: &str = "generic-ip-address";
 const USER: &str = "generic-ssh-user";
 const PORT: &str = "generic-ssh-port";
 const KEY: &str = "generic-ssh-key";
+const ENGINE_PORT: &str = "generic-engine-port";
 
 /// The driver for hosts that berth did not make.
 #[derive(Debug, Default, Clone, Copy)]
@@ -30,6 +32,9 @@ struct GenericData {
     ssh_port: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ssh_key: Option<PathBuf>,
+    /// `--generic-engine-port` when given (absent: 2376).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    engine_port: Option<u16>,
 }
 
 impl GenericData {
@@ -55,8 +60,9 @@ fn no_power(op: Operation) -> DriverError {
     DriverError::Unsupported {
         driver: NAME.to_owned(),
         operation: op,
-        reason: "berth did not make this host, so it has no power switch for it. Use the host's \
-                 own console or provider (or `berth ssh NAME -- sudo reboot`) instead."
+        reason: "berth did not make this host, so it has no power switch for it: once off, \
+                 nothing berth does could turn it on again. `berth restart NAME` reboots it over \
+                 SSH; to stop or start it, use the host's own console or provider."
             .to_owned(),
     }
 }
@@ -107,6 +113,12 @@ impl Driver for GenericDriver {
                 "Private key that logs in to the host (default: the SSH agent, else ~/.ssh/id_*)",
                 None,
             ),
+            FlagSpec::new(
+                ENGINE_PORT,
+                FlagKind::Int,
+                "Port the engine's TLS API listens on",
+                Some("2376"),
+            ),
         ])
     }
 
@@ -147,11 +159,28 @@ impl Driver for GenericDriver {
                 )
             })?;
         }
+        let engine_port = match req.int_flag(NAME, ENGINE_PORT)? {
+            None => None,
+            Some(port) => Some(
+                u16::try_from(port)
+                    .ok()
+                    .filter(|p| *p != 0 && *p != 2375)
+                    .ok_or_else(|| {
+                        invalid(
+                            ENGINE_PORT,
+                            format!(
+                                "{port} is not a port the engine can use (1 to 65535; not 2375, Docker's port without TLS)"
+                            ),
+                        )
+                    })?,
+            ),
+        };
         let data = GenericData {
             ip_address,
             ssh_user,
             ssh_port,
             ssh_key,
+            engine_port,
         };
         progress(&format!(
             "Using the existing host {}@{}:{}",
@@ -160,6 +189,7 @@ impl Driver for GenericDriver {
         Ok(Created {
             ssh: Some(data.endpoint()),
             engine_url: None,
+            engine_port,
             data: serde_json::to_value(&data).map_err(|e| DriverError::Failed {
                 driver: NAME.to_owned(),
                 operation: "create".to_owned(),
@@ -227,6 +257,22 @@ mod tests {
             ("127.0.0.1", 22, "root")
         );
         assert_eq!(c.data["ssh_port"], 22);
+        assert_eq!(c.engine_port, None);
+    }
+
+    #[test]
+    fn the_engine_port_is_passed_on_and_checked() {
+        let c = GenericDriver
+            .create(&req(json!({IP: "h", ENGINE_PORT: "2377"})), &no_progress)
+            .unwrap();
+        assert_eq!(c.engine_port, Some(2377));
+        assert_eq!(c.data["engine_port"], 2377);
+        for bad in [0, 2375, 70000] {
+            let e = GenericDriver
+                .create(&req(json!({IP: "h", ENGINE_PORT: bad})), &no_progress)
+                .unwrap_err();
+            assert!(e.to_string().contains("--generic-engine-port"), "{e}");
+        }
     }
 
     #[test]

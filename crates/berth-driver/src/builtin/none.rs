@@ -103,6 +103,7 @@ impl Driver for NoneDriver {
         Ok(Created {
             ssh: None,
             engine_url: Some(url.clone()),
+            engine_port: None,
             data: serde_json::json!({ "url": url }),
         })
     }

@@ -6,6 +6,7 @@ mod certs;
 mod compat;
 mod create;
 mod env;
+mod import;
 mod info;
 mod ls;
 mod power;
@@ -103,6 +104,7 @@ pub fn run(
             }
         },
         Command::Upgrade(args) => upgrade::run(&ctx, &args.names),
+        Command::Import(args) => import::run(&ctx, &args),
         Command::Compat(command) => compat::run(&ctx, &command),
         Command::Completion(args) => {
             let mut out = Vec::new();

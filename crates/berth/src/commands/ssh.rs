@@ -163,10 +163,8 @@ pub fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
     let source = Endpoint::parse(&args.source);
     let destination = Endpoint::parse(&args.destination);
     let machine_name = match (&source, &destination) {
-        (Endpoint::Remote(a, _), Endpoint::Remote(b, _)) if a != b => {
-            bail!(
-                "copying between two machines ({a} and {b}) is not supported; copy through a local folder"
-            )
+        (Endpoint::Remote(a, from), Endpoint::Remote(b, to)) => {
+            return scp_between(ctx, args, (a, from), (b, to));
         }
         (Endpoint::Remote(name, _), _) | (_, Endpoint::Remote(name, _)) => name.clone(),
         _ => bail!(
@@ -200,6 +198,82 @@ pub fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
         });
     }
     run_client(cmd, "scp")
+}
+
+/// `scp a:/path b:/path`: a copy between two machines, as docker-machine's scp does. Each
+/// machine has its own key and pinned host key, so the copy goes through this computer
+/// (`scp -3`) with an ssh_config written for this one copy that gives each machine exactly its
+/// own identity and known_hosts file (with `-F`, the user's ~/.ssh/config does not apply, as
+/// for every berth ssh).
+fn scp_between(
+    ctx: &Ctx,
+    args: &ScpArgs,
+    (from, from_path): (&str, &str),
+    (to, to_path): (&str, &str),
+) -> anyhow::Result<ExitCode> {
+    let mut config = String::from("# berth scp: one copy between two machines\n");
+    let mut seen = Vec::new();
+    for name in [from, to] {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let (machine, record) = ctx.load(name)?;
+        let ssh = record
+            .ssh
+            .as_ref()
+            .with_context(|| no_ssh_address(name, &record))?;
+        config.push_str(&host_block(name, ssh, &machine.path("known_hosts"))?);
+    }
+    config.push_str("Host *\n  LogLevel ERROR\n  ConnectTimeout 10\n");
+    let dir = tempfile::tempdir().context("cannot make a temporary folder for scp's settings")?;
+    let path = dir.path().join("ssh_config");
+    std::fs::write(&path, &config).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut cmd = Command::new("scp");
+    cmd.arg("-F").arg(&path).arg("-3");
+    if args.recursive {
+        cmd.arg("-r");
+    }
+    cmd.arg(format!("{from}:{from_path}"))
+        .arg(format!("{to}:{to_path}"));
+    run_client(cmd, "scp")
+}
+
+/// One machine's `Host` block: its address, port, user, key and pinned host key, nothing else.
+fn host_block(
+    name: &str,
+    ssh: &berth_store::SshSettings,
+    known_hosts: &std::path::Path,
+) -> anyhow::Result<String> {
+    let mut block = format!(
+        "Host {name}\n  HostName {}\n  Port {}\n  User {}\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n",
+        ssh.host,
+        ssh.port,
+        config_word(&ssh.user)?,
+        config_word(&known_hosts.to_string_lossy())?,
+    );
+    if let Some(key) = &ssh.key_path {
+        block.push_str(&format!(
+            "  IdentityFile {}\n  IdentitiesOnly yes\n",
+            config_word(&key.to_string_lossy())?
+        ));
+    }
+    Ok(block)
+}
+
+/// A value for ssh_config: in double quotes when it holds spaces; what no quoting can carry
+/// (a double quote, a line break, `%` which ssh would expand) is refused.
+fn config_word(value: &str) -> anyhow::Result<String> {
+    if value.contains(['"', '\n', '\r', '%']) {
+        bail!(
+            "{value:?} cannot be written into an ssh_config for scp between machines (it holds a quote, a line break or %); move the machine's store to a plainer path"
+        );
+    }
+    Ok(if value.contains(char::is_whitespace) {
+        format!("\"{value}\"")
+    } else {
+        value.to_owned()
+    })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -274,6 +348,38 @@ mod tests {
             Endpoint::parse("file.txt"),
             Endpoint::Local("file.txt".into())
         );
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn each_machine_gets_only_its_own_key_and_known_hosts() {
+        let ssh = berth_store::SshSettings {
+            host: "2001:db8::7".into(),
+            port: 2222,
+            user: "admin".into(),
+            key_path: Some("/store/web 1/id_ed25519".into()),
+        };
+        let block = host_block(
+            "web1",
+            &ssh,
+            std::path::Path::new("/store/web1/known_hosts"),
+        )
+        .unwrap();
+        assert!(
+            block.starts_with("Host web1\n  HostName 2001:db8::7\n  Port 2222\n  User admin\n"),
+            "{block}"
+        );
+        assert!(
+            block.contains("UserKnownHostsFile /store/web1/known_hosts\n"),
+            "{block}"
+        );
+        assert!(
+            block.contains("IdentityFile \"/store/web 1/id_ed25519\"\n  IdentitiesOnly yes"),
+            "{block}"
+        );
+        assert!(block.contains("StrictHostKeyChecking yes"), "{block}");
+        assert!(config_word("/a/%h").is_err());
+        assert!(config_word("a\"b").is_err());
     }
 
     fn words(line: &str) -> Vec<String> {

@@ -536,3 +536,39 @@ fn version_help_and_completion() {
         "none of these touch the store"
     );
 }
+
+/// `import` refusals that need no host: no store there, berth's store inside docker-machine's
+/// (MACHINE_STORAGE_PATH moves both), an empty store, a machine the store does not have.
+#[test]
+fn import_refusals() {
+    let world = World::new();
+    world.snap(
+        "import_not_a_store",
+        &[
+            "import",
+            "--from",
+            &world.root.join("nothing").to_string_lossy(),
+        ],
+    );
+    let dm = world.root.join("dm");
+    std::fs::create_dir_all(dm.join("machines")).unwrap();
+    let dm_text = dm.to_string_lossy().into_owned();
+    world.snap("import_empty_store", &["import", "--from", &dm_text]);
+    world.snap(
+        "import_unknown_machine",
+        &["import", "--from", &dm_text, "ghost"],
+    );
+    assert!(
+        !world.store().join("ghost").exists(),
+        "nothing is left in berth's store"
+    );
+    let mut inside = World::new();
+    inside.store_var = false;
+    let dm = inside.root.join("dm");
+    std::fs::create_dir_all(dm.join("machines")).unwrap();
+    inside.snap_with(
+        "import_into_docker_machines_own_folder",
+        &["import"],
+        &[("MACHINE_STORAGE_PATH", &dm.to_string_lossy())],
+    );
+}
