@@ -68,16 +68,18 @@ pub(crate) fn state(raw: &Value) -> Result<MachineState, String> {
     };
     match raw.get("state") {
         None => Err("missing field `state`".to_owned()),
-        Some(Value::String(s)) => STATES
-            .iter()
-            .copied()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "`state` is {s:?}, which is not a state berth knows (one of {})",
-                    known()
-                )
-            }),
+        Some(Value::String(s)) => {
+            STATES
+                .iter()
+                .copied()
+                .find(|k| k.as_str() == s)
+                .ok_or_else(|| {
+                    format!(
+                        "`state` is {s:?}, which is not a state berth knows (one of {})",
+                        known()
+                    )
+                })
+        }
         Some(other) => Err(format!(
             "`state` is {other}, not a string (one of {})",
             known()
@@ -131,7 +133,10 @@ mod tests {
     #[test]
     fn an_unknown_kind_names_the_flag() {
         let e = flags(json!({"flags":[{"name":"kvm-mem","help":"","kind":"float"}]})).unwrap_err();
-        assert!(e.contains("flag \"kvm-mem\"") && e.contains("\"float\""), "{e}");
+        assert!(
+            e.contains("flag \"kvm-mem\"") && e.contains("\"float\""),
+            "{e}"
+        );
         let e = flags(json!({"flags":[{"name":"x","help":"","kind":3}]})).unwrap_err();
         assert!(e.contains("kind 3"), "{e}");
         let ok = flags(json!({"flags":[{"name":"x","help":"","kind":"string_list"}]})).unwrap();
@@ -140,9 +145,20 @@ mod tests {
 
     #[test]
     fn unknown_states_name_the_field() {
-        assert!(state(&json!({"state":"Sleeping"})).unwrap_err().contains("\"Sleeping\""));
-        assert!(state(&json!({"state":5})).unwrap_err().contains("`state` is 5"));
-        assert_eq!(state(&json!({"state":"Paused"})).unwrap(), MachineState::Paused);
+        assert!(
+            state(&json!({"state":"Sleeping"}))
+                .unwrap_err()
+                .contains("\"Sleeping\"")
+        );
+        assert!(
+            state(&json!({"state":5}))
+                .unwrap_err()
+                .contains("`state` is 5")
+        );
+        assert_eq!(
+            state(&json!({"state":"Paused"})).unwrap(),
+            MachineState::Paused
+        );
     }
 
     #[test]

@@ -170,7 +170,10 @@ mod tests {
         assert!(matches!(e, DriverError::PluginNotExecutable { .. }), "{e}");
         let e = e.to_string();
         assert!(e.contains(&plugin.display().to_string()), "{e}");
-        assert!(e.contains("not executable") && e.contains("chmod +x"), "{e}");
+        assert!(
+            e.contains("not executable") && e.contains("chmod +x"),
+            "{e}"
+        );
     }
 
     #[test]

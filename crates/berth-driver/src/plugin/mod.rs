@@ -24,9 +24,7 @@ pub use process::LogSink;
 
 use crate::driver::{Driver, Interrupter};
 use crate::error::DriverError;
-use crate::protocol::{
-    self, ActivateParams, ActivateResult, AddressResult, RpcError, codes,
-};
+use crate::protocol::{self, ActivateParams, ActivateResult, AddressResult, RpcError, codes};
 use crate::types::{
     CreateRequest, Created, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
 };

@@ -349,7 +349,9 @@ fn state_plugin(dir: &Path, name: &str, reply: &str) -> PluginDriver {
     let p = script(
         dir,
         name,
-        &format!("read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{reply}}}'\nread l"),
+        &format!(
+            "read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{reply}}}'\nread l"
+        ),
     );
     PluginDriver::launch(&p, quick()).unwrap()
 }
@@ -360,7 +362,11 @@ fn state_plugin(dir: &Path, name: &str, reply: &str) -> PluginDriver {
 fn an_unknown_state_is_refused_naming_plugin_and_field() {
     let dir = tempfile::tempdir().unwrap();
     for (name, reply, quoted) in [
-        ("sleepy", r#"{"state":"Sleeping"}"#, "`state` is \"Sleeping\""),
+        (
+            "sleepy",
+            r#"{"state":"Sleeping"}"#,
+            "`state` is \"Sleeping\"",
+        ),
         ("numeric", r#"{"state":5}"#, "`state` is 5"),
     ] {
         let d = state_plugin(dir.path(), name, reply);
@@ -387,14 +393,19 @@ fn an_unknown_flag_kind_is_refused_naming_plugin_and_flag() {
     assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
     let s = e.to_string();
     assert!(s.contains(&p.display().to_string()), "{s}");
-    assert!(s.contains("flag \"floaty-cpus\"") && s.contains("\"float\""), "{s}");
+    assert!(
+        s.contains("flag \"floaty-cpus\"") && s.contains("\"float\""),
+        "{s}"
+    );
 }
 
 fn create_with(dir: &Path, name: &str, result: &str) -> Result<berth_driver::Created, DriverError> {
     let p = script(
         dir,
         name,
-        &format!("read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{result}}}'\nread l"),
+        &format!(
+            "read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{result}}}'\nread l"
+        ),
     );
     let d = PluginDriver::launch(&p, quick()).unwrap();
     let req = berth_driver::CreateRequest {
@@ -413,13 +424,21 @@ fn create_with(dir: &Path, name: &str, result: &str) -> Result<berth_driver::Cre
 fn nulls_in_arrays_and_data_that_is_not_an_object_are_refused_at_create() {
     let dir = tempfile::tempdir().unwrap();
     let ssh = r#""ssh":{"host":"192.0.2.1"}"#;
-    let e = create_with(dir.path(), "nullish", &format!(r#"{{{ssh},"data":{{"disks":["a",null]}}}}"#))
-        .unwrap_err();
+    let e = create_with(
+        dir.path(),
+        "nullish",
+        &format!(r#"{{{ssh},"data":{{"disks":["a",null]}}}}"#),
+    )
+    .unwrap_err();
     assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
     assert!(e.to_string().contains("`data.disks[1]` is null"), "{e}");
     let e = create_with(dir.path(), "listy", &format!(r#"{{{ssh},"data":[1]}}"#)).unwrap_err();
     assert!(e.to_string().contains("`data` is an array"), "{e}");
-    let ok = create_with(dir.path(), "members", &format!(r#"{{{ssh},"data":{{"a":null,"b":1}}}}"#));
+    let ok = create_with(
+        dir.path(),
+        "members",
+        &format!(r#"{{{ssh},"data":{{"a":null,"b":1}}}}"#),
+    );
     assert!(ok.is_ok(), "{:?}", ok.err());
 }
 
@@ -446,7 +465,11 @@ fn the_handshake_and_the_flag_listing_share_one_deadline() {
     let started = Instant::now();
     let d = PluginDriver::launch(&p, options).unwrap();
     let e = d.create_flags().unwrap_err();
-    assert!(started.elapsed() < Duration::from_millis(1300), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1300),
+        "took {:?}",
+        started.elapsed()
+    );
     match &e {
         DriverError::PluginTimedOut {
             method, deadline, ..

@@ -7,6 +7,7 @@ mod common;
 mod docker_machine;
 mod driver_flags;
 mod env_shells;
+mod plugin_spec;
 mod review_low;
 mod snapshots;
 mod store_commands;
