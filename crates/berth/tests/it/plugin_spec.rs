@@ -144,3 +144,31 @@ read l"#,
         "docs/plugins.md still promises a record after every failed create"
     );
 }
+
+/// `provision` used to restart an engine (new certificates, changed options) without a
+/// question. Where berth cannot rule out that running containers stop (here: the engine does
+/// not answer, so it cannot tell), it asks, and with no terminal it refuses before touching the
+/// host, saying to add -y.
+#[test]
+fn provision_refuses_without_yes_when_a_restart_could_stop_containers() {
+    let sb = Sandbox::new();
+    sb.add_machine("web1", "tcp://127.0.0.1:1");
+    let out = sb
+        .berth()
+        .args(["provision", "web1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("Provisioning may restart the Docker engine"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cannot tell whether containers there stop"),
+        "{err}"
+    );
+    assert!(err.contains("add -y"), "{err}");
+    assert!(!err.contains("web1: "), "no provisioning step ran: {err}");
+}
