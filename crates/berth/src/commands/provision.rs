@@ -17,14 +17,15 @@ use crate::cli::RegenerateCertsArgs;
 pub fn provision(ctx: &Ctx, names: &[String], yes: bool) -> anyhow::Result<ExitCode> {
     super::check_all_exist(ctx, names)?;
     if !yes {
-        // A machine berth cannot log in to (the none driver) is refused by the provisioning
-        // itself, with its own sentence; there is no restart to ask about.
+        // Nothing to ask about: a machine berth cannot log in to (the none driver; the
+        // provisioning refuses it with its own sentence), or one whose engine berth never set
+        // up (no URL yet: a create that failed before the engine ran, finished here).
         let risks: Vec<String> = names
             .iter()
             .filter(|name| {
-                ctx.machines
-                    .load(name)
-                    .map_or(true, |(_, record)| record.ssh.is_some())
+                ctx.machines.load(name).map_or(true, |(_, record)| {
+                    record.ssh.is_some() && record.url.is_some()
+                })
             })
             .filter_map(|name| berth_machine::restart_risk(&ctx.machines, name))
             .collect();
