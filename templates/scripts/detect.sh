@@ -11,11 +11,13 @@ done
 if [ -d /run/systemd/system ]; then echo systemd=1; else echo systemd=0; fi
 # Minimal hosts may lack the hostname tool; uname is in coreutils.
 echo "hostname=$(uname -n 2>/dev/null || hostname 2>/dev/null || cat /etc/hostname 2>/dev/null)"
-addrs=$(hostname -I 2>/dev/null) || addrs=
-if [ -z "$addrs" ] && command -v ip >/dev/null 2>&1; then
-  addrs=$(ip -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }' | tr '\n' ' ')
+# Each global address with its interface, so that berth can leave out the bridges and veths the
+# engine makes (docker0, br-*, veth*, docker_gwbridge): `hostname -I` lists those too, and a new
+# Docker network would make the certificate look stale. Without `ip`, berth names only the
+# address it reaches the host at.
+if command -v ip >/dev/null 2>&1; then
+  ip -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print "address=" $2 " " $4 }'
 fi
-echo "addresses=$addrs"
 # The packaged unit's path differs: docker.io has /usr/sbin/dockerd, docker-ce /usr/bin/dockerd.
 d=$(command -v dockerd 2>/dev/null) || d=
 for p in /usr/sbin/dockerd /usr/bin/dockerd /usr/local/bin/dockerd; do

@@ -30,6 +30,18 @@ pub enum DriverError {
         builtins: Vec<String>,
     },
 
+    /// A plugin file is there but lacks its executable bit.
+    #[error(
+        "The driver plugin {} is there but not executable. Make it so with `chmod +x {}` \
+         (after checking that it is the plugin you meant to install).",
+        plugin.display(),
+        plugin.display()
+    )]
+    PluginNotExecutable {
+        /// The plugin's path.
+        plugin: PathBuf,
+    },
+
     /// The driver name cannot name a plugin executable.
     #[error(
         "{name:?} is not a valid driver name: use lower-case letters, digits and dashes, \
@@ -135,8 +147,9 @@ pub enum DriverError {
     /// The plugin did not answer before the call's deadline and was killed.
     #[error(
         "The driver plugin {} did not answer {method} within {deadline:?}, so berth stopped it. \
-         The machine may be half made: check `berth ls`, and `berth rm` it if needed.{tail}",
+         {hint}{tail}",
         plugin.display(),
+        hint = timeout_hint(method),
         tail = format_tail(stderr_tail)
     )]
     PluginTimedOut {
@@ -248,6 +261,17 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The handshake and the flag listing make nothing, so only a later call can leave a machine
+/// half made.
+fn timeout_hint(method: &str) -> &'static str {
+    if method.starts_with("Plugin.Activate") || method == "Driver.CreateFlags" {
+        "Nothing was made; the plugin must answer these at once (no network calls), so report it \
+         to its author."
+    } else {
+        "The machine may be half made: check `berth ls`, and `berth rm` it if needed."
+    }
 }
 
 fn format_tail(lines: &[String]) -> String {

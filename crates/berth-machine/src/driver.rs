@@ -69,17 +69,28 @@ impl Machines {
         )?)
     }
 
-    /// The machine's state as its driver sees it; Unknown when the driver cannot be asked.
+    /// The machine's state as its driver sees it; Unknown when the driver cannot be asked
+    /// (why is logged: [`Machines::ask_state`] gives it to callers that show it).
     pub fn driver_state(&self, record: &MachineRecord) -> berth_driver::MachineState {
+        self.ask_state(record).unwrap_or_else(|e| {
+            tracing::debug!(machine = %record.name, error = %e, "the driver could not say the state");
+            berth_driver::MachineState::Unknown
+        })
+    }
+
+    /// The machine's state as its driver sees it, or why the driver could not say (it is
+    /// missing, broken, crashed, or answered something that is not a state), so that `ls` and
+    /// `status` can show the reason beside `Unknown` rather than a bare `Unknown`.
+    pub fn ask_state(
+        &self,
+        record: &MachineRecord,
+    ) -> Result<berth_driver::MachineState, MachineError> {
         let ask = || -> Result<berth_driver::MachineState, MachineError> {
             let machine = self.store.machine(&record.name)?;
             let driver = self.open_driver(&record.driver)?;
             Ok(driver.state(&machine_ref(&machine, record)?)?)
         };
-        ask().unwrap_or_else(|e| {
-            tracing::debug!(machine = %record.name, error = %e, "the driver could not say the state");
-            berth_driver::MachineState::Unknown
-        })
+        ask().with_context(|| format!("the {} driver could not say the state", record.driver))
     }
 }
 

@@ -172,6 +172,18 @@ pub fn restart_risk(machines: &crate::Machines, name: &str) -> Option<String> {
     ))
 }
 
+/// Like [`restart_risk`], for `provision`: an engine that does not answer over TLS is what
+/// provisioning is run to repair (an interrupted install, a broken drop-in), and from this
+/// computer nothing can be seen running there, so it is not a reason to ask.
+pub fn restart_risk_if_answering(machines: &crate::Machines, name: &str) -> Option<String> {
+    let (machine, record) = machines.load(name).ok()?;
+    let before = engine_before(&machine, &record);
+    if !before.answered {
+        return None;
+    }
+    restart_risk(machines, name)
+}
+
 /// The containers that ran before the restart and do not now, or now run with another start
 /// time (they were stopped and started again), by name.
 pub fn lost(before: &[RunningContainer], after: &[RunningContainer]) -> Vec<String> {

@@ -135,16 +135,35 @@ async fn ask_until(
     } else {
         None
     };
-    let state = {
+    let asked = {
         let (machines, record) = (machines.clone(), record.clone());
-        tokio::task::spawn_blocking(move || machines.driver_state(&record))
+        tokio::task::spawn_blocking(move || machines.ask_state(&record))
             .await
-            .unwrap_or(berth_driver::MachineState::Unknown)
+            .unwrap_or_else(|join| {
+                Err(crate::MachineError::msg(format!(
+                    "asking the driver for the state failed: {join}"
+                )))
+            })
+    };
+    // A driver that cannot say is Unknown, and ERRORS says why (the plugin crashed, is
+    // missing, answered no state): a bare Unknown left the user nothing to act on.
+    let (state, driver_error) = match asked {
+        Ok(state) => (state, None),
+        Err(e) => {
+            // One line, so that the table's one-line ERRORS cell keeps the plugin's last words.
+            let text = e.full_message();
+            let line: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            (berth_driver::MachineState::Unknown, Some(line.join(" ")))
+        }
     };
     let mut live = Live {
         state: LiveState::State(state.to_string()),
         docker: String::new(),
-        error: None,
+        error: driver_error,
         swarm: None,
         response: Duration::ZERO,
     };

@@ -28,7 +28,8 @@ pub struct HostFacts {
     pub systemd: bool,
     /// The host's current name.
     pub hostname: String,
-    /// The host's own addresses (`hostname -I`), for certificate SANs.
+    /// The host's own addresses, for certificate SANs: the global addresses of its interfaces
+    /// except those the engine made ([`engine_made`]).
     pub addresses: Vec<String>,
     /// Where dockerd is, when installed.
     pub dockerd_path: Option<String>,
@@ -100,8 +101,19 @@ impl HostFacts {
             None => (output, None),
         };
         let (mut other_dropins, mut exec_dropins, mut moved_hosts) = (vec![], vec![], vec![]);
+        let mut addresses: Vec<String> = Vec::new();
         for line in output.lines() {
-            if let Some(path) = line.strip_prefix("dropin=") {
+            if let Some(entry) = line.strip_prefix("address=") {
+                if let Some((iface, address)) = entry.split_once(' ') {
+                    let address = address.trim();
+                    if !engine_made(iface)
+                        && !address.is_empty()
+                        && !addresses.iter().any(|a| a == address)
+                    {
+                        addresses.push(address.to_owned());
+                    }
+                }
+            } else if let Some(path) = line.strip_prefix("dropin=") {
                 other_dropins.push(path.to_owned());
             } else if let Some(path) = line.strip_prefix("dropin_exec=") {
                 exec_dropins.push(path.to_owned());
@@ -142,10 +154,7 @@ impl HostFacts {
             pretty_name,
             systemd: flag(&values, "systemd"),
             hostname: values.get("hostname").cloned().unwrap_or_default(),
-            addresses: values
-                .get("addresses")
-                .map(|a| a.split_whitespace().map(str::to_owned).collect())
-                .unwrap_or_default(),
+            addresses,
             engine_installed: dockerd_path.is_some() && flag(&values, "service"),
             dockerd_path,
             socket_activated: flag(&values, "socket"),
@@ -191,6 +200,20 @@ impl HostFacts {
                 .as_deref()
                 .is_some_and(|line| line.split_whitespace().skip(1).any(|n| n == name))
     }
+}
+
+/// Whether interface `iface` (as `ip -o addr` names it, `veth1a2b@if7` for a pair) is one the
+/// engine made: its default bridge, a user-made network's bridge, a container's veth, or the
+/// Swarm gateway bridge. Their addresses are gateways for containers, not addresses anyone
+/// reaches the engine at, and they come and go with `docker network create`: naming them in
+/// the certificate would make every new network look like a certificate that no longer covers
+/// the host, reissued with an engine restart.
+pub fn engine_made(iface: &str) -> bool {
+    let name = iface.split('@').next().unwrap_or(iface);
+    name == "docker0"
+        || name == "docker_gwbridge"
+        || name.starts_with("br-")
+        || name.starts_with("veth")
 }
 
 /// Checks that `name` can be a hostname (RFC 1123 labels), before it is sent anywhere.
@@ -246,8 +269,20 @@ HOME_URL="https://www.debian.org/"
     fn detect_output(os: &str, extra: &str) -> String {
         let os: String = os.lines().map(|l| format!("os.{l}\n")).collect();
         format!(
-            "uid=0\n{os}systemd=1\nhostname=box\naddresses=10.0.0.5 fd00::5 \ndockerd=/usr/sbin/dockerd\nsocket=1\nservice=1\nactive=1\ncloud_init=0\nhosts=127.0.1.1\tbox\n{extra}"
+            "uid=0\n{os}systemd=1\nhostname=box\naddress=eth0 10.0.0.5\naddress=eth0 fd00::5\ndockerd=/usr/sbin/dockerd\nsocket=1\nservice=1\nactive=1\ncloud_init=0\nhosts=127.0.1.1\tbox\n{extra}"
         )
+    }
+
+    /// `hostname -I` gave docker0's and user networks' gateways too; a new network then made
+    /// the certificate "not covering" and provision restarted the engine without asking.
+    #[test]
+    fn addresses_of_bridges_and_veths_the_engine_made_are_left_out() {
+        let out = detect_output(
+            DEBIAN,
+            "address=docker0 172.17.0.1\naddress=br-3f2a9c1d0e4b 172.18.0.1\naddress=veth12ab@if9 fe80::1\naddress=docker_gwbridge 172.19.0.1\naddress=host0@if4 192.0.2.7\naddress=eth0 10.0.0.5\n",
+        );
+        let facts = HostFacts::parse(&out).unwrap();
+        assert_eq!(facts.addresses, ["10.0.0.5", "fd00::5", "192.0.2.7"]);
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl FakeHost {
         }
         let engine = self.dockerd.borrow().is_some();
         out.push_str(&format!(
-            "systemd={}\nhostname={}\naddresses=10.0.0.5 fd00::5\ndockerd={}\nsocket={}\nservice={}\nactive={}\ncloud_init=0\nhosts={}\n",
+            "systemd={}\nhostname={}\naddress=eth0 10.0.0.5\naddress=eth0 fd00::5\ndockerd={}\nsocket={}\nservice={}\nactive={}\ncloud_init=0\nhosts={}\n",
             u8::from(self.systemd),
             self.hostname.borrow(),
             self.dockerd.borrow().clone().unwrap_or_default(),

@@ -498,3 +498,45 @@ fn a_stop_while_waiting_for_the_engine_ends_the_wait_at_once() {
     assert!(matches!(*err.kind, ErrorKind::Interrupted), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// Provisions with a certificate that is reissued (a new serial) only when the host's
+/// addresses are not all covered by the one issued before, as berth-machine's certs policy
+/// does; returns the outcome.
+fn run_covering(
+    host: &FakeHost,
+    issued: &std::cell::RefCell<(u32, Vec<String>)>,
+) -> Outcome<String> {
+    let engine = EngineConfig::default();
+    provision(
+        host,
+        &plan("web1", &engine),
+        &mut |facts| {
+            let mut issued = issued.borrow_mut();
+            if !facts.addresses.iter().all(|a| issued.1.contains(a)) {
+                *issued = (issued.0 + 1, facts.addresses.clone());
+            }
+            Ok::<_, String>(certs(issued.0))
+        },
+        &mut || Ok::<_, String>("20.10.24".to_owned()),
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
+/// `hostname -I` listed docker0 and the gateways of user-made networks: after a
+/// `docker network create` the next provision found an address the certificate did not
+/// name, reissued it and restarted the engine (stopping containers) without a question.
+#[test]
+fn engine_made_bridges_on_the_host_reissue_nothing_and_restart_nothing() {
+    let mut host = FakeHost::debian(true);
+    let issued = std::cell::RefCell::new((0, Vec::new()));
+    run_covering(&host, &issued);
+    let restarts = host.restarts.get();
+    let serial = issued.borrow().0;
+
+    host.extra_detect = "address=docker0 172.17.0.1\naddress=br-3f2a9c1d0e4b 172.18.0.1\naddress=veth9c1d@if12 fe80::9\n".into();
+    let outcome = run_covering(&host, &issued);
+    assert_eq!(issued.borrow().0, serial, "the certificate was reissued");
+    assert!(!outcome.restarted, "the engine was restarted");
+    assert_eq!(host.restarts.get(), restarts);
+}

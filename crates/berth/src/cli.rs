@@ -86,7 +86,7 @@ pub enum Command {
     /// Remove machines: their local state, and the host itself where the driver made it.
     Rm(RmArgs),
     /// Run the provisioning again: finishes a failed create, repairs a drifted host.
-    Provision(NamesArg),
+    Provision(ProvisionArgs),
     /// Make new certificates for machines and restart their engines with them.
     RegenerateCerts(RegenerateCertsArgs),
     /// Check addresses for exposed Docker engines: plain HTTP on 2375, TLS without client verification on 2376.
@@ -166,6 +166,18 @@ pub struct InstallSymlinkArgs {
     /// Replace an existing docker-machine there.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `provision`'s arguments.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// The machines' names.
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Do not ask before a provisioning that may restart an engine whose running containers
+    /// would stop.
+    #[arg(long, short = 'y', visible_alias = "force", visible_short_alias = 'f')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -51,15 +51,21 @@ impl PluginSearch {
     pub fn find(&self, name: &str) -> Result<PathBuf, DriverError> {
         validate_name(name)?;
         let file = format!("{PLUGIN_PREFIX}{name}");
-        self.dirs
-            .iter()
-            .map(|d| d.join(&file))
-            .find(|p| is_executable(p))
-            .ok_or_else(|| DriverError::UnknownDriver {
-                name: name.to_owned(),
-                looked_in: self.dirs.clone(),
-                builtins: BUILTIN_NAMES.iter().map(|s| (*s).to_owned()).collect(),
-            })
+        let candidates = || self.dirs.iter().map(|d| d.join(&file));
+        if let Some(found) = candidates().find(|p| is_executable(p)) {
+            return Ok(found);
+        }
+        // A plugin copied in without its executable bit is the likeliest slip of all: saying
+        // "no driver named …" would send the user looking for a file that is right there.
+        if let Some(plain) = candidates().find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        {
+            return Err(DriverError::PluginNotExecutable { plugin: plain });
+        }
+        Err(DriverError::UnknownDriver {
+            name: name.to_owned(),
+            looked_in: self.dirs.clone(),
+            builtins: BUILTIN_NAMES.iter().map(|s| (*s).to_owned()).collect(),
+        })
     }
 
     /// Every plugin found, by driver name (the first of each name wins), for
@@ -149,6 +155,25 @@ mod tests {
         assert_eq!(s.find("kvm").unwrap(), b.path().join("berth-driver-kvm"));
         let names: Vec<String> = s.list().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, vec!["kvm", "x1"]);
+    }
+
+    /// A plugin without its executable bit used to be reported as "no driver named …".
+    #[test]
+    fn a_plugin_file_that_is_not_executable_is_named_with_the_fix() {
+        let a = tempfile::tempdir().unwrap();
+        let plugin = a.path().join("berth-driver-kvm");
+        touch(&plugin, 0o644);
+        let s = PluginSearch {
+            dirs: vec![a.path().into()],
+        };
+        let e = s.find("kvm").unwrap_err();
+        assert!(matches!(e, DriverError::PluginNotExecutable { .. }), "{e}");
+        let e = e.to_string();
+        assert!(e.contains(&plugin.display().to_string()), "{e}");
+        assert!(
+            e.contains("not executable") && e.contains("chmod +x"),
+            "{e}"
+        );
     }
 
     #[test]

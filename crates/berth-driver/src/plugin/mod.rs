@@ -7,13 +7,14 @@
 //! idle, activated process or starts a new one, and a process that
 //! misbehaved is never reused.
 
+mod checks;
 mod discover;
 mod process;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -23,10 +24,7 @@ pub use process::LogSink;
 
 use crate::driver::{Driver, Interrupter};
 use crate::error::DriverError;
-use crate::protocol::{
-    self, ActivateParams, ActivateResult, AddressResult, CreateFlagsResult, RpcError, StateResult,
-    codes,
-};
+use crate::protocol::{self, ActivateParams, ActivateResult, AddressResult, RpcError, codes};
 use crate::types::{
     CreateRequest, Created, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
 };
@@ -201,6 +199,10 @@ pub struct PluginDriver {
     options: PluginOptions,
     idle: Mutex<Vec<PluginProcess>>,
     interrupts: Arc<Interrupts>,
+    /// When the first process was started, until the first `Driver.CreateFlags` takes it:
+    /// starting a plugin to list its flags is one step to the user, with one deadline for the
+    /// handshake and the listing together (two in a row let a slow plugin cost twice as long).
+    launched: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for PluginDriver {
@@ -224,6 +226,7 @@ impl PluginDriver {
             .unwrap_or("plugin")
             .to_owned();
         let interrupts = Arc::new(Interrupts::default());
+        let launched = Instant::now();
         let (process, activation) = activate(path, &name, &options, &interrupts)?;
         if activation.name != name {
             tracing::debug!(plugin = %path.display(), announced = activation.name, "plugin calls itself by another name");
@@ -235,6 +238,7 @@ impl PluginDriver {
             options,
             idle: Mutex::new(vec![process]),
             interrupts,
+            launched: Mutex::new(Some(launched)),
         })
     }
 
@@ -312,6 +316,14 @@ impl PluginDriver {
             progress,
         )
         .map_err(|f| self.failure(f, op.as_str(), Some(op), &m.name))
+    }
+
+    fn bad_result(&self, method: &str, detail: String) -> DriverError {
+        DriverError::PluginBadResult {
+            plugin: self.path.clone(),
+            method: method.to_owned(),
+            detail,
+        }
     }
 
     fn encode_error(&self, method: &str, e: &serde_json::Error) -> DriverError {
@@ -469,15 +481,31 @@ impl Driver for PluginDriver {
     }
 
     fn create_flags(&self) -> Result<Vec<FlagSpec>, DriverError> {
-        let r: CreateFlagsResult = self
+        let budget = self.options.deadlines.create_flags;
+        let launched = self.launched.lock().ok().and_then(|mut l| l.take());
+        let deadline = launched.map_or(budget, |at| budget.saturating_sub(at.elapsed()));
+        let raw: Value = self
             .call(
                 protocol::CREATE_FLAGS,
                 &Value::Object(Default::default()),
-                self.options.deadlines.create_flags,
+                deadline,
                 &|_| {},
             )
-            .map_err(|f| self.failure(f, "list the flags of", None, ""))?;
-        Ok(r.flags)
+            .map_err(|f| match self.failure(f, "list the flags of", None, "") {
+                DriverError::PluginTimedOut {
+                    plugin,
+                    method,
+                    stderr_tail,
+                    ..
+                } if launched.is_some() => DriverError::PluginTimedOut {
+                    plugin,
+                    method: format!("{} and {method}", protocol::ACTIVATE),
+                    deadline: budget,
+                    stderr_tail,
+                },
+                e => e,
+            })?;
+        checks::flags(raw).map_err(|detail| self.bad_result(protocol::CREATE_FLAGS, detail))
     }
 
     fn create(&self, req: &CreateRequest, progress: &dyn Fn(&str)) -> Result<Created, DriverError> {
@@ -495,12 +523,9 @@ impl Driver for PluginDriver {
         // that is already set up, its `engine_url`. With neither, berth would record a Running
         // machine that nothing can reach.
         if created.ssh.is_none() && created.engine_url.is_none() {
-            return Err(DriverError::PluginBadResult {
-                plugin: self.path.clone(),
-                method: op.method().to_owned(),
-                detail: "it has neither `ssh` (where to reach the host) nor `engine_url` (an engine already set up); one of them is required".to_owned(),
-            });
+            return Err(self.bad_result(op.method(), "it has neither `ssh` (where to reach the host) nor `engine_url` (an engine already set up); one of them is required".to_owned()));
         }
+        checks::data(&created.data).map_err(|detail| self.bad_result(op.method(), detail))?;
         Ok(created)
     }
 
@@ -530,8 +555,8 @@ impl Driver for PluginDriver {
     }
 
     fn state(&self, m: &MachineRef) -> Result<MachineState, DriverError> {
-        self.machine_call::<StateResult>(Operation::State, m, &|_| {})
-            .map(|r| r.state)
+        let raw: Value = self.machine_call(Operation::State, m, &|_| {})?;
+        checks::state(&raw).map_err(|detail| self.bad_result(Operation::State.method(), detail))
     }
 
     fn ssh_endpoint(&self, m: &MachineRef) -> Result<SshEndpoint, DriverError> {

@@ -343,3 +343,141 @@ fn a_create_result_with_neither_ssh_nor_engine_url_is_refused() {
     assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
     assert!(e.to_string().contains("neither `ssh`"), "{e}");
 }
+
+/// A plugin answering `Driver.State` with `reply` (a JSON result).
+fn state_plugin(dir: &Path, name: &str, reply: &str) -> PluginDriver {
+    let p = script(
+        dir,
+        name,
+        &format!(
+            "read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{reply}}}'\nread l"
+        ),
+    );
+    PluginDriver::launch(&p, quick()).unwrap()
+}
+
+/// docs/plugins.md lists the states; `"Sleeping"` and `5` are none of them. They used to end in
+/// a bare serde sentence (or a silent Unknown in `ls`): the error names the plugin and `state`.
+#[test]
+fn an_unknown_state_is_refused_naming_plugin_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, reply, quoted) in [
+        (
+            "sleepy",
+            r#"{"state":"Sleeping"}"#,
+            "`state` is \"Sleeping\"",
+        ),
+        ("numeric", r#"{"state":5}"#, "`state` is 5"),
+    ] {
+        let d = state_plugin(dir.path(), name, reply);
+        let e = state_err(&d);
+        assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
+        let s = e.to_string();
+        assert!(s.contains(quoted) && s.contains("Running"), "{s}");
+    }
+}
+
+/// A flag kind berth does not parse by (`float`) is refused naming the plugin and the flag.
+#[test]
+fn an_unknown_flag_kind_is_refused_naming_plugin_and_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "floaty",
+        &format!(
+            "read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{{\"flags\":[{{\"name\":\"floaty-cpus\",\"help\":\"h\",\"kind\":\"float\"}}]}}}}'\nread l"
+        ),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let e = d.create_flags().unwrap_err();
+    assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
+    let s = e.to_string();
+    assert!(s.contains(&p.display().to_string()), "{s}");
+    assert!(
+        s.contains("flag \"floaty-cpus\"") && s.contains("\"float\""),
+        "{s}"
+    );
+}
+
+fn create_with(dir: &Path, name: &str, result: &str) -> Result<berth_driver::Created, DriverError> {
+    let p = script(
+        dir,
+        name,
+        &format!(
+            "read l\n{ACTIVATED}\nread l\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{result}}}'\nread l"
+        ),
+    );
+    let d = PluginDriver::launch(&p, quick()).unwrap();
+    let req = berth_driver::CreateRequest {
+        machine: "m".into(),
+        machine_dir: dir.to_path_buf(),
+        flags: Default::default(),
+        ssh_public_key: None,
+    };
+    d.create(&req, &|_| {})
+}
+
+/// config.toml has no null: a null inside an array (which cannot be dropped without moving the
+/// rest) and data that is not an object are refused at create, naming the plugin and the place;
+/// null members of objects pass (berth drops them, as docs/plugins.md says).
+#[test]
+fn nulls_in_arrays_and_data_that_is_not_an_object_are_refused_at_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssh = r#""ssh":{"host":"192.0.2.1"}"#;
+    let e = create_with(
+        dir.path(),
+        "nullish",
+        &format!(r#"{{{ssh},"data":{{"disks":["a",null]}}}}"#),
+    )
+    .unwrap_err();
+    assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
+    assert!(e.to_string().contains("`data.disks[1]` is null"), "{e}");
+    let e = create_with(dir.path(), "listy", &format!(r#"{{{ssh},"data":[1]}}"#)).unwrap_err();
+    assert!(e.to_string().contains("`data` is an array"), "{e}");
+    let ok = create_with(
+        dir.path(),
+        "members",
+        &format!(r#"{{{ssh},"data":{{"a":null,"b":1}}}}"#),
+    );
+    assert!(ok.is_ok(), "{:?}", ok.err());
+}
+
+/// Starting a plugin for its flags is one step: the handshake and the listing share one
+/// deadline. A plugin slow at both used to get a full deadline for each (20 s on create).
+#[test]
+fn the_handshake_and_the_flag_listing_share_one_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "slow",
+        &format!(
+            "read l\nsleep 0.7\n{ACTIVATED}\nread l\nsleep 0.7\necho '{{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{{\"flags\":[]}}}}'\nread l"
+        ),
+    );
+    let options = PluginOptions {
+        deadlines: Deadlines {
+            activate: Duration::from_secs(1),
+            create_flags: Duration::from_secs(1),
+            ..Deadlines::all(Duration::from_secs(1))
+        },
+        ..quick()
+    };
+    let started = Instant::now();
+    let d = PluginDriver::launch(&p, options).unwrap();
+    let e = d.create_flags().unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(1300),
+        "took {:?}",
+        started.elapsed()
+    );
+    match &e {
+        DriverError::PluginTimedOut {
+            method, deadline, ..
+        } => {
+            assert_eq!(method, "Plugin.Activate and Driver.CreateFlags");
+            assert_eq!(*deadline, Duration::from_secs(1));
+        }
+        e => panic!("wrong error: {e}"),
+    }
+    assert!(e.to_string().contains("Nothing was made"), "{e}");
+}

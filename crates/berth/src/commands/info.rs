@@ -71,14 +71,22 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The driver's view of the machine; a machine whose create or provisioning failed shows
-/// Error whatever its host is doing, since it is not usable yet.
+/// Error whatever its host is doing, since it is not usable yet. A driver that cannot say
+/// gives `Unknown` on stdout (what scripts compare) and its reason as the error (exit 1).
 pub fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (_machine, record) = ctx.load(name)?;
     let state = match record.state {
         berth_store::MachineState::Error | berth_store::MachineState::Creating => {
             record.state.to_string()
         }
-        _ => ctx.machines.driver_state(&record).to_string(),
+        _ => match ctx.machines.ask_state(&record) {
+            Ok(state) => state.to_string(),
+            Err(e) => {
+                ctx.printer
+                    .data(&berth_driver::MachineState::Unknown.to_string());
+                return Err(e.into());
+            }
+        },
     };
     ctx.printer.data(&state);
     Ok(ExitCode::SUCCESS)

@@ -124,7 +124,7 @@ pub fn run(
         Command::Stop(args) => power::run(&ctx, &args.names, Operation::Stop),
         Command::Restart(args) => power::run(&ctx, &args.names, Operation::Restart),
         Command::Kill(args) => power::run(&ctx, &args.names, Operation::Kill),
-        Command::Provision(args) => provision::provision(&ctx, &args.names),
+        Command::Provision(args) => provision::provision(&ctx, &args.names, args.yes),
         Command::RegenerateCerts(args) => provision::regenerate_certs(&ctx, &args),
     }
 }

@@ -10,7 +10,35 @@ use berth_machine::{Options, Renewal};
 use super::Ctx;
 use crate::cli::RegenerateCertsArgs;
 
-pub fn provision(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+/// Provisioning again may restart the engine (new certificates, changed options), and a
+/// restart stops the running containers of an engine without live-restore. So, unless `-y`, it
+/// goes ahead without a question only where nothing would stop; otherwise it asks, naming
+/// what would, and without a terminal it refuses.
+pub fn provision(ctx: &Ctx, names: &[String], yes: bool) -> anyhow::Result<ExitCode> {
+    super::check_all_exist(ctx, names)?;
+    if !yes {
+        // Nothing to ask about: a machine berth cannot log in to (the none driver; the
+        // provisioning refuses it with its own sentence), or one whose engine berth never set
+        // up (no URL yet: a create that failed before the engine ran, finished here).
+        let risks: Vec<String> = names
+            .iter()
+            .filter(|name| {
+                ctx.machines.load(name).map_or(true, |(_, record)| {
+                    record.ssh.is_some() && record.url.is_some()
+                })
+            })
+            .filter_map(|name| berth_machine::restart_risk_if_answering(&ctx.machines, name))
+            .collect();
+        if !risks.is_empty() {
+            confirm(
+                ctx,
+                &format!(
+                    "Provisioning may restart the Docker engine (when its certificates or options change): {}.",
+                    risks.join("; ")
+                ),
+            )?;
+        }
+    }
     run_each(
         ctx,
         names,
@@ -53,7 +81,7 @@ pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result
             format!("{}.", risks.join("; "))
         };
         let question = format!(
-            "Regenerating certificates restarts the Docker engine on {}: {containers} {}{}Continue? [y/N]",
+            "Regenerating certificates restarts the Docker engine on {}: {containers} {}{}",
             args.names.join(", "),
             swarm_nodes.map(|w| format!("{w} ")).unwrap_or_default(),
             if args.client_certs {
@@ -62,17 +90,7 @@ pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result
                 ""
             }
         );
-        if !std::io::stdin().is_terminal() {
-            bail!("{question}\nThere is no terminal to ask on; add -y (or -f) to go ahead");
-        }
-        ctx.printer.info(&question);
-        let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .context("cannot read the answer")?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            bail!("nothing was changed");
-        }
+        confirm(ctx, &question)?;
     }
     let renewal = if args.client_certs {
         Renewal::Everything
@@ -89,6 +107,24 @@ pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result
         args.tls_san.clone(),
         "has new certificates",
     )
+}
+
+/// Asks `question` on the terminal ("Continue? [y/N]"); without one, refuses with the question
+/// and how to go ahead.
+fn confirm(ctx: &Ctx, question: &str) -> anyhow::Result<()> {
+    let question = format!("{} Continue? [y/N]", question.trim_end());
+    if !std::io::stdin().is_terminal() {
+        bail!("{question}\nThere is no terminal to ask on; add -y (or -f) to go ahead");
+    }
+    ctx.printer.info(&question);
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        bail!("nothing was changed");
+    }
+    Ok(())
 }
 
 fn run_each(

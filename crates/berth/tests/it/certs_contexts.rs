@@ -31,7 +31,7 @@ impl World {
         std::fs::write(
             dir.join("config.toml"),
             format!(
-                "version = 1\nname = \"{name}\"\ndriver = \"none\"\nstate = \"Running\"\nurl = \"tcp://127.0.0.1:1\"\ncreated_at = \"2026-11-23T12:00:00Z\"\n"
+                "version = 1\nname = \"{name}\"\ndriver = \"none\"\nstate = \"Running\"\nurl = \"tcp://127.0.0.1:1\"\ncreated_at = \"2026-11-23T12:00:00Z\"\n\n[driver_data]\nurl = \"tcp://127.0.0.1:1\"\n"
             ),
         )
         .unwrap();

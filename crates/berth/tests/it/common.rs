@@ -36,12 +36,13 @@ impl Sandbox {
         self.berth().args(args).output().unwrap()
     }
 
-    /// Writes a machine record as a successful create would leave it.
+    /// Writes a machine record as a successful create would leave it (with the generic
+    /// driver's data, so that `ls` asks the driver and finds the SSH port closed: port 1).
     pub fn add_machine(&self, name: &str, url: &str) -> PathBuf {
         let dir = self.root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let text = format!(
-            "version = 1\nname = \"{name}\"\ndriver = \"generic\"\nstate = \"Running\"\nurl = \"{url}\"\ncreated_at = \"2026-11-23T12:00:00Z\"\n\n[ssh]\nhost = \"{host}\"\nport = 22\nuser = \"root\"\n",
+            "version = 1\nname = \"{name}\"\ndriver = \"generic\"\nstate = \"Running\"\nurl = \"{url}\"\ncreated_at = \"2026-11-23T12:00:00Z\"\n\n[ssh]\nhost = \"{host}\"\nport = 22\nuser = \"root\"\n\n[driver_data]\nip_address = \"{host}\"\nssh_user = \"root\"\nssh_port = 1\n",
             host = url.trim_start_matches("tcp://").rsplit_once(':').unwrap().0
         );
         std::fs::write(dir.join("config.toml"), text).unwrap();

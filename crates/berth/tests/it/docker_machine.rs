@@ -25,6 +25,11 @@ key_path = "/keys/id_ed25519"
 [engine]
 labels = ["env=prod", "team=web"]
 port = 2376
+
+[driver_data]
+ip_address = "127.0.0.1"
+ssh_user = "root"
+ssh_port = 1
 "#;
 
 /// A none machine: an engine URL and nothing to log in to.

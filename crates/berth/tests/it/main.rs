@@ -7,6 +7,8 @@ mod common;
 mod docker_machine;
 mod driver_flags;
 mod env_shells;
+mod fake_engine;
+mod plugin_spec;
 mod review_low;
 mod snapshots;
 mod store_commands;
