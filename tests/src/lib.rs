@@ -21,7 +21,7 @@ use berth_nspawn::{Config, Isolation, Machine, State};
 use berth_ssh::{Auth, HostKeyPolicy, Output, Session, Target};
 
 mod shape;
-pub use shape::Shape;
+pub use shape::{FIREWALL_OFF, LOCK_SECONDS, Shape};
 
 /// Hosts of one test, removed on drop.
 pub struct Fleet {
