@@ -249,3 +249,36 @@ fn a_held_dpkg_lock_is_waited_for_and_its_holder_named() {
     assert!(text.contains("the package lock is free"), "{text}");
     assert_works(&berth, "locked", &out);
 }
+
+/// Debian 11 and 13 besides 12: create installs the release's own docker.io and a second
+/// provision changes nothing. Both hosts boot at once.
+#[test]
+fn debian_11_and_13_are_provisioned() {
+    std::thread::scope(|s| {
+        let runs: Vec<_> = [
+            (Shape::Bullseye, "deb11", "11"),
+            (Shape::Trixie, "deb13", "13"),
+        ]
+        .into_iter()
+        .map(|(shape, name, version)| {
+            s.spawn(move || {
+                let fleet = Fleet::boot_shaped(1, &shape)
+                    .unwrap_or_else(|e| panic!("booting a {shape:?} host: {e:#}"));
+                let host = &fleet.hosts()[0];
+                assert_eq!(
+                    host.check(". /etc/os-release; echo $VERSION_ID").unwrap(),
+                    version
+                );
+                let berth = Berth::new();
+                let out = berth.create_generic(host, "root", name, &[]);
+                assert_works(&berth, name, &out);
+            })
+        })
+        .collect();
+        for run in runs {
+            if let Err(e) = run.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+    });
+}

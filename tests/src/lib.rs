@@ -142,6 +142,7 @@ impl Fleet {
         let config = Config {
             isolation: Isolation::Wide,
             engine_preinstalled: shape.engine_root(),
+            release: shape.release().into(),
             ..Config::default()
         };
         sweep_dead_runs(&config);

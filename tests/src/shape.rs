@@ -34,6 +34,10 @@ pub enum Shape {
     /// No engine, and another process holds apt's frontend lock (an fcntl lock, as apt and
     /// dpkg take it) for [`LOCK_SECONDS`] after boot: what unattended-upgrades does.
     DpkgLocked,
+    /// The default recipe on Debian 11 (bullseye).
+    Bullseye,
+    /// The default recipe on Debian 13 (trixie).
+    Trixie,
 }
 
 /// How long [`Shape::DpkgLocked`] holds the lock.
@@ -45,7 +49,19 @@ pub const RSA_PORT: u16 = 2222;
 impl Shape {
     /// Whether the host boots from the cached root with the engine installed.
     pub fn engine_root(&self) -> bool {
-        !matches!(self, Shape::Default | Shape::Minimal | Shape::DpkgLocked)
+        !matches!(
+            self,
+            Shape::Default | Shape::Minimal | Shape::DpkgLocked | Shape::Bullseye | Shape::Trixie
+        )
+    }
+
+    /// The Debian release of the cached root it boots from.
+    pub fn release(&self) -> &'static str {
+        match self {
+            Shape::Bullseye => "bullseye",
+            Shape::Trixie => "trixie",
+            _ => berth_nspawn::image::DEFAULT_RELEASE,
+        }
     }
 
     /// The port sshd listens on after setup, when not 22.
@@ -56,7 +72,7 @@ impl Shape {
     /// The root shell script that turns a booted default host into this shape ("" for none).
     pub fn setup(&self) -> String {
         match self {
-            Shape::Default | Shape::EngineReady => String::new(),
+            Shape::Default | Shape::EngineReady | Shape::Bullseye | Shape::Trixie => String::new(),
             Shape::Minimal => MINIMAL.into(),
             Shape::ForeignEngine => FOREIGN_ENGINE.into(),
             Shape::OverrideExecStart => OVERRIDE_EXECSTART.into(),
