@@ -190,3 +190,95 @@ fn sshd_on_another_port_with_only_an_rsa_host_key() {
     let known = std::fs::read_to_string(berth.machine_dir("rsa").join("known_hosts")).unwrap();
     assert!(known.contains(&format!("]:{port} ssh-rsa ")), "{known}");
 }
+
+#[test]
+fn a_firewall_dropping_2376_is_named_and_provision_finishes_once_it_is_gone() {
+    let fleet =
+        Fleet::boot_shaped(1, &Shape::FirewallDrops2376).expect("booting a firewalled host");
+    let host = &fleet.hosts()[0];
+    let berth = Berth::new();
+    let started = Instant::now();
+    let out = berth.create_generic(host, "root", "walled", &["--debug"]);
+    let took = started.elapsed();
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    let address = format!("{}:2376", host.address());
+    assert!(
+        text.contains("waiting for the engine to answer over TLS on") && text.contains(&address),
+        "{text}"
+    );
+    assert!(
+        text.contains("the engine listens on the host (LISTEN ")
+            && text.contains(&format!(
+                ":2376) but this computer cannot reach {address}"
+            ))
+            && text.contains("Open TCP port 2376 from this computer to the host, then run `berth provision walled`"),
+        "{text}"
+    );
+    // Long before the 60 s readiness deadline.
+    assert!(took.as_secs() < 30, "create took {took:?}");
+    eprintln!("create refused the firewalled host after {took:.1?}");
+    let inspect: serde_json::Value =
+        serde_json::from_str(&berth.ok(&["inspect", "walled"])).unwrap();
+    assert_eq!(inspect["state"], "Error", "{inspect}");
+    host.check(berth_e2e::FIREWALL_OFF).unwrap();
+    berth.ok(&["provision", "walled"]);
+    let version = berth.docker("walled", "version --format '{{.Server.Version}}'");
+    assert!(version.status.success());
+    let again = berth.run(&["--debug", "provision", "walled"]);
+    assert!(again.status.success());
+    let text = stderr(&again);
+    assert!(
+        text.contains("changed=0") && text.contains("restarted=0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_held_dpkg_lock_is_waited_for_and_its_holder_named() {
+    let fleet = Fleet::boot_shaped(1, &Shape::DpkgLocked).expect("booting a locked host");
+    let host = &fleet.hosts()[0];
+    let berth = Berth::new();
+    let out = berth.create_generic(host, "root", "locked", &["--debug"]);
+    let text = stderr(&out);
+    assert!(
+        text.contains("waiting for the package lock held by PID")
+            && text.contains("(apt-get install zoo-lock-holder)"),
+        "{text}"
+    );
+    assert!(text.contains("the package lock is free"), "{text}");
+    assert_works(&berth, "locked", &out);
+}
+
+/// Debian 11 and 13 besides 12: create installs the release's own docker.io and a second
+/// provision changes nothing. Both hosts boot at once.
+#[test]
+fn debian_11_and_13_are_provisioned() {
+    std::thread::scope(|s| {
+        let runs: Vec<_> = [
+            (Shape::Bullseye, "deb11", "11"),
+            (Shape::Trixie, "deb13", "13"),
+        ]
+        .into_iter()
+        .map(|(shape, name, version)| {
+            s.spawn(move || {
+                let fleet = Fleet::boot_shaped(1, &shape)
+                    .unwrap_or_else(|e| panic!("booting a {shape:?} host: {e:#}"));
+                let host = &fleet.hosts()[0];
+                assert_eq!(
+                    host.check(". /etc/os-release; echo $VERSION_ID").unwrap(),
+                    version
+                );
+                let berth = Berth::new();
+                let out = berth.create_generic(host, "root", name, &[]);
+                assert_works(&berth, name, &out);
+            })
+        })
+        .collect();
+        for run in runs {
+            if let Err(e) = run.join() {
+                std::panic::resume_unwind(e);
+            }
+        }
+    });
+}

@@ -21,7 +21,7 @@ use berth_nspawn::{Config, Isolation, Machine, State};
 use berth_ssh::{Auth, HostKeyPolicy, Output, Session, Target};
 
 mod shape;
-pub use shape::Shape;
+pub use shape::{FIREWALL_OFF, LOCK_SECONDS, Shape};
 
 /// Hosts of one test, removed on drop.
 pub struct Fleet {
@@ -142,6 +142,7 @@ impl Fleet {
         let config = Config {
             isolation: Isolation::Wide,
             engine_preinstalled: shape.engine_root(),
+            release: shape.release().into(),
             ..Config::default()
         };
         sweep_dead_runs(&config);

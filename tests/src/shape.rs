@@ -28,7 +28,20 @@ pub enum Shape {
     /// that long in pam_systemd before sshd answers anything: what a freshly booted host under
     /// load does to its first login.
     SlowLogin,
+    /// Engine installed, and a firewall on the host (nftables, or iptables where `nft` is
+    /// missing) that drops every packet to TCP 2376.
+    FirewallDrops2376,
+    /// No engine, and another process holds apt's frontend lock (an fcntl lock, as apt and
+    /// dpkg take it) for [`LOCK_SECONDS`] after boot: what unattended-upgrades does.
+    DpkgLocked,
+    /// The default recipe on Debian 11 (bullseye).
+    Bullseye,
+    /// The default recipe on Debian 13 (trixie).
+    Trixie,
 }
+
+/// How long [`Shape::DpkgLocked`] holds the lock.
+pub const LOCK_SECONDS: u32 = 20;
 
 /// The port sshd listens on in [`Shape::RsaOnlyPort`].
 pub const RSA_PORT: u16 = 2222;
@@ -36,7 +49,19 @@ pub const RSA_PORT: u16 = 2222;
 impl Shape {
     /// Whether the host boots from the cached root with the engine installed.
     pub fn engine_root(&self) -> bool {
-        !matches!(self, Shape::Default | Shape::Minimal)
+        !matches!(
+            self,
+            Shape::Default | Shape::Minimal | Shape::DpkgLocked | Shape::Bullseye | Shape::Trixie
+        )
+    }
+
+    /// The Debian release of the cached root it boots from.
+    pub fn release(&self) -> &'static str {
+        match self {
+            Shape::Bullseye => "bullseye",
+            Shape::Trixie => "trixie",
+            _ => berth_nspawn::image::DEFAULT_RELEASE,
+        }
     }
 
     /// The port sshd listens on after setup, when not 22.
@@ -47,13 +72,15 @@ impl Shape {
     /// The root shell script that turns a booted default host into this shape ("" for none).
     pub fn setup(&self) -> String {
         match self {
-            Shape::Default | Shape::EngineReady => String::new(),
+            Shape::Default | Shape::EngineReady | Shape::Bullseye | Shape::Trixie => String::new(),
             Shape::Minimal => MINIMAL.into(),
             Shape::ForeignEngine => FOREIGN_ENGINE.into(),
             Shape::OverrideExecStart => OVERRIDE_EXECSTART.into(),
             Shape::SudoPassword => SUDO_PASSWORD.into(),
             Shape::RsaOnlyPort => RSA_ONLY_PORT.replace("{port}", &RSA_PORT.to_string()),
             Shape::SlowLogin => SLOW_LOGIN.into(),
+            Shape::FirewallDrops2376 => FIREWALL.into(),
+            Shape::DpkgLocked => DPKG_LOCKED.replace("{seconds}", &LOCK_SECONDS.to_string()),
         }
     }
 }
@@ -101,6 +128,44 @@ const SLOW_LOGIN: &str = r#"set -e
 mkdir -p /etc/systemd/system/user@.service.d
 printf '[Service]\nExecStartPre=/bin/sleep 45\n' > /etc/systemd/system/user@.service.d/zoo-slow.conf
 systemctl daemon-reload
+"#;
+
+/// The rule is what `nft list ruleset` shows afterwards; FIREWALL_OFF takes it away again.
+const FIREWALL: &str = r#"set -e
+if command -v nft >/dev/null; then
+  nft add table inet zoo
+  nft add chain inet zoo input '{ type filter hook input priority 0; policy accept; }'
+  nft add rule inet zoo input tcp dport 2376 drop
+else
+  iptables -I INPUT -p tcp --dport 2376 -j DROP
+fi
+"#;
+
+/// Takes [`Shape::FirewallDrops2376`]'s rule away.
+pub const FIREWALL_OFF: &str = "if command -v nft >/dev/null; then nft delete table inet zoo; else iptables -D INPUT -p tcp --dport 2376 -j DROP; fi";
+
+/// A process that takes apt's frontend lock as apt does (fcntl F_SETLK, F_WRLCK: flock(1) would
+/// not count for apt) and keeps it, in a transient unit so that it outlives the setup's SSH
+/// session. Perl is in every Debian (perl-base is essential); `apt-get check` proves apt sees
+/// the lock as held before the shape counts as applied.
+const DPKG_LOCKED: &str = r#"set -e
+cat > /usr/local/bin/zoo-hold-lock <<'PERL'
+#!/usr/bin/perl
+use Fcntl;
+$0 = "apt-get install zoo-lock-holder";
+sysopen(my $fh, "/var/lib/dpkg/lock-frontend", O_RDWR | O_CREAT, 0640) or die "open: $!";
+my $lock = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0);
+fcntl($fh, F_SETLK, $lock) or die "lock: $!";
+sleep($ARGV[0]);
+PERL
+chmod 755 /usr/local/bin/zoo-hold-lock
+systemd-run --quiet --unit=zoo-lock /usr/local/bin/zoo-hold-lock {seconds}
+for i in $(seq 50); do
+  if ! apt-get -o DPkg::Lock::Timeout=0 check >/dev/null 2>&1; then exit 0; fi
+  sleep 0.1
+done
+echo "apt does not see the lock as held" >&2
+exit 1
 "#;
 
 const SUDO_PASSWORD: &str = r#"set -e

@@ -197,7 +197,12 @@ fn run(
     };
     let outcome =
         berth_provision::provision(&session, &plan, &mut make_certs, &mut ready, &mut |event| {
-            events(Event::Provision(event))
+            match event {
+                // A warning from the host (a clock minutes off) is the user's to read, also
+                // without --debug and after the progress bars are gone.
+                berth_provision::Event::Warning(text) => events(Event::Warn(text)),
+                event => events(Event::Provision(event)),
+            }
         });
     record.tls = cert_record.tls.clone();
     match outcome {

@@ -166,6 +166,39 @@ pub enum ErrorKind {
         /// The drop-in.
         file: String,
     },
+    /// dockerd listens on the host, but this computer cannot open a TCP connection to the port.
+    #[error(
+        "the engine listens on the host ({listener}) but this computer cannot reach {address}: {connect_error}. A firewall on the host or between drops the port (on the host `nft list ruleset` or `iptables -S` shows its rules; in a cloud, the security group). Open TCP port {port} from this computer to the host, then run `berth provision {machine}`. The last TLS attempt said: {last_error}",
+        port = address.rsplit(':').next().unwrap_or("2376")
+    )]
+    Unreachable {
+        /// The machine's name, for the command that finishes it.
+        machine: String,
+        /// host:port as dialled.
+        address: String,
+        /// The listener as `ss` shows it on the host.
+        listener: String,
+        /// Why the plain TCP connect failed.
+        connect_error: String,
+        /// What the last TLS probe said.
+        last_error: String,
+    },
+    /// The host's clock is too far from this computer's for certificates to work.
+    #[error(
+        "the host's clock is {amount} {} this computer's; {}. Set the host's clock (NTP: `timedatectl set-ntp true`, or `date -s`), then run the provisioning again. Nothing was changed on the host",
+        if *behind { "behind" } else { "ahead of" },
+        if *behind {
+            "the engine would reject berth's client certificate as not yet valid, and apt would refuse Debian's package lists as not yet valid"
+        } else {
+            "everything the host dates (the engine's logs, certificates issued on it such as Swarm's) would be hours off for every other machine, and the certificates berth makes would look older to the host than they are"
+        }
+    )]
+    ClockSkew {
+        /// Whether the host is behind (else ahead).
+        behind: bool,
+        /// How far, e.g. "3h 5m".
+        amount: String,
+    },
     /// The engine did not answer over TLS in time.
     #[error(
         "the engine did not answer over TLS on port {port} within {}s (last error: {last_error}). Check that the port is open between here and the host (firewall, security group). The engine's journal ends with:\n{journal}",

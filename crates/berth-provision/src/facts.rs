@@ -59,6 +59,9 @@ pub struct HostFacts {
     /// /etc/docker/daemon.json as found, when readable.
     #[serde(default)]
     pub daemon_json: Option<String>,
+    /// The host's clock at detection (`date +%s`), when it printed one.
+    #[serde(default)]
+    pub clock: Option<i64>,
 }
 
 /// Reads os-release text into its keys and unquoted values (os-release(5):
@@ -167,6 +170,7 @@ impl HostFacts {
             exec_dropins,
             moved_hosts,
             daemon_json,
+            clock: values.get("now").and_then(|v| v.parse().ok()),
         })
     }
 

@@ -42,6 +42,10 @@ pub(crate) struct FakeHost {
     pub sent: RefCell<Vec<Sent>>,
     /// More detection lines (other drop-ins).
     pub extra_detect: String,
+    /// Whether `ss` shows dockerd listening on 2376 to everyone.
+    pub listening: Cell<bool>,
+    /// How many seconds the host's clock is off this computer's.
+    pub clock_offset: Cell<i64>,
 }
 
 impl FakeHost {
@@ -64,6 +68,8 @@ impl FakeHost {
             start_fails: false,
             sent: RefCell::new(Vec::new()),
             extra_detect: String::new(),
+            listening: Cell::new(false),
+            clock_offset: Cell::new(0),
         }
     }
 
@@ -87,7 +93,11 @@ impl FakeHost {
     }
 
     fn detect(&self) -> Output {
-        let mut out = format!("uid={}\n", self.uid);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let mut out = format!("uid={}\nnow={}\n", self.uid, now + self.clock_offset.get());
         for line in self.os_release.lines() {
             out.push_str(&format!("os.{line}\n"));
         }
@@ -243,6 +253,13 @@ impl FakeHost {
             self.write_files(&args, stdin)
         } else if script == CONFIGURE_SCRIPT {
             self.configure(&args, stdin)
+        } else if body.contains("ss -Hltn") {
+            assert_eq!(args, ["2376"]);
+            Self::ok(if self.listening.get() {
+                "LISTEN 0.0.0.0:2376\n".into()
+            } else {
+                String::new()
+            })
         } else if body.contains("journalctl") {
             Self::ok("dockerd[42]: API listen on [::]:2376\n".into())
         } else {

@@ -6,8 +6,9 @@ use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use berth_net::Backoff;
+use berth_net::{Backoff, HostPort};
 
+use crate::clock::{self, Clock};
 use crate::config::EngineConfig;
 use crate::daemon_json::{self, DAEMON_JSON_PATH, DaemonPlan};
 use crate::dropin::{CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, render_dropin};
@@ -23,6 +24,10 @@ pub(crate) const WRITE_FILES_SCRIPT: &str =
     include_str!("../../../templates/scripts/write-files.sh");
 pub(crate) const CONFIGURE_SCRIPT: &str = include_str!("../../../templates/scripts/configure.sh");
 
+/// Prints the host's TCP listeners on port `$1` that others can reach (not loopback-only), as
+/// `ss` shows them; nothing when none listens or `ss` is missing.
+const LISTENING_SCRIPT: &str = "ss -Hltn 2>/dev/null | awk -v p=\":$1\" '$4 ~ p\"$\" && $4 !~ /^(127\\.|\\[::1\\])/ { print $1, $4 }'";
+
 /// The configure script's exit status when the engine failed to start.
 const ENGINE_START_FAILED: i32 = 42;
 
@@ -32,6 +37,25 @@ const INSTALL_TAIL_LINES: usize = 25;
 /// The first and the longest pause between two readiness polls.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How long the engine may fail to answer before berth asks the host whether it listens (a
+/// restarted dockerd listens within a second or two; a firewall never lets it through).
+const DIAGNOSE_AFTER: Duration = Duration::from_secs(4);
+/// How often that question is asked again while the wait goes on.
+const DIAGNOSE_EVERY: Duration = Duration::from_secs(10);
+/// How long one plain TCP connect from here to the engine's port may take.
+const REACH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens (and drops) a plain TCP connection from this computer to `address`: whether the port
+/// can be reached at all, apart from TLS. Tests replace it, so that they never dial anything.
+pub type Reach = fn(&HostPort, Duration) -> Result<(), String>;
+
+/// The real [`Reach`]: a TCP connect through berth-net.
+pub fn tcp_reach(address: &HostPort, timeout: Duration) -> Result<(), String> {
+    berth_net::connect_first(address, timeout)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
 
 /// What to provision and how.
 #[derive(Debug, Clone)]
@@ -51,6 +75,9 @@ pub struct Plan<'a> {
     /// Set by the caller when the run must stop (berth was interrupted): checked before each
     /// step and between readiness polls. Whatever blocks inside a step is the transport's to end.
     pub stop: Option<&'a AtomicBool>,
+    /// How berth checks that the engine's port can be reached from here when the engine does
+    /// not answer (see [`tcp_reach`]).
+    pub reach: Reach,
 }
 
 impl<'a> Plan<'a> {
@@ -64,6 +91,7 @@ impl<'a> Plan<'a> {
             install_engine: true,
             ready_timeout: Duration::from_secs(60),
             stop: None,
+            reach: tcp_reach,
         }
     }
 }
@@ -248,11 +276,21 @@ impl Run<'_, '_> {
     }
 
     fn detect(&mut self) -> Result<HostFacts, ErrorKind> {
+        let sent = std::time::SystemTime::now();
         let output = self
             .runner
             .script("detect the host", DETECT_SCRIPT, &[], None)?;
+        let answered = std::time::SystemTime::now();
         let facts = HostFacts::parse(&output.stdout_text())?;
         facts.check_supported()?;
+        // Before anything changes: a clock hours off breaks the certificates berth makes now.
+        if let Some(host_now) = facts.clock {
+            match clock::compare(host_now, sent, answered) {
+                Clock::InStep => {}
+                Clock::Off(note) => self.runner.emit(Event::Warning(&note)),
+                Clock::TooFar(kind) => return Err(kind),
+            }
+        }
         if facts.uid != 0 && !facts.passwordless_sudo {
             return Err(ErrorKind::NoSudo {
                 user: self.runner.user().to_owned(),
@@ -409,17 +447,28 @@ impl Run<'_, '_> {
         }
     }
 
-    /// Polls `ready` until it succeeds or the deadline passes.
+    /// Polls `ready` until it succeeds or the deadline passes. While it fails, berth asks the
+    /// host now and then whether dockerd listens on the port: when it does and this computer
+    /// cannot even open a TCP connection to it, something between drops the port, and waiting
+    /// out the deadline would only delay saying so.
     fn wait<V, RE: Display>(
         &mut self,
         ready: &mut dyn FnMut() -> Result<V, RE>,
     ) -> Result<V, ErrorKind> {
         let started = Instant::now();
+        let port = self.plan.engine.port;
+        let address = HostPort::new(self.plan.address, port);
+        let note = format!(
+            "waiting for the engine to answer over TLS on {address} (up to {}s)",
+            self.plan.ready_timeout.as_secs()
+        );
+        self.runner.emit(Event::Detail(&note));
         let mut backoff = Backoff::new(
             FIRST_BACKOFF,
             MAX_BACKOFF,
             started + self.plan.ready_timeout,
         );
+        let mut next_diagnosis = started + DIAGNOSE_AFTER;
         loop {
             let last_error = match ready() {
                 Ok(value) => return Ok(value),
@@ -428,16 +477,53 @@ impl Run<'_, '_> {
             if self.stopped() {
                 return Err(ErrorKind::Interrupted);
             }
+            if Instant::now() >= next_diagnosis {
+                next_diagnosis = Instant::now() + DIAGNOSE_EVERY;
+                if let Some(kind) = self.diagnose(&address, &last_error) {
+                    return Err(kind);
+                }
+            }
             // A short backoff between polls, never past the deadline.
             if !backoff.wait() {
                 return Err(ErrorKind::NotReady {
-                    port: self.plan.engine.port,
+                    port,
                     waited: started.elapsed(),
                     last_error,
                     journal: self.journal(),
                 });
             }
         }
+    }
+
+    /// The engine listens on the host, but its port cannot be reached from here: a firewall.
+    /// None when the port can be reached (the trouble is elsewhere: TLS, a slow engine) or the
+    /// host cannot say (no `ss`): the wait goes on.
+    fn diagnose(&mut self, address: &HostPort, last_error: &str) -> Option<ErrorKind> {
+        let unreachable = (self.plan.reach)(address, REACH_TIMEOUT).err()?;
+        let output = self
+            .runner
+            .script(
+                "check whether the engine listens",
+                LISTENING_SCRIPT,
+                &[&address.port.to_string()],
+                None,
+            )
+            .ok()?;
+        let listener = output
+            .stdout_text()
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())?
+            .to_owned();
+        let event = format!("the engine listens on the host ({listener}) but {unreachable}");
+        self.runner.emit(Event::Detail(&event));
+        Some(ErrorKind::Unreachable {
+            machine: self.plan.machine_name.to_owned(),
+            address: address.to_string(),
+            listener,
+            connect_error: unreachable,
+            last_error: last_error.to_owned(),
+        })
     }
 
     /// The tail of the engine's journal, or why it could not be read.

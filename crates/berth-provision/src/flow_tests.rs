@@ -72,6 +72,7 @@ fn run(
                 Event::StepDone(step) => format!("done {step}"),
                 Event::StepSkipped { step, reason } => format!("skip {step}: {reason}"),
                 Event::Detail(line) => format!("detail {line}"),
+                Event::Warning(line) => format!("warning {line}"),
                 Event::RemoteCommand {
                     purpose, status, ..
                 } => format!("cmd {purpose} -> {status}"),
@@ -85,8 +86,121 @@ fn run(
 fn plan<'a>(name: &'a str, engine: &'a EngineConfig) -> Plan<'a> {
     Plan {
         ready_timeout: Duration::from_millis(500),
+        // Unit tests dial nothing: the port counts as reachable unless a test says otherwise.
+        reach: |_, _| Ok(()),
         ..Plan::new(name, "10.0.0.5", engine)
     }
+}
+
+/// What `reach` says for a port a firewall drops.
+fn dropped(address: &berth_net::HostPort, timeout: Duration) -> Result<(), String> {
+    Err(format!("no answer from {address} within {timeout:?}"))
+}
+
+#[test]
+fn a_firewall_dropping_the_port_is_named_long_before_the_deadline() {
+    let host = FakeHost::debian(true);
+    host.listening.set(true);
+    let engine = EngineConfig::default();
+    let plan = Plan {
+        ready_timeout: Duration::from_secs(60),
+        reach: dropped,
+        ..plan("web1", &engine)
+    };
+    let started = std::time::Instant::now();
+    let (result, events) = run(&host, &plan, 1, u32::MAX);
+    let err = result.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.step, Step::WaitingForEngine);
+    assert!(matches!(*err.kind, ErrorKind::Unreachable { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("the engine listens on the host (LISTEN 0.0.0.0:2376) but this computer cannot reach 10.0.0.5:2376: no answer from 10.0.0.5:2376 within 3s"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Open TCP port 2376 from this computer to the host, then run `berth provision web1`"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("last TLS attempt said: connection refused"),
+        "{text}"
+    );
+    assert!(
+        events.contains(
+            &"detail waiting for the engine to answer over TLS on 10.0.0.5:2376 (up to 60s)"
+                .to_owned()
+        ),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn an_engine_not_listening_yet_is_waited_for_until_the_deadline() {
+    // The port cannot be reached but nothing listens: no firewall to blame, the wait goes on.
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    let plan = Plan {
+        ready_timeout: Duration::from_secs(5),
+        reach: dropped,
+        ..plan("web1", &engine)
+    };
+    let started = std::time::Instant::now();
+    let err = run(&host, &plan, 1, u32::MAX).0.unwrap_err();
+    assert!(started.elapsed() >= Duration::from_secs(5));
+    assert!(matches!(*err.kind, ErrorKind::NotReady { .. }), "{err}");
+}
+
+#[test]
+fn a_host_clock_hours_behind_is_refused_before_anything_changes() {
+    let host = FakeHost::debian(false);
+    host.clock_offset.set(-3 * 3600);
+    let engine = EngineConfig::default();
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert_eq!(err.step, Step::Detecting);
+    let text = err.to_string();
+    assert!(
+        text.contains("the host's clock is 3h behind this computer's; the engine would reject berth's client certificate as not yet valid"),
+        "{text}"
+    );
+    assert!(text.contains("Nothing was changed on the host"), "{text}");
+    assert_eq!(host.scripts(), [DETECT_SCRIPT], "only detection ran");
+}
+
+#[test]
+fn a_host_clock_hours_ahead_is_refused_too() {
+    let host = FakeHost::debian(true);
+    host.clock_offset.set(5 * 3600);
+    let engine = EngineConfig::default();
+    let err = run(&host, &plan("web1", &engine), 1, 0).0.unwrap_err();
+    assert_eq!(err.step, Step::Detecting);
+    assert!(
+        err.to_string()
+            .contains("the host's clock is 5h ahead of this computer's"),
+        "{err}"
+    );
+    assert_eq!(host.scripts(), [DETECT_SCRIPT]);
+}
+
+#[test]
+fn a_host_clock_minutes_off_warns_and_provisions() {
+    let host = FakeHost::debian(true);
+    host.clock_offset.set(-4 * 60);
+    let engine = EngineConfig::default();
+    let (result, events) = run(&host, &plan("web1", &engine), 1, 0);
+    result.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("warning the host's clock is 4m behind this computer's")),
+        "{events:#?}"
+    );
 }
 
 #[test]

@@ -57,6 +57,8 @@ pub enum Event<'a> {
     },
     /// A line of progress from the host, e.g. apt's output during the install.
     Detail(&'a str),
+    /// Something the user should know although the run goes on (a host clock minutes off).
+    Warning(&'a str),
     /// A remote command finished: what `--debug` shows.
     RemoteCommand {
         /// What the command is for, in a few words ("detect the host").

@@ -171,6 +171,8 @@ impl MachineProgress {
                 self.debug(&format!("{} skipped: {reason}", step))
             }
             Event::Detail(line) => self.detail(line),
+            // berth-machine passes warnings on as its own (they are listed at the end).
+            Event::Warning(line) => self.detail(line),
             Event::RemoteCommand {
                 purpose,
                 cmd,

@@ -1,4 +1,5 @@
-//! Builds (or finds) the cached Debian roots — the plain one the test hosts boot from and the
+//! Builds (or finds) the cached Debian roots — the plain one the test hosts boot from (Debian 12,
+//! and 11 and 13 for the zoo's hosts) and the
 //! one with the engine that the nspawn driver's machines boot from — and says where they are
 //! and how long each took.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -27,6 +28,25 @@ fn main() -> std::process::ExitCode {
             ),
             Err(e) => {
                 eprintln!("error: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    // The test suite's zoo (issue 11) also boots Debian 11 and 13 hosts, without an engine.
+    for release in ["bullseye", "trixie"] {
+        let other = berth_nspawn::Config {
+            release: release.into(),
+            ..config.clone()
+        };
+        let started = Instant::now();
+        match berth_nspawn::image::ensure(&other) {
+            Ok(root) => println!(
+                "plain {release} root: {} ready in {:.1?}",
+                root.display(),
+                started.elapsed()
+            ),
+            Err(e) => {
+                eprintln!("error: building the {release} root: {e}");
                 return std::process::ExitCode::FAILURE;
             }
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// driver and the test suite share, so their machines never collide.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Cached roots: `<cache_dir>/bookworm-<recipe hash>`.
+    /// Cached roots: `<cache_dir>/<release>-<recipe hash>`.
     pub cache_dir: PathBuf,
     /// Machines (`machines/<name>`) and address claims (`addresses/<ip>`).
     pub data_dir: PathBuf,
@@ -18,6 +18,9 @@ pub struct Config {
     pub subnet: [u8; 3],
     /// The Debian mirror debootstrap uses.
     pub mirror: String,
+    /// The Debian release the root is built from (debootstrap's suite: `bookworm`, and for the
+    /// test suite's zoo also `bullseye` and `trixie`).
+    pub release: String,
     /// How long a boot may take until sshd answers.
     pub boot_timeout: Duration,
     /// How long an orderly power-off may take before SIGKILL.
@@ -58,6 +61,7 @@ impl Default for Config {
             subnet: [10, 213, 0],
             mirror: std::env::var("BERTH_DEBIAN_MIRROR")
                 .unwrap_or_else(|_| "http://deb.debian.org/debian".into()),
+            release: crate::image::DEFAULT_RELEASE.into(),
             boot_timeout: Duration::from_secs(60),
             stop_timeout: Duration::from_secs(30),
             engine_preinstalled: false,

@@ -1,4 +1,4 @@
-//! The cached Debian 12 root every machine boots from (read-only, as the
+//! The cached Debian root (Debian 12 unless the configuration names another release) every machine boots from (read-only, as the
 //! overlayfs lower layer).
 //!
 //! It is built once with debootstrap and customised; its folder name carries
@@ -18,8 +18,8 @@ use crate::cmd::run;
 use crate::config::Config;
 use crate::error::NspawnError;
 
-/// Debian release.
-const SUITE: &str = "bookworm";
+/// The Debian release machines boot unless the configuration says otherwise.
+pub const DEFAULT_RELEASE: &str = "bookworm";
 
 /// Packages beyond minbase: systemd as PID 1, sshd, what apt needs for HTTPS
 /// repositories, and sudo for the second user.
@@ -85,9 +85,11 @@ const RECIPE_VERSION: &str = "1";
 /// Hex of the recipe hash, the suffix of the cached root's folder.
 pub fn recipe_hash() -> String {
     let mut h = Sha256::new();
+    // The release is in the folder's name; DEFAULT_RELEASE stays in the hash only so that the
+    // hash (and the bookworm roots already built) did not change when other releases came.
     for part in [
         RECIPE_VERSION,
-        SUITE,
+        DEFAULT_RELEASE,
         INCLUDE,
         HOSTKEYS_UNIT,
         INIT,
@@ -109,7 +111,9 @@ pub fn recipe_hash() -> String {
 
 /// The cached root's folder for the current recipe (it may not exist yet).
 pub fn root_path(config: &Config) -> PathBuf {
-    config.cache_dir.join(format!("{SUITE}-{}", recipe_hash()))
+    config
+        .cache_dir
+        .join(format!("{}-{}", config.release, recipe_hash()))
 }
 
 /// The cached root with the Docker engine already installed (it may not exist yet): the nspawn
@@ -117,7 +121,7 @@ pub fn root_path(config: &Config) -> PathBuf {
 pub fn engine_root_path(config: &Config) -> PathBuf {
     config
         .cache_dir
-        .join(format!("{SUITE}-{}-engine", recipe_hash()))
+        .join(format!("{}-{}-engine", config.release, recipe_hash()))
 }
 
 /// The root a machine of `config` boots from, building it first if needed.
@@ -224,8 +228,9 @@ pub fn prune(config: &Config) -> Result<Vec<PathBuf>, NspawnError> {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        let is_root =
-            name.starts_with(&format!("{SUITE}-")) && !name.contains('.') && path.is_dir();
+        let is_root = name.starts_with(&format!("{}-", config.release))
+            && !name.contains('.')
+            && path.is_dir();
         if !is_root || path == current || path == engine_root_path(config) || in_use.contains(&path)
         {
             continue;
@@ -257,7 +262,7 @@ fn build(config: &Config, dir: &Path) -> Result<(), NspawnError> {
         &[
             "--variant=minbase",
             &format!("--include={INCLUDE}"),
-            SUITE,
+            &config.release,
             &dir_s,
             &config.mirror,
         ],
