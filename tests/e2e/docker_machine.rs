@@ -1,6 +1,7 @@
 //! Issue 12: a typical docker-machine script, unchanged, against a real test host through a
 //! symlink named `docker-machine`, with only docker-machine's variables set
-//! (MACHINE_STORAGE_PATH, GENERIC_*): create, env eval (bash and fish), docker ps, ssh without
+//! (MACHINE_STORAGE_PATH, GENERIC_*): create, env eval (bash and fish; powershell, cmd and
+//! emacs lines checked as printed), docker ps, ssh without
 //! `--` and with an OpenSSH option first, --native-ssh, inspect -f, ls with a template and a
 //! filter, regenerate-certs -f, version NAME, upgrade, rm.
 
@@ -29,6 +30,10 @@ test "$(docker-machine ls -q --filter name=web1)" = web1
 docker-machine ls --format '{{.Name}} {{.State}} {{.DockerVersion}}' | grep -q '^web1 Running v'
 docker $(docker-machine config web1) info --format '{{.ServerVersion}}'
 fish -c 'docker-machine env --shell fish web1 | source; docker ps'
+# No PowerShell, cmd or Emacs here to evaluate them: their lines, as docker-machine prints them.
+docker-machine env --shell powershell web1 | grep -qxF "\$Env:DOCKER_HOST = \"tcp://$GENERIC_IP_ADDRESS:2376\""
+docker-machine env --shell cmd web1 | grep -qxF "SET DOCKER_HOST=tcp://$GENERIC_IP_ADDRESS:2376"
+docker-machine env --shell emacs web1 | grep -qxF "(setenv \"DOCKER_HOST\" \"tcp://$GENERIC_IP_ADDRESS:2376\")"
 version=$(docker-machine version web1)
 test -n "$version"
 docker version --format '{{.Server.Version}}' | grep -qxF "$version"
