@@ -13,6 +13,7 @@ mod interrupt;
 mod printer;
 mod progress;
 mod shell;
+mod table;
 mod template;
 
 use std::process::ExitCode;

@@ -59,28 +59,7 @@ fn table(findings: &[Finding]) -> String {
         .iter()
         .map(|f| [f.address.clone(), f.port.to_string(), f.verdict.summary()])
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 3]| {
-        format!(
-            "{:<w0$}   {:<w1$}   {}",
-            cells[0],
-            cells[1],
-            cells[2],
-            w0 = widths[0],
-            w1 = widths[1]
-        )
-    };
-    let mut out = vec![line(header)];
-    out.extend(
-        rows.iter()
-            .map(|r| line([r[0].as_str(), r[1].as_str(), r[2].as_str()])),
-    );
-    out.join("\n")
+    crate::table::render(header, &rows)
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use serde::Serialize;
 use super::Ctx;
 use crate::cli::LsArgs;
 use crate::docker_machine;
-use crate::printer::{Lines, escape};
 use crate::template::{GoTemplate, Shape};
 
 /// One row of `berth ls`; also its JSON shape.
@@ -247,34 +246,9 @@ fn table(rows: &[Row]) -> String {
                 // One line per machine: a multi-line error would break the table.
                 r.error.lines().next().unwrap_or("").to_owned(),
             ]
-            // Escaped here, before the widths are measured: a cell from a driver, a host or an
-            // engine can hold control characters, which would paint over the table.
-            .map(|cell| escape(&cell, Lines::Escape).into_owned())
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cols: Vec<&str>| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cols.iter().zip(widths).enumerate() {
-            if i + 1 == cols.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<w$}   "));
-            }
-        }
-        out.trim_end().to_owned()
-    };
-    let mut out = line(header.to_vec());
-    for row in &cells {
-        out.push('\n');
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
+    crate::table::render(header, &cells)
 }
 
 /// The `--filter`s, as docker-machine combined them: values of one key are alternatives,

@@ -160,23 +160,5 @@ fn table(rows: &[NodeRow]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cols: Vec<&str>| {
-        let mut out = String::new();
-        for (cell, w) in cols.iter().zip(widths) {
-            out.push_str(&format!("{cell:<w$}   "));
-        }
-        out.trim_end().to_owned()
-    };
-    let mut out = line(header.to_vec());
-    for row in &cells {
-        out.push('\n');
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    out
+    crate::table::render(header, &cells)
 }
