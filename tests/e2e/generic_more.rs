@@ -2,17 +2,54 @@
 //! its variable GENERIC_ENGINE_PORT) puts the engine on another port; `scp` copies between two
 //! machines through this computer, each with its own key and pinned host key; `restart`
 //! reboots the host over SSH (a real reboot of the test host: systemd in the guest) and comes
-//! back when SSH and the engine answer again; `stop` and `kill` still refuse.
+//! back when SSH and the engine answer again; `stop` and `kill` still refuse. The copy back and
+//! the restart go through a symlink named `docker-machine`, as docker-machine users call them.
+
+use std::path::Path;
+use std::process::{Command, Output};
 
 use berth_e2e::Fleet;
 
-use crate::cli::Berth;
+use crate::cli::{Berth, berth_bin};
+
+/// Runs berth through `link` (a symlink named docker-machine) on `berth`'s store; fails the
+/// test with its output unless it succeeds.
+fn docker_machine(berth: &Berth, link: &Path, args: &[&str]) -> Output {
+    let out = Command::new(link)
+        .env("BERTH_STORAGE_PATH", berth.store.path())
+        .env("DOCKER_CONFIG", berth.docker_config.path())
+        .env_remove("MACHINE_STORAGE_PATH")
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("DOCKER_HOST")
+        .env_remove("SSH_AUTH_SOCK")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("running docker-machine (berth)");
+    eprintln!(
+        "$ docker-machine {}\n{}{}-> {:?}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        out.status.code()
+    );
+    assert!(
+        out.status.success(),
+        "docker-machine {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
 
 #[test]
 fn engine_port_scp_between_machines_and_restart_by_reboot() {
     let fleet = Fleet::boot(2).expect("booting 2 test hosts");
     let (h1, h2) = (&fleet.hosts()[0], &fleet.hosts()[1]);
     let berth = Berth::new();
+    let links = tempfile::tempdir().unwrap();
+    let dm = links.path().join("docker-machine");
+    std::os::unix::fs::symlink(berth_bin(), &dm).unwrap();
 
     // Both creates at once (each installs the engine); web1's engine port from the variable.
     std::thread::scope(|s| {
@@ -72,8 +109,8 @@ fn engine_port_scp_between_machines_and_restart_by_reboot() {
         berth.ok(&["ssh", "web2", "cat", "/tmp/tree/sub/g"]).trim(),
         "deep"
     );
-    // And back, the other way round.
-    berth.ok(&["scp", "web2:/tmp/f", "web1:/root/back"]);
+    // And back, the other way round, as a docker-machine script would.
+    docker_machine(&berth, &dm, &["scp", "web2:/tmp/f", "web1:/root/back"]);
     assert_eq!(
         berth.ok(&["ssh", "web1", "cat", "/root/back"]).trim(),
         "from-web1"
@@ -108,12 +145,7 @@ fn engine_port_scp_between_machines_and_restart_by_reboot() {
     };
     let (before1, before2) = (boot(h1), boot(h2));
     let started = std::time::Instant::now();
-    let out = berth.run(&["restart", "web1", "web2"]);
-    assert!(
-        out.status.success(),
-        "restart: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    docker_machine(&berth, &dm, &["restart", "web1", "web2"]);
     eprintln!(
         "restart (two reboots at once) took {:.1?}",
         started.elapsed()
