@@ -119,10 +119,10 @@ fn busybox_tar(dir: &std::path::Path) -> std::path::PathBuf {
 fn three_nspawn_machines_become_one_swarm() {
     let berth = Berth::new();
     let id = std::process::id();
-    let [a, b, c] = ["a", "b", "c"].map(|n| format!("sw{id}{n}"));
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(|n| format!("sw{id}{n}"));
     let _cleanup = Cleanup {
         berth: &berth,
-        names: vec![a.clone(), b.clone(), c.clone()],
+        names: vec![a.clone(), b.clone(), c.clone(), d.clone()],
     };
 
     // From nothing to a cluster of three: one create, one init, one join.
@@ -293,6 +293,23 @@ fn three_nspawn_machines_become_one_swarm() {
     let reinit = berth.run(&["swarm", "init", &a]);
     assert!(reinit.status.success());
     assert!(String::from_utf8_lossy(&reinit.stderr).contains("already a manager"));
+
+    // A machine made straight into the cluster joins in the create, provisioned once: it starts
+    // without live-restore, so nothing has to be turned off (and its engine restarted) to join.
+    let made = berth.run(&["create", "-d", "nspawn", "--swarm-join", &a, &d]);
+    assert!(made.status.success(), "create --swarm-join failed");
+    let made_err = String::from_utf8_lossy(&made.stderr).into_owned();
+    assert!(
+        !made_err.contains("turning live-restore off"),
+        "a machine created into a swarm was provisioned twice: {made_err}"
+    );
+    wait_for("the created node is Ready", Duration::from_secs(60), || {
+        node_list(&berth, &a).contains(&format!("{d} Ready"))
+    });
+    berth.ok(&["rm", "-y", &d]);
+    wait_for("the removed node is gone", Duration::from_secs(60), || {
+        !node_list(&berth, &a).iter().any(|n| n.starts_with(&d))
+    });
 
     // A stopped worker's task goes elsewhere; started again, the worker is Ready again.
     docker_ok(

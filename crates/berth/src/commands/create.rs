@@ -37,7 +37,17 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result
             );
         }
     }
-    let engine = engine_config(args)?;
+    let mut engine = engine_config(args)?;
+    // Machines made straight into a swarm start without live-restore, which Swarm mode refuses:
+    // otherwise each would be provisioned (and its engine restarted) a second time to join.
+    if args.swarm_join.is_some()
+        && !engine
+            .opts
+            .iter()
+            .any(|o| o.trim_start_matches('-').starts_with("live-restore"))
+    {
+        engine.opts.push("live-restore=false".to_owned());
+    }
     let algorithm: KeyAlgorithm = args.tls_algorithm.parse()?;
     let policy = args
         .ssh_host_key_fingerprint
