@@ -13,7 +13,7 @@ use crate::certs::Renewal;
 use crate::contexts;
 use crate::driver::{Machines, json_to_toml};
 use crate::error::{Context as _, MachineError};
-use crate::event::Event;
+use crate::event::{Event, with_driver_progress};
 use crate::provisioning::{self, Options};
 
 /// Everything a create needs besides the machine's name.
@@ -81,18 +81,11 @@ pub fn create(
         flags: spec.flags.clone(),
         ssh_public_key: None,
     };
-    // Drivers report through a shared callback; the events sink wants a unique borrow.
-    let events_cell = std::cell::RefCell::new(&mut *events);
     let stop_driver = driver
         .interrupter()
         .map(|stop| interrupt.on_trigger(move || stop()));
-    let created = driver.create(&request, &|message| {
-        if let Ok(mut events) = events_cell.try_borrow_mut() {
-            events(Event::Detail(message));
-        }
-    });
+    let created = with_driver_progress(events, |progress| driver.create(&request, progress));
     drop(stop_driver);
-    let events = events_cell.into_inner();
     let created = match created {
         Ok(created) => created,
         // Whatever the driver says after an interrupt (a plugin stopped mid-call, a crash), the

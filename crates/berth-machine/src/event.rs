@@ -17,3 +17,18 @@ pub enum Event<'a> {
     /// What the provisioner reports (its steps and every remote command).
     Provision(berth_provision::Event<'a>),
 }
+
+/// Runs a driver call whose progress callback (`&dyn Fn(&str)`, shared) must reach `events`
+/// (a unique borrow) as [`Event::Detail`]s. A message arriving while the sink is busy (a driver
+/// reporting from inside its own callback) is dropped rather than panicking.
+pub(crate) fn with_driver_progress<T>(
+    events: &mut dyn FnMut(Event<'_>),
+    call: impl FnOnce(&dyn Fn(&str)) -> T,
+) -> T {
+    let sink = std::cell::RefCell::new(events);
+    call(&|message: &str| {
+        if let Ok(mut events) = sink.try_borrow_mut() {
+            events(Event::Detail(message));
+        }
+    })
+}

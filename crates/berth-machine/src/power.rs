@@ -10,7 +10,7 @@ use berth_store::MachineState;
 use crate::driver::{Machines, machine_ref};
 use crate::engine::{ENGINE_WAIT, wait_for_engine};
 use crate::error::{Context as _, MachineError};
-use crate::event::Event;
+use crate::event::{Event, with_driver_progress};
 
 /// Powers machine `name` as `op` says and records its new state. Blocking: run it on a
 /// blocking thread of the runtime (the engine wait runs on the runtime).
@@ -41,24 +41,14 @@ pub fn power(
     }
     let m = machine_ref(&machine, &record)?;
     events(Event::Step(verb(op)));
-    let events_cell = std::cell::RefCell::new(&mut *events);
-    let progress = |message: &str| {
-        if let Ok(mut events) = events_cell.try_borrow_mut() {
-            events(Event::Detail(message));
-        }
-    };
-    let result = match op {
-        Operation::Start => driver.start(&m, &progress),
-        Operation::Stop => driver.stop(&m, &progress),
-        Operation::Restart => driver.restart(&m, &progress),
-        Operation::Kill => driver.kill(&m, &progress),
-        other => {
-            return Err(MachineError::msg(format!(
-                "{other:?} is not a power operation"
-            )));
-        }
-    };
-    let events = events_cell.into_inner();
+    let result = with_driver_progress(events, |progress| match op {
+        Operation::Start => Some(driver.start(&m, progress)),
+        Operation::Stop => Some(driver.stop(&m, progress)),
+        Operation::Restart => Some(driver.restart(&m, progress)),
+        Operation::Kill => Some(driver.kill(&m, progress)),
+        _ => None,
+    })
+    .ok_or_else(|| MachineError::msg(format!("{op:?} is not a power operation")))?;
     result.with_context(|| format!("cannot {} '{name}'", verb(op)))?;
     events(Event::StepDone(verb(op)));
     if matches!(op, Operation::Start | Operation::Restart) {

@@ -7,7 +7,7 @@ use berth_store::{MachineRecord, MachineState};
 use crate::contexts;
 use crate::driver::{Machines, machine_ref};
 use crate::error::MachineError;
-use crate::event::Event;
+use crate::event::{Event, with_driver_progress};
 
 /// What was removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,12 +104,7 @@ fn remove_host(
     let result = (|| -> Result<(), MachineError> {
         let driver = machines.open_driver(&record.driver)?;
         let m = machine_ref(machine, record)?;
-        let events_cell = std::cell::RefCell::new(&mut *events);
-        driver.remove(&m, &|message| {
-            if let Ok(mut events) = events_cell.try_borrow_mut() {
-                events(Event::Detail(message));
-            }
-        })?;
+        with_driver_progress(&mut *events, |progress| driver.remove(&m, progress))?;
         Ok(())
     })();
     match result {
