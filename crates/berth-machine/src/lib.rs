@@ -38,7 +38,10 @@ pub use error::{Context, MachineError};
 pub use event::Event;
 pub use import::{DockerMachineStore, Imported, ImportedAs, import};
 pub use interrupt::{HookGuard, Interrupt};
-pub use live_restore::{LIVE_RESTORE_OPT, restart_risk, restart_risk_if_answering};
+pub use live_restore::{
+    LIVE_RESTORE_OFF_OPT, LIVE_RESTORE_OPT, is_live_restore_opt, restart_risk,
+    restart_risk_if_answering,
+};
 pub use power::{past_tense, power, verb};
 pub use provisioning::{Options, provision, reprovision};
 pub use reboot::REBOOT_WAIT;

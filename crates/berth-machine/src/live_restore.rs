@@ -99,12 +99,18 @@ pub enum Decision {
     Off(String),
 }
 
+/// The engine option that keeps live-restore off (`--live-restore=false` in the drop-in).
+pub const LIVE_RESTORE_OFF_OPT: &str = "live-restore=false";
+
+/// Whether an engine option is about live-restore (`live-restore`, `--live-restore=false`, …).
+pub fn is_live_restore_opt(opt: &str) -> bool {
+    let name = opt.trim_start_matches('-');
+    name == LIVE_RESTORE_OPT || name.starts_with("live-restore=")
+}
+
 /// Decides about live-restore for this provisioning.
 pub fn decide(engine: &EngineConfig, daemon_json: Option<bool>, before: &EngineBefore) -> Decision {
-    let user_opt = engine.opts.iter().find(|o| {
-        let name = o.trim_start_matches('-');
-        name == LIVE_RESTORE_OPT || name.starts_with("live-restore=")
-    });
+    let user_opt = engine.opts.iter().find(|o| is_live_restore_opt(o));
     if let Some(opt) = user_opt {
         return if opt.ends_with("=false") {
             Decision::Off(format!(
@@ -156,7 +162,12 @@ pub fn restart_risk(machines: &crate::Machines, name: &str) -> Option<String> {
             "the engine of '{name}' did not answer, so berth cannot tell whether containers there stop (they do unless it runs with live-restore)"
         ));
     }
-    let at_risk = at_risk(&before);
+    risk_of(name, &before)
+}
+
+/// What a restart would stop, from what an answering engine said.
+fn risk_of(name: &str, before: &EngineBefore) -> Option<String> {
+    let at_risk = at_risk(before);
     if at_risk.is_empty() {
         return None;
     }
@@ -181,7 +192,7 @@ pub fn restart_risk_if_answering(machines: &crate::Machines, name: &str) -> Opti
     if !before.answered {
         return None;
     }
-    restart_risk(machines, name)
+    risk_of(name, &before)
 }
 
 /// The containers that ran before the restart and do not now, or now run with another start

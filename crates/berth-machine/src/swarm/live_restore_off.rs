@@ -15,10 +15,8 @@ use crate::driver::Machines;
 use crate::engine::engine_for;
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
+use crate::live_restore::{LIVE_RESTORE_OFF_OPT, is_live_restore_opt};
 use crate::provisioning::{Options, reprovision};
-
-/// The engine option that keeps live-restore off for good.
-const OFF: &str = "live-restore=false";
 
 /// Makes sure machine `name`'s engine runs without live-restore. Blocking (provisions over SSH).
 pub fn ensure_off(
@@ -57,11 +55,8 @@ pub fn ensure_off(
             .clone()
             .try_into()
             .with_context(|| format!("the engine options of '{name}' cannot be read"))?;
-        engine.opts.retain(|o| {
-            let o = o.trim_start_matches('-');
-            o != "live-restore" && !o.starts_with("live-restore=")
-        });
-        engine.opts.push(OFF.to_owned());
+        engine.opts.retain(|o| !is_live_restore_opt(o));
+        engine.opts.push(LIVE_RESTORE_OFF_OPT.to_owned());
         record.engine =
             toml::Table::try_from(&engine).context("cannot record the engine options")?;
         machine.save(&record)?;

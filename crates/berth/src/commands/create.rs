@@ -44,9 +44,11 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result
         && !engine
             .opts
             .iter()
-            .any(|o| o.trim_start_matches('-').starts_with("live-restore"))
+            .any(|o| berth_machine::is_live_restore_opt(o))
     {
-        engine.opts.push("live-restore=false".to_owned());
+        engine
+            .opts
+            .push(berth_machine::LIVE_RESTORE_OFF_OPT.to_owned());
     }
     let algorithm: KeyAlgorithm = args.tls_algorithm.parse()?;
     let policy = args
