@@ -160,7 +160,7 @@ sleep($ARGV[0]);
 PERL
 chmod 755 /usr/local/bin/zoo-hold-lock
 systemd-run --quiet --unit=zoo-lock /usr/local/bin/zoo-hold-lock {seconds}
-for i in $(seq 50); do
+for i in $(seq 150); do
   if ! apt-get -o DPkg::Lock::Timeout=0 check >/dev/null 2>&1; then exit 0; fi
   sleep 0.1
 done
