@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
+use crate::record::MachineRecord;
 use berth_net::Backoff;
 use berth_ssh::{HostKeyPolicy, Session};
-use berth_store::{Machine, MachineRecord};
+use berth_store::Machine;
 
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use berth_store::{MachineRecord, MachineState};
+use crate::record::{MachineRecord, MachineState};
 
 use crate::contexts;
 use crate::driver::{Machines, machine_ref};
@@ -103,7 +103,7 @@ fn remove_host(
         && matches!(record.state, MachineState::Error | MachineState::Creating);
     let result = (|| -> Result<(), MachineError> {
         let driver = machines.open_driver(&record.driver)?;
-        let m = machine_ref(machine, record)?;
+        let m = machine_ref(machine, record);
         with_driver_progress(&mut *events, |progress| driver.remove(&m, progress))?;
         Ok(())
     })();

@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
+use crate::record::MachineRecord;
 use berth_ssh::Session;
-use berth_store::{Machine, MachineRecord};
+use berth_store::Machine;
 
 use crate::driver::Machines;
 use crate::engine::{ENGINE_WAIT, wait_for_engine};

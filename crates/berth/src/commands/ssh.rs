@@ -4,7 +4,8 @@
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
-use berth_store::{Machine, MachineRecord, SshSettings};
+use berth_machine::{MachineRecord, SshSettings};
+use berth_store::Machine;
 
 use super::{Ctx, RemoteExit};
 use crate::cli::{ScpArgs, SshArgs};
@@ -115,7 +116,7 @@ fn split_words(words: &[String]) -> (&[String], &[String]) {
 /// machine berth made (a hand-edited or planted record, or a driver gone wrong): say so rather
 /// than pass it to a client.
 fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Result<()> {
-    for (what, value) in [("user", &ssh.user), ("host", &ssh.host)] {
+    for (what, value) in [("user", ssh.user.as_str()), ("host", ssh.host.as_str())] {
         if value.starts_with('-') || value.is_empty() || value.chars().any(char::is_control) {
             bail!(
                 "machine '{}' has the SSH {what} {value:?} in its record, which {}; berth does not                  pass it to OpenSSH. Check {} (a record berth wrote never has one), or remove                  the machine with `berth rm -f {}`",
@@ -189,7 +190,7 @@ pub fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
     let host = if ssh.host.contains(':') {
         format!("[{}]", ssh.host)
     } else {
-        ssh.host.clone()
+        ssh.host.to_string()
     };
     for endpoint in [source, destination] {
         cmd.arg(match endpoint {
@@ -242,7 +243,7 @@ fn scp_between(
 /// One machine's `Host` block: its address, port, user, key and pinned host key, nothing else.
 fn host_block(
     name: &str,
-    ssh: &berth_store::SshSettings,
+    ssh: &berth_machine::SshSettings,
     known_hosts: &std::path::Path,
 ) -> anyhow::Result<String> {
     let mut block = format!(
@@ -312,7 +313,9 @@ fn openssh(program: &str, machine: &Machine, record: &MachineRecord) -> anyhow::
     ]);
     cmd.args(["-o", "ConnectTimeout=10"]);
     if let Some(key) = record.ssh.as_ref().and_then(|s| s.key_path.as_ref()) {
-        cmd.arg("-i").arg(key).args(["-o", "IdentitiesOnly=yes"]);
+        cmd.arg("-i")
+            .arg(key.as_path())
+            .args(["-o", "IdentitiesOnly=yes"]);
     }
     Ok(cmd)
 }
@@ -353,7 +356,7 @@ mod tests {
     #[test]
     #[allow(clippy::unwrap_used)]
     fn each_machine_gets_only_its_own_key_and_known_hosts() {
-        let ssh = berth_store::SshSettings {
+        let ssh = berth_machine::SshSettings {
             host: "2001:db8::7".into(),
             port: 2222,
             user: "admin".into(),
