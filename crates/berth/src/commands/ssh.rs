@@ -357,10 +357,10 @@ mod tests {
     #[allow(clippy::unwrap_used)]
     fn each_machine_gets_only_its_own_key_and_known_hosts() {
         let ssh = berth_machine::SshSettings {
-            host: "2001:db8::7".into(),
+            host: "2001:db8::7".try_into().unwrap(),
             port: 2222,
-            user: "admin".into(),
-            key_path: Some("/store/web 1/id_ed25519".into()),
+            user: "admin".try_into().unwrap(),
+            key_path: Some(berth_machine::record::KeyPath::new("/store/web 1/id_ed25519").unwrap()),
         };
         let block = host_block(
             "web1",
