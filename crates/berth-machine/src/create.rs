@@ -71,6 +71,7 @@ pub fn create(
     }
     let mut record = MachineRecord::new(MachineName::new(name)?, DriverName::new(driver.name())?);
     record.context = spec.context.clone();
+    record.capabilities = Some(driver.capabilities());
     record.engine = spec.engine.clone();
     record.tls.algorithm = spec.algorithm;
     record.tls.extra_sans = spec.tls_sans.clone();

@@ -188,6 +188,7 @@ pub fn import(
         record::DriverName::new(plan.driver())?,
     );
     record.url = Some(record::EngineUrl::parse(&plan.url)?);
+    record.capabilities = berth_driver::builtin::builtin(plan.driver()).map(|d| d.capabilities());
     record.state = MachineState::Running;
     record.tls.extra_sans = auth.server_cert_sans.clone();
     record.tls.client_not_after = Some(berth_tls::inspect(&cert_pem)?.not_after);

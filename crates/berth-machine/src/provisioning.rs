@@ -279,9 +279,10 @@ pub fn reprovision(
     // Refused before anything is recorded: these machines have no host berth can log in to,
     // and a failed attempt must not turn a working record into Error.
     if record.ssh.is_none() {
-        return Err(MachineError::msg(if record.driver == "none" {
+        return Err(MachineError::msg(if !record.capabilities().has_ssh {
             format!(
-                "machine '{name}' uses the none driver: berth only records its engine URL and has no SSH access to provision it or renew its certificates; set the engine up where it runs"
+                "machine '{name}' uses the {} driver: berth only records its engine URL and has no SSH access to provision it or renew its certificates; set the engine up where it runs",
+                record.driver
             )
         } else {
             format!(

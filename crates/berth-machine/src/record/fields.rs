@@ -173,6 +173,9 @@ fn check_driver_name(value: &str) -> Result<(), FieldError> {
 
 /// What `useradd` and POSIX's portable user names allow, at Linux's login-name limit.
 fn check_ssh_user(value: &str) -> Result<(), FieldError> {
+    if value.starts_with('-') {
+        return Err(FieldError::new("ssh.user", value, OPTION_LIKE));
+    }
     let ok = !value.is_empty()
         && value.len() <= 256
         && !value.starts_with('-')
@@ -190,7 +193,13 @@ fn check_ssh_user(value: &str) -> Result<(), FieldError> {
     }
 }
 
+/// Why a value that starts with '-' is refused, as the end of a sentence.
+const OPTION_LIKE: &str = "starts with '-' and would be read as an option by OpenSSH";
+
 fn check_ssh_host(value: &str) -> Result<(), FieldError> {
+    if value.starts_with('-') {
+        return Err(FieldError::new("ssh.host", value, OPTION_LIKE));
+    }
     check_host(value).map_err(|why| FieldError::new("ssh.host", value, why))
 }
 

@@ -9,6 +9,7 @@
 
 mod fields;
 
+use berth_driver::Capabilities;
 use berth_provision::{EngineConfig, Step};
 use berth_tls::KeyAlgorithm;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -136,6 +137,11 @@ pub struct MachineRecord {
     /// The docker CLI context berth keeps for the machine.
     #[serde(default, skip_serializing_if = "ContextSettings::is_default")]
     pub context: ContextSettings,
+    /// What the driver can do, asked of it at create or import and kept, so that the machine
+    /// is described even where its driver's binary is missing. Records of berth 0.1 have none:
+    /// see [`MachineRecord::capabilities`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
 }
 
 /// The docker CLI context of a machine (`$DOCKER_CONFIG/contexts`).
@@ -175,7 +181,20 @@ impl MachineRecord {
             tls: TlsSettings::default(),
             driver_data: DriverData::default(),
             context: ContextSettings::default(),
+            capabilities: None,
         }
+    }
+
+    /// What the machine's driver can do: as recorded; for a record of berth 0.1, what the
+    /// built-in driver of that name says, else a driver that makes and powers its hosts (what
+    /// every other driver of berth 0.1 was).
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities.unwrap_or_else(|| {
+            berth_driver::builtin::builtin(&self.driver).map_or_else(
+                || Capabilities::of_host_maker(true),
+                |driver| driver.capabilities(),
+            )
+        })
     }
 
     /// The host part of the engine URL (what `berth ip` prints).

@@ -138,11 +138,12 @@ fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Result<()> {
 
 /// Why berth cannot log in to `name`, and what the user can do instead.
 fn no_ssh_address(name: &str, record: &MachineRecord) -> String {
-    if record.driver == "none" {
+    if !record.capabilities().has_ssh {
         format!(
-            "machine '{name}' has no SSH address: the none driver records only an engine URL, so \
+            "machine '{name}' has no SSH address: the {} driver records only an engine URL, so \
              berth cannot log in to it; log in to that host another way, or create the machine \
-             with the generic driver"
+             with the generic driver",
+            record.driver
         )
     } else {
         super::info::unfinished(name, record, "SSH address")
