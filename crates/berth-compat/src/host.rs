@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::record::MachineRecord;
+use berth_machine::MachineRecord;
 use berth_store::Machine;
 use serde::{Deserialize, Serialize};
 
