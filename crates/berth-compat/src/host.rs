@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use berth_provision::EngineConfig;
-use berth_store::{Machine, MachineRecord};
+use berth_machine::MachineRecord;
+use berth_store::Machine;
 use serde::{Deserialize, Serialize};
 
 /// libmachine's `host.Host`, as `config.json` holds it (ConfigVersion 3).
@@ -219,11 +219,11 @@ fn path_text(path: &Path) -> String {
 pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
     let dir = machine.dir();
     let file = |name: &str| path_text(&machine.path(name));
-    let engine: EngineConfig = record.engine.clone().try_into().unwrap_or_default();
+    let engine = &record.engine;
     let ssh = record.ssh.as_ref();
     let ip = ssh
-        .map(|s| s.host.clone())
-        .or_else(|| record.engine_host())
+        .map(|s| s.host.to_string())
+        .or_else(|| record.engine_host().map(str::to_owned))
         .unwrap_or_default();
     // docker-machine's StorePath is the folder above `machines/` (MACHINE_STORAGE_PATH).
     let store_root = dir
@@ -233,8 +233,8 @@ pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
         .unwrap_or_default();
     let mut driver = DriverData {
         ip_address: ip,
-        machine_name: record.name.clone(),
-        ssh_user: ssh.map(|s| s.user.clone()).unwrap_or_default(),
+        machine_name: record.name.to_string(),
+        ssh_user: ssh.map(|s| s.user.to_string()).unwrap_or_default(),
         ssh_port: ssh.map_or(0, |s| i64::from(s.port)),
         ssh_key_path: ssh
             .and_then(|s| s.key_path.as_deref())
@@ -254,13 +254,19 @@ pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
             driver.engine_port = Some(i64::from(engine.port));
             driver.ssh_key = Some(driver.ssh_key_path.clone());
         }
-        "none" => driver.url = Some(record.url.clone().unwrap_or_default()),
+        "none" => {
+            driver.url = Some(
+                record
+                    .url
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            )
+        }
         _ => {
             // A plugin's own data, as it keeps it, beside the common fields.
-            if let Ok(serde_json::Value::Object(data)) = serde_json::to_value(&record.driver_data) {
-                for (k, v) in data {
-                    driver.other.entry(k).or_insert(v);
-                }
+            for (k, v) in record.driver_data.as_map() {
+                driver.other.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
     }
@@ -269,7 +275,7 @@ pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
     Host {
         config_version: 3,
         driver,
-        driver_name: record.driver.clone(),
+        driver_name: record.driver.to_string(),
         host_options: HostOptions {
             driver: String::new(),
             memory: 0,
@@ -305,7 +311,7 @@ pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
                 store_path: path_text(dir),
             },
         },
-        name: record.name.clone(),
+        name: record.name.to_string(),
     }
 }
 

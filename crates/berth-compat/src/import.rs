@@ -17,14 +17,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use berth_machine::record::{self, MachineRecord, MachineState, SshSettings};
 use berth_net::{DEFAULT_ENGINE_PORT, HostPort};
 use berth_provision::EngineConfig;
 use berth_ssh::{HostKeyPolicy, Session};
-use berth_store::{FileMode, Machine, MachineRecord, MachineState, SshSettings, Store};
+use berth_store::{FileMode, Machine, Store};
 
 use berth_machine::{
-    Context as _, Event, MachineError, Machines, check_context_free, json_to_toml,
-    ssh_target as target, sync_context,
+    Context as _, Event, MachineError, Machines, check_context_free, ssh_target as target,
+    sync_context,
 };
 
 use crate::host::Host;
@@ -183,16 +184,19 @@ pub fn import(
     events(Event::StepDone("reading docker-machine's record"));
 
     events(Event::Step("copying the certificates"));
-    let mut record = MachineRecord::new(name, plan.driver());
-    record.url = Some(plan.url.clone());
+    let mut record = MachineRecord::new(
+        record::MachineName::new(name)?,
+        record::DriverName::new(plan.driver())?,
+    );
+    record.url = Some(record::EngineUrl::parse(&plan.url)?);
+    record.capabilities = berth_driver::builtin::builtin(plan.driver()).map(|d| d.capabilities());
     record.state = MachineState::Running;
     record.tls.extra_sans = auth.server_cert_sans.clone();
     record.tls.client_not_after = Some(berth_tls::inspect(&cert_pem)?.not_after);
-    record.engine =
-        toml::Table::try_from(&plan.engine).context("cannot record the imported engine options")?;
+    record.engine = plan.engine.clone();
     // A docker context of that name that berth did not make refuses the import first.
     check_context_free(machines, name, &record.context)?;
-    let (machine, lock) = machines.store().create_machine(&record)?;
+    let (machine, lock) = machines.store().create_machine(name, &record)?;
     let result = fill(
         &machine,
         &mut record,
@@ -285,25 +289,26 @@ fn fill(
 
     match &plan.as_ {
         ImportedAs::None { .. } => {
-            record.driver_data = json_to_toml(&serde_json::json!({ "url": plan.url }))?;
+            record.driver_data =
+                record::DriverData::from_driver(serde_json::json!({ "url": plan.url }))?;
         }
         ImportedAs::Generic => {
             let d = &host.driver;
             let key_path = copy_ssh_key(machine, source, host)?;
             let ssh = SshSettings {
-                host: d.ip_address.clone(),
+                host: record::Host::new(d.ip_address.clone())?,
                 port: u16::try_from(d.ssh_port)
                     .ok()
                     .filter(|p| *p != 0)
                     .unwrap_or(22),
-                user: if d.ssh_user.is_empty() {
+                user: record::SshUser::new(if d.ssh_user.is_empty() {
                     "root".to_owned()
                 } else {
                     d.ssh_user.clone()
-                },
-                key_path: key_path.clone(),
+                })?,
+                key_path: key_path.clone().map(record::KeyPath::new).transpose()?,
             };
-            record.driver_data = json_to_toml(&serde_json::json!({
+            record.driver_data = record::DriverData::from_driver(serde_json::json!({
                 "ip_address": ssh.host,
                 "ssh_user": ssh.user,
                 "ssh_port": ssh.port,

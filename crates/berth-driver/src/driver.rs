@@ -3,7 +3,8 @@
 
 use crate::error::DriverError;
 use crate::types::{
-    CreateRequest, Created, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
+    Capabilities, CreateRequest, Created, FlagSpec, MachineRef, MachineState, Operation,
+    SshEndpoint,
 };
 
 /// Makes, powers and removes machines, and tells where they are.
@@ -18,6 +19,13 @@ pub trait Driver: Send + Sync {
     /// Whether the driver can do `op` at all. berth asks before calling so it
     /// can say "cannot" without starting anything.
     fn supports(&self, op: Operation) -> bool;
+
+    /// What berth may do with this driver's machines besides its operations (see
+    /// [`Capabilities`]). The default is a driver that makes its hosts and powers them, with
+    /// SSH where it can tell the address; drivers that only reach a host override it.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::of_host_maker(self.supports(Operation::Address))
+    }
 
     /// The flags `berth create -d NAME` accepts for this driver.
     fn create_flags(&self) -> Result<Vec<FlagSpec>, DriverError>;
@@ -75,6 +83,9 @@ impl<T: Driver + ?Sized> Driver for Box<T> {
     }
     fn supports(&self, op: Operation) -> bool {
         (**self).supports(op)
+    }
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
     }
     fn create_flags(&self) -> Result<Vec<FlagSpec>, DriverError> {
         (**self).create_flags()

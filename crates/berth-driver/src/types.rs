@@ -192,6 +192,34 @@ pub struct MachineRef {
     pub data: serde_json::Value,
 }
 
+/// What berth may do with a driver's machines beyond calling its operations: asked of the
+/// driver (and kept in the machine's record, so that a machine whose driver is missing is still
+/// described), never read from the driver's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The driver made the host, so `rm` asks it to delete the host; when false (`generic`,
+    /// `none`) `rm` forgets the machine and leaves the host as it is.
+    pub owns_host: bool,
+    /// berth reaches the host over SSH (to provision it, `ssh`, `scp`, `upgrade`); `none`
+    /// records only an engine URL.
+    pub has_ssh: bool,
+    /// `restart` is a reboot over SSH done by berth, with the pinned host key (the driver has
+    /// no power switch of its own: `generic`).
+    pub reboots_over_ssh: bool,
+}
+
+impl Capabilities {
+    /// What a driver that makes its hosts can do: it owns them, berth reaches them over SSH
+    /// when the driver can say where (`Address`), and the driver powers them itself.
+    pub fn of_host_maker(has_ssh: bool) -> Self {
+        Capabilities {
+            owns_host: true,
+            has_ssh,
+            reboots_over_ssh: false,
+        }
+    }
+}
+
 /// The things berth can ask a driver to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

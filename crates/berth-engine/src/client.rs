@@ -37,6 +37,27 @@ impl std::fmt::Debug for ClientTls {
     }
 }
 
+/// A client TLS configuration built once from a [`ClientTls`] (PEMs parsed, root store made),
+/// so that an operation that dials the engine many times (a readiness poll) does it once.
+#[derive(Clone)]
+pub struct TlsConfig(Arc<rustls::ClientConfig>);
+
+impl TlsConfig {
+    /// Parses `tls` into a configuration that trusts only its CA.
+    pub fn new(tls: &ClientTls) -> Result<Self, EngineError> {
+        Ok(TlsConfig(berth_tls::client_config(
+            &tls.ca_pem,
+            &tls.client,
+        )?))
+    }
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig").finish_non_exhaustive()
+    }
+}
+
 /// A running container and when it started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunningContainer {
@@ -98,8 +119,16 @@ impl Engine {
     /// An engine client for `address`, trusting only `tls.ca_pem`, every stage bounded by `timeout`.
     /// Nothing is sent until the first call.
     pub fn new(address: HostPort, tls: &ClientTls, timeout: Duration) -> Result<Self, EngineError> {
-        let config = berth_tls::client_config(&tls.ca_pem, &tls.client)?;
-        let inner = Inner::new(address, config, timeout)?;
+        Self::with_config(address, &TlsConfig::new(tls)?, timeout)
+    }
+
+    /// An engine client for `address` with a configuration built before (see [`TlsConfig`]).
+    pub fn with_config(
+        address: HostPort,
+        tls: &TlsConfig,
+        timeout: Duration,
+    ) -> Result<Self, EngineError> {
+        let inner = Inner::new(address, tls.0.clone(), timeout)?;
         let for_bollard = inner.clone();
         let docker = Docker::connect_with_custom_transport(
             move |req| for_bollard.clone().send(req),

@@ -19,5 +19,7 @@ mod transport;
 
 /// bollard's API models (swarm, nodes, containers), re-exported so callers use the same version.
 pub use bollard::models;
-pub use client::{ClientTls, Engine, EngineVersion, RunningContainer, SwarmJoin, block_on};
+pub use client::{
+    ClientTls, Engine, EngineVersion, RunningContainer, SwarmJoin, TlsConfig, block_on,
+};
 pub use error::EngineError;

@@ -1,8 +1,9 @@
 //! The certificate policy: a machine's certificates in its folder: made at create, reused by `provision` while they
 //! still fit, renewed by `regenerate-certs`.
 
+use crate::record::{MachineRecord, TlsSettings};
 use berth_engine::ClientTls;
-use berth_store::{FileMode, Machine, MachineRecord};
+use berth_store::{FileMode, Machine};
 use berth_tls::{
     CA_VALIDITY_DAYS, CertificateAuthority, KeyAlgorithm, LEAF_VALIDITY_DAYS, PemPair,
 };
@@ -28,21 +29,11 @@ pub enum Renewal {
 /// Returns the PEMs the engine needs and updates the record's TLS section.
 pub fn ensure(
     machine: &Machine,
-    record: &mut MachineRecord,
+    tls: &mut TlsSettings,
     sans: &[String],
     renewal: Renewal,
 ) -> Result<berth_provision::ServerCerts, MachineError> {
-    let algo: KeyAlgorithm = if record.tls.algorithm.is_empty() {
-        KeyAlgorithm::default()
-    } else {
-        record.tls.algorithm.parse().with_context(|| {
-            format!(
-                "the record of '{}' names an unknown key algorithm",
-                machine.name()
-            )
-        })?
-    };
-    record.tls.algorithm = algo.as_str().to_owned();
+    let algo: KeyAlgorithm = tls.algorithm;
 
     if renewal == Renewal::Everything {
         for file in ["ca.pem", "ca-key.pem"] {
@@ -111,9 +102,9 @@ pub fn ensure(
     };
 
     let server_info = berth_tls::inspect(&server.cert_pem)?;
-    record.tls.sans = server_info.sans;
-    record.tls.server_not_after = Some(server_info.not_after);
-    record.tls.client_not_after = Some(berth_tls::inspect(&client.cert_pem)?.not_after);
+    tls.sans = server_info.sans;
+    tls.server_not_after = Some(server_info.not_after);
+    tls.client_not_after = Some(berth_tls::inspect(&client.cert_pem)?.not_after);
     Ok(berth_provision::ServerCerts {
         ca_pem,
         cert_pem: server.cert_pem,
@@ -220,10 +211,7 @@ impl Expiry {
     /// A sentence when one of them has expired or expires within [`WARN_WITHIN_DAYS`]; the
     /// same words as `ls` for the server and client certificate.
     pub fn warning(&self, name: &str, now: time::OffsetDateTime) -> Option<String> {
-        let mut record = MachineRecord::new(name, "");
-        record.tls.server_not_after = self.server;
-        record.tls.client_not_after = self.client;
-        let leaf = expiry_warning(&record, now);
+        let leaf = leaf_warning(name, self.server, self.client, now);
         let ca_days = self.ca.map(|t| (t - now).whole_days());
         let leaf_days = [self.server, self.client]
             .into_iter()
@@ -254,15 +242,26 @@ pub const WARN_WITHIN_DAYS: i64 = 30;
 
 /// A sentence about the machine's certificates when one has expired or expires soon.
 pub fn expiry_warning(record: &MachineRecord, now: time::OffsetDateTime) -> Option<String> {
-    let soonest = [
-        ("server", record.tls.server_not_after),
-        ("client", record.tls.client_not_after),
-    ]
-    .into_iter()
-    .filter_map(|(which, not_after)| not_after.map(|t| (which, (t - now).whole_days())))
-    .min_by_key(|(_, days)| *days)?;
+    leaf_warning(
+        &record.name,
+        record.tls.server_not_after,
+        record.tls.client_not_after,
+        now,
+    )
+}
+
+/// The sentence of [`expiry_warning`] for the server and client certificates' expiry.
+fn leaf_warning(
+    name: &str,
+    server: Option<time::OffsetDateTime>,
+    client: Option<time::OffsetDateTime>,
+    now: time::OffsetDateTime,
+) -> Option<String> {
+    let soonest = [("server", server), ("client", client)]
+        .into_iter()
+        .filter_map(|(which, not_after)| not_after.map(|t| (which, (t - now).whole_days())))
+        .min_by_key(|(_, days)| *days)?;
     let (which, days) = soonest;
-    let name = &record.name;
     match days {
         d if d < 0 => Some(format!(
             "the {which} certificate of '{name}' expired {} days ago; `berth regenerate-certs {name}` renews it",
@@ -277,13 +276,15 @@ pub fn expiry_warning(record: &MachineRecord, now: time::OffsetDateTime) -> Opti
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use time::Duration;
 
     #[test]
     fn warns_only_close_to_expiry() {
         let now = time::OffsetDateTime::now_utc();
-        let mut record = MachineRecord::new("web1", "generic");
+        let mut record =
+            MachineRecord::new("web1".try_into().unwrap(), "generic".try_into().unwrap());
         assert_eq!(expiry_warning(&record, now), None);
         record.tls.server_not_after = Some(now + Duration::days(400));
         record.tls.client_not_after = Some(now + Duration::days(10));

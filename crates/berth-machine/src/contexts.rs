@@ -5,8 +5,9 @@
 //! writes and removes only those. A context of the same name that someone else made is never
 //! touched: `create` refuses before making anything, and later commands leave it be and say so.
 
+use crate::record::{ContextSettings, MachineRecord};
 use berth_context::{ContextSpec, DockerConfig, Selected, StoredContext, TlsFiles};
-use berth_store::{ContextSettings, Machine, MachineRecord, Store};
+use berth_store::{Machine, Store};
 
 use crate::driver::Machines;
 use crate::error::{Context as _, MachineError};
@@ -23,7 +24,7 @@ pub fn context_name(name: &str, settings: &ContextSettings) -> Option<String> {
         return None;
     }
     if let Some(chosen) = &settings.name {
-        return Some(chosen.clone());
+        return Some(chosen.to_string());
     }
     Some(if berth_context::validate_name(name).is_ok() {
         name.to_owned()
@@ -105,7 +106,7 @@ pub fn sync(
     let Some(context) = context_name(&record.name, &record.context) else {
         return Ok(());
     };
-    let Some(url) = record.url.clone() else {
+    let Some(url) = record.url.as_ref().map(ToString::to_string) else {
         return Ok(());
     };
     let (Ok(ca), Ok(cert), Ok(key)) = (
@@ -133,12 +134,12 @@ pub fn sync(
         )));
         return Ok(());
     }
-    if context != record.name && record.context.name.is_none() {
+    if record.name != context && record.context.name.is_none() {
         events(Event::Warn(&format!(
             "the docker CLI refuses '{}' as a context name, so the machine's context is called '{context}'",
             record.name
         )));
-        record.context.name = Some(context.clone());
+        record.context.name = Some(crate::record::ContextName::new(context.clone())?);
     }
     let description = format!(
         "berth machine {} (made by berth; `berth rm {}` removes it)",
@@ -294,7 +295,9 @@ pub fn active_machine<'r>(
         None => Selected::Host(docker_host?.to_owned()),
     };
     match selected {
-        Selected::Host(host) => records.iter().find(|r| r.url.as_deref() == Some(&host)),
+        Selected::Host(host) => records
+            .iter()
+            .find(|r| r.url.as_ref().is_some_and(|u| u.to_string() == host)),
         Selected::Context(name) => records.iter().find(|r| {
             context_name(&r.name, &r.context).as_deref() == Some(name.as_str())
                 && has_own(machines, r)
@@ -324,7 +327,7 @@ mod tests {
             Some("berth-default")
         );
         let chosen = ContextSettings {
-            name: Some("prod".into()),
+            name: Some("prod".try_into().unwrap()),
             disabled: false,
         };
         assert_eq!(context_name("web1", &chosen).as_deref(), Some("prod"));
@@ -369,7 +372,7 @@ mod tests {
             "{err}"
         );
         let other = ContextSettings {
-            name: Some("web1-berth".into()),
+            name: Some("web1-berth".try_into().unwrap()),
             disabled: false,
         };
         check_free(&machines, "web1", &other).unwrap();
@@ -378,11 +381,8 @@ mod tests {
             disabled: true,
         };
         check_free(&machines, "web1", &off).unwrap();
-        let bad = ContextSettings {
-            name: Some("x".into()),
-            disabled: false,
-        };
-        assert!(check_free(&machines, "web1", &bad).is_err());
+        // A name the docker CLI refuses cannot even be put in the settings (nor in a record).
+        assert!(crate::record::ContextName::new("x").is_err());
         // rm of a machine named web1 leaves the foreign context.
         remove(&machines, "web1", &ContextSettings::default(), &mut |_| {}).unwrap();
         assert_eq!(

@@ -6,15 +6,18 @@ use std::collections::BTreeMap;
 use berth_driver::{CreateRequest, Driver};
 use berth_provision::EngineConfig;
 use berth_ssh::HostKeyPolicy;
-use berth_store::{ContextSettings, MachineRecord, MachineState};
 use berth_tls::KeyAlgorithm;
 
 use crate::certs::Renewal;
 use crate::contexts;
-use crate::driver::{Machines, json_to_toml};
-use crate::error::{Context as _, MachineError};
+use crate::driver::Machines;
+use crate::error::MachineError;
 use crate::event::{Event, with_driver_progress};
 use crate::provisioning::{self, Options};
+use crate::record::{
+    ContextSettings, DriverData, DriverName, EngineUrl, Host, KeyPath, MachineName, MachineRecord,
+    MachineState, SshSettings, SshUser,
+};
 
 /// Everything a create needs besides the machine's name.
 #[derive(Debug, Clone)]
@@ -66,13 +69,13 @@ pub fn create(
             next: "nothing was made; run the create again".to_owned(),
         });
     }
-    let mut record = MachineRecord::new(name, driver.name());
+    let mut record = MachineRecord::new(MachineName::new(name)?, DriverName::new(driver.name())?);
     record.context = spec.context.clone();
-    record.engine =
-        toml::Table::try_from(&spec.engine).context("cannot record the engine options")?;
-    record.tls.algorithm = spec.algorithm.as_str().to_owned();
+    record.capabilities = Some(driver.capabilities());
+    record.engine = spec.engine.clone();
+    record.tls.algorithm = spec.algorithm;
     record.tls.extra_sans = spec.tls_sans.clone();
-    let (machine, lock) = store.create_machine(&record)?;
+    let (machine, lock) = store.create_machine(name, &record)?;
 
     events(Event::Step(&step));
     let request = CreateRequest {
@@ -124,12 +127,50 @@ pub fn create(
             ));
         }
     };
-    record.driver_data = json_to_toml(&created.data)?;
+    // What the driver answered is checked before it is recorded: its data must be an object,
+    // and an address berth would hand to OpenSSH or the docker CLI must be one.
+    let answer = (|| -> Result<_, crate::record::FieldError> {
+        let data = DriverData::from_driver(created.data)?;
+        let ssh = match created.ssh {
+            Some(ssh) => Some(SshSettings {
+                host: Host::new(ssh.host)?,
+                port: ssh.port,
+                user: SshUser::new(ssh.user)?,
+                key_path: ssh.key_path.map(KeyPath::new).transpose()?,
+            }),
+            None => None,
+        };
+        let url = created
+            .engine_url
+            .as_deref()
+            .map(EngineUrl::parse)
+            .transpose()?;
+        Ok((data, ssh, url))
+    })();
+    let (data, ssh, url) = match answer {
+        Ok(answer) => answer,
+        Err(err) => {
+            record.state = MachineState::Error;
+            record.error = Some(format!(
+                "the {} driver answered something berth cannot use: {err}",
+                driver.name()
+            ));
+            machine.save(&record)?;
+            return Err(MachineError::with_source(
+                format!(
+                    "the {} driver answered something berth cannot use for '{name}'; `berth rm {name}` cleans up what is left",
+                    driver.name()
+                ),
+                err,
+            ));
+        }
+    };
+    record.driver_data = data;
     if let Some(port) = created.engine_port {
         // The driver was told the engine's port (generic's --generic-engine-port).
-        let mut engine = spec.engine.clone();
-        engine.port = port;
-        if let Err(err) = engine.validate() {
+        record.engine.port = port;
+        if let Err(err) = record.engine.validate() {
+            record.engine.port = spec.engine.port;
             record.state = MachineState::Error;
             record.error = Some(err.to_string());
             machine.save(&record)?;
@@ -141,19 +182,12 @@ pub fn create(
                 err,
             ));
         }
-        record.engine =
-            toml::Table::try_from(&engine).context("cannot record the engine options")?;
     }
-    record.ssh = created.ssh.map(|ssh| berth_store::SshSettings {
-        host: ssh.host,
-        port: ssh.port,
-        user: ssh.user,
-        key_path: ssh.key_path,
-    });
+    record.ssh = ssh;
     events(Event::StepDone(&step));
     if record.ssh.is_none() {
         // The `none` driver: an engine that is already set up; berth only records it.
-        record.url = created.engine_url;
+        record.url = url;
         record.state = MachineState::Running;
         contexts::sync(machines, &machine, &mut record, events)?;
         machine.save(&record)?;

@@ -2,10 +2,11 @@
 //! from, and the glue between a record and what a driver needs to act on it.
 
 use berth_driver::{Driver, MachineRef, PluginOptions, PluginSearch};
-use berth_store::{Machine, MachineRecord, Store};
+use berth_store::{Machine, MachineEntry, Store};
 
 use crate::error::{Context as _, MachineError};
 use crate::interrupt::Interrupt;
+use crate::record::MachineRecord;
 
 /// A store and where its drivers are found.
 #[derive(Debug, Clone)]
@@ -51,13 +52,19 @@ impl Machines {
         &self.store
     }
 
-    /// The machine `name` with its record, or a sentence naming it.
+    /// The machine `name` with its record, or a sentence naming it. A record that names
+    /// another machine than its folder does (copied or planted there) is refused: everything
+    /// berth does with it would be done in the other machine's name.
     pub fn load(&self, name: &str) -> Result<(Machine, MachineRecord), MachineError> {
         let machine = self.store.machine(name)?;
-        let record = machine
-            .load()
-            .with_context(|| format!("cannot read machine '{name}'"))?;
+        let record =
+            load_record(&machine).with_context(|| format!("cannot read machine '{name}'"))?;
         Ok((machine, record))
+    }
+
+    /// Every machine of the store with its record (or why it could not be read).
+    pub fn list(&self) -> Result<Vec<MachineEntry<MachineRecord>>, MachineError> {
+        Ok(self.store.list()?)
     }
 
     /// The driver `name`: built in, or a plugin.
@@ -88,60 +95,32 @@ impl Machines {
         let ask = || -> Result<berth_driver::MachineState, MachineError> {
             let machine = self.store.machine(&record.name)?;
             let driver = self.open_driver(&record.driver)?;
-            Ok(driver.state(&machine_ref(&machine, record)?)?)
+            Ok(driver.state(&machine_ref(&machine, record))?)
         };
         ask().with_context(|| format!("the {} driver could not say the state", record.driver))
     }
 }
 
+/// Reads the record of `machine`, refusing one that names another machine.
+pub(crate) fn load_record(machine: &Machine) -> Result<MachineRecord, MachineError> {
+    let record: MachineRecord = machine.load()?;
+    if record.name != machine.name() {
+        return Err(MachineError::msg(format!(
+            "the record {} names machine '{}', not '{}' whose folder it is in; it was copied or planted there. Fix its name, or remove the machine with `berth rm -f {}`",
+            machine.path("config.toml").display(),
+            record.name,
+            machine.name(),
+            machine.name()
+        )));
+    }
+    Ok(record)
+}
+
 /// What a driver needs to act on an existing machine.
-pub fn machine_ref(machine: &Machine, record: &MachineRecord) -> Result<MachineRef, MachineError> {
-    Ok(MachineRef {
-        name: record.name.clone(),
+pub fn machine_ref(machine: &Machine, record: &MachineRecord) -> MachineRef {
+    MachineRef {
+        name: record.name.to_string(),
         machine_dir: machine.dir().to_path_buf(),
-        data: serde_json::to_value(&record.driver_data).context("cannot read the driver's data")?,
-    })
-}
-
-/// A driver's data (JSON) as the record keeps it (TOML, which has no null: nulls are dropped).
-pub fn json_to_toml(value: &serde_json::Value) -> Result<toml::Table, MachineError> {
-    fn strip_nulls(v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => serde_json::Value::Object(
-                map.iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.clone(), strip_nulls(v)))
-                    .collect(),
-            ),
-            serde_json::Value::Array(items) => {
-                serde_json::Value::Array(items.iter().map(strip_nulls).collect())
-            }
-            other => other.clone(),
-        }
-    }
-    match strip_nulls(value) {
-        serde_json::Value::Null => Ok(toml::Table::new()),
-        stripped @ serde_json::Value::Object(_) => {
-            toml::Table::try_from(stripped).context("the driver's data cannot be stored")
-        }
-        other => Err(MachineError::msg(format!(
-            "the driver returned data that is not an object: {other}"
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn driver_data_drops_nulls_and_refuses_non_objects() {
-        let table =
-            json_to_toml(&serde_json::json!({"a": 1, "b": null, "c": {"d": null}})).unwrap();
-        assert_eq!(table.len(), 2);
-        assert!(table.get("b").is_none());
-        assert!(json_to_toml(&serde_json::Value::Null).unwrap().is_empty());
-        assert!(json_to_toml(&serde_json::json!([1])).is_err());
+        data: record.driver_data.to_json(),
     }
 }

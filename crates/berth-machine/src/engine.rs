@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use crate::record::MachineRecord;
+use berth_engine::TlsConfig;
 use berth_engine::{Engine, EngineError, EngineVersion};
-use berth_net::{Backoff, DEFAULT_ENGINE_PORT, HostPort};
-use berth_store::{Machine, MachineRecord};
+use berth_net::Backoff;
+use berth_store::Machine;
 
 use crate::certs::client_tls;
 use crate::error::{Context as _, MachineError};
@@ -19,15 +21,29 @@ pub fn engine_for(
     record: &MachineRecord,
     timeout: Duration,
 ) -> Result<Engine, MachineError> {
-    let url = record.url.as_deref().with_context(|| {
+    engine_with(record, &client_config(machine)?, timeout)
+}
+
+/// The client TLS configuration of a machine, read from its folder: built once per operation
+/// and handed to every [`engine_with`] of it.
+pub(crate) fn client_config(machine: &Machine) -> Result<TlsConfig, MachineError> {
+    Ok(TlsConfig::new(&client_tls(machine)?)?)
+}
+
+/// The engine client of a machine with its client TLS configuration already built (an
+/// operation that talks to the engine several times reads and parses the PEM files once).
+pub(crate) fn engine_with(
+    record: &MachineRecord,
+    tls: &TlsConfig,
+    timeout: Duration,
+) -> Result<Engine, MachineError> {
+    let address = record.engine_address().with_context(|| {
         format!(
             "machine '{}' has no engine URL yet (state {}); `berth provision {}` finishes it",
             record.name, record.state, record.name
         )
     })?;
-    let address = HostPort::parse(url, DEFAULT_ENGINE_PORT)
-        .with_context(|| format!("the engine URL of '{}' cannot be read", record.name))?;
-    Ok(Engine::new(address, &client_tls(machine)?, timeout)?)
+    Ok(Engine::with_config(address.clone(), tls, timeout)?)
 }
 
 /// One probe of the machine's engine (`/_ping`, then `/version`, on one connection).
@@ -47,8 +63,10 @@ pub async fn wait_for_engine(
     within: Duration,
 ) -> Result<EngineVersion, MachineError> {
     let mut backoff = Backoff::polling(within);
+    // Read once: the files do not change while berth waits.
+    let tls = client_config(machine)?;
     loop {
-        let last: EngineError = match engine_for(machine, record, Duration::from_secs(5))?
+        let last: EngineError = match engine_with(record, &tls, Duration::from_secs(5))?
             .probe()
             .await
         {

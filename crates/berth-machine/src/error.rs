@@ -143,5 +143,6 @@ from_lower!(
     berth_tls::TlsError,
     berth_provision::ProvisionError,
     berth_provision::ConfigError,
-    berth_ssh::SshError
+    berth_ssh::SshError,
+    crate::record::FieldError
 );

@@ -19,6 +19,7 @@ mod live_restore;
 mod power;
 mod provisioning;
 mod reboot;
+pub mod record;
 mod remove;
 mod status;
 pub mod swarm;
@@ -33,7 +34,7 @@ pub use contexts::{
     sync as sync_context, unset_current, use_machine,
 };
 pub use create::{CreateSpec, create};
-pub use driver::{Machines, json_to_toml, machine_ref};
+pub use driver::{Machines, machine_ref};
 pub use engine::{ENGINE_WAIT, engine_for, probe, wait_for_engine};
 pub use error::{Context, MachineError};
 pub use event::Event;
@@ -45,6 +46,7 @@ pub use live_restore::{
 pub use power::{past_tense, power, verb};
 pub use provisioning::{Options, provision, reprovision, target as ssh_target};
 pub use reboot::REBOOT_WAIT;
+pub use record::{ContextSettings, MachineRecord, MachineState, SshSettings, TlsSettings};
 pub use remove::{Removed, remove};
 pub use status::{Live, LiveState, live_state, live_states};
 pub use upgrade::{Upgraded, open_session, upgrade};

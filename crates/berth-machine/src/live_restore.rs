@@ -16,10 +16,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::record::MachineRecord;
 use berth_engine::RunningContainer;
 use berth_provision::EngineConfig;
 use berth_ssh::Session;
-use berth_store::{Machine, MachineRecord};
+use berth_store::Machine;
 
 use crate::engine::engine_for;
 

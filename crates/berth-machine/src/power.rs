@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use crate::record::MachineState;
 use berth_driver::Operation;
-use berth_store::MachineState;
 
 use crate::driver::{Machines, machine_ref};
 use crate::engine::{ENGINE_WAIT, wait_for_engine};
@@ -39,7 +39,7 @@ pub fn power(
             verb(op)
         )));
     }
-    let m = machine_ref(&machine, &record)?;
+    let m = machine_ref(&machine, &record);
     events(Event::Step(verb(op)));
     let result = with_driver_progress(events, |progress| match op {
         Operation::Start => Some(driver.start(&m, progress)),

@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
+use crate::record::{EngineUrl, MachineRecord, MachineState};
 use berth_net::HostPort;
-use berth_provision::{EngineConfig, Plan, Step};
+use berth_provision::{Plan, Step};
 use berth_ssh::{Auth, HostKeyPolicy, Session, Target};
-use berth_store::{Machine, MachineRecord, MachineState};
+use berth_store::Machine;
 use time::OffsetDateTime;
 
 use crate::certs::{self, Renewal};
@@ -40,10 +41,13 @@ pub fn target(
             record.name, record.state
         )
     })?;
-    let auth = ssh.key_path.clone().map_or(Auth::Default, Auth::KeyFile);
+    let auth = ssh
+        .key_path
+        .clone()
+        .map_or(Auth::Default, |key| Auth::KeyFile(key.into()));
     let mut target = Target::new(
-        ssh.host.clone(),
-        ssh.user.clone(),
+        ssh.host.to_string(),
+        ssh.user.to_string(),
         auth,
         machine.path("known_hosts"),
     );
@@ -54,16 +58,6 @@ pub fn target(
         HostKeyPolicy::Pin
     });
     Ok(target)
-}
-
-/// The engine options stored in the record.
-pub fn engine_config(record: &MachineRecord) -> Result<EngineConfig, MachineError> {
-    record.engine.clone().try_into().with_context(|| {
-        format!(
-            "the engine options in the record of '{}' cannot be read",
-            record.name
-        )
-    })
 }
 
 /// Connects, provisions and records the result. The caller holds the machine's lock.
@@ -115,7 +109,8 @@ fn run(
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
     let name = record.name.clone();
-    let mut engine = engine_config(record)?;
+    // This run's options: the record's, plus what berth decides below (live-restore).
+    let mut engine = record.engine.clone();
     // Asked before anything changes: what runs now, and whether a restart would stop it.
     let before = live_restore::engine_before(machine, record);
     let target = target(machine, record, policy)?;
@@ -137,8 +132,9 @@ fn run(
     let aborter = session.aborter()?;
     let _hook = interrupt.on_trigger(move || aborter.abort());
     record.host_key = Some(session.host_key_fingerprint());
-    record.url = Some(HostPort::new(target.host.clone(), engine.port).engine_url());
-    record.steps_done = vec![step_key(Step::Connecting)];
+    let engine_address = HostPort::new(target.host.clone(), engine.port);
+    record.url = Some(EngineUrl::new(engine_address.clone())?);
+    record.steps_done = vec![Step::Connecting];
     machine.save(record)?;
 
     match live_restore::decide(
@@ -164,32 +160,42 @@ fn run(
     }
 
     let address = target.host.clone();
-    let mut plan = Plan::new(&record.name, &address, &engine);
+    let mut plan = Plan::new(machine.name(), &address, &engine);
     plan.install_engine = options.install_engine;
     plan.stop = Some(interrupt.flag());
-    let extra_sans = record.tls.extra_sans.clone();
-    let mut cert_record = record.clone();
+    // The closure changes only the record's TLS section; the rest stays readable beside it.
+    let machine_name = &record.name;
+    let tls = &mut record.tls;
     let mut make_certs =
         |facts: &berth_provision::HostFacts| -> Result<berth_provision::ServerCerts, MachineError> {
             if interrupt.is_triggered() {
                 return Err(interrupted(Step::Certificates));
             }
-            let mut sans = vec![address.clone(), facts.hostname.clone(), record.name.clone()];
+            let mut sans = vec![
+                address.clone(),
+                facts.hostname.clone(),
+                machine_name.to_string(),
+            ];
             sans.extend(facts.addresses.iter().cloned());
-            sans.extend(extra_sans.iter().cloned());
+            sans.extend(tls.extra_sans.iter().cloned());
             let mut seen = std::collections::HashSet::new();
             sans.retain(|s| !s.is_empty() && seen.insert(s.clone()));
-            certs::ensure(machine, &mut cert_record, &sans, options.renewal)
+            certs::ensure(machine, tls, &sans, options.renewal)
         };
     // The provisioner runs on this (blocking) thread; the probe runs on the async runtime.
-    let engine_address = HostPort::new(address.clone(), engine.port);
+    // The client configuration is built at the first poll (the certificates are made by then)
+    // and kept for the others: the PEM files are read once, not on every poll.
+    let mut client_config: Option<berth_engine::TlsConfig> = None;
     let mut ready = || -> Result<berth_engine::EngineVersion, MachineError> {
         if interrupt.is_triggered() {
             return Err(interrupted(Step::WaitingForEngine));
         }
-        let tls = certs::client_tls(machine)?;
+        let config = match &client_config {
+            Some(config) => config,
+            None => client_config.insert(crate::engine::client_config(machine)?),
+        };
         let version = berth_engine::block_on(async {
-            berth_engine::Engine::new(engine_address.clone(), &tls, PROBE_TIMEOUT)?
+            berth_engine::Engine::with_config(engine_address.clone(), config, PROBE_TIMEOUT)?
                 .probe()
                 .await
         })?;
@@ -204,12 +210,9 @@ fn run(
                 event => events(Event::Provision(event)),
             }
         });
-    record.tls = cert_record.tls.clone();
     match outcome {
         Ok(outcome) => {
-            record
-                .steps_done
-                .extend(outcome.steps_done.iter().map(|s| step_key(*s)));
+            record.steps_done.extend(outcome.steps_done.iter().copied());
             if outcome.restarted {
                 events(Event::Debug("the engine was restarted"));
                 report_survivors(machine, record, &before.running, events);
@@ -217,9 +220,7 @@ fn run(
             Ok(())
         }
         Err(err) => {
-            record
-                .steps_done
-                .extend(err.done.iter().map(|s| step_key(*s)));
+            record.steps_done.extend(err.done.iter().copied());
             if interrupt.is_triggered() {
                 return Err(interrupted(err.step));
             }
@@ -260,14 +261,6 @@ fn report_survivors(
     }
 }
 
-/// The step's name as the record keeps it.
-fn step_key(step: Step) -> String {
-    serde_json::to_value(step)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| step.to_string())
-}
-
 /// `provision` and `regenerate-certs` of an existing machine: takes its lock, adds `extra_sans`
 /// to what its certificates must name, provisions, and records the result.
 pub fn reprovision(
@@ -286,9 +279,10 @@ pub fn reprovision(
     // Refused before anything is recorded: these machines have no host berth can log in to,
     // and a failed attempt must not turn a working record into Error.
     if record.ssh.is_none() {
-        return Err(MachineError::msg(if record.driver == "none" {
+        return Err(MachineError::msg(if !record.capabilities().has_ssh {
             format!(
-                "machine '{name}' uses the none driver: berth only records its engine URL and has no SSH access to provision it or renew its certificates; set the engine up where it runs"
+                "machine '{name}' uses the {} driver: berth only records its engine URL and has no SSH access to provision it or renew its certificates; set the engine up where it runs",
+                record.driver
             )
         } else {
             format!(

@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
+use crate::record::MachineRecord;
 use berth_net::Backoff;
 use berth_ssh::{HostKeyPolicy, Session};
-use berth_store::{Machine, MachineRecord};
+use berth_store::Machine;
 
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
@@ -25,10 +26,10 @@ pub const REBOOT_WAIT: Duration = Duration::from_secs(180);
 /// reboot is proven without writing anything on the host.
 const BOOT_IDENTITY: &str = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat";
 
-/// Whether `restart` of this machine means a reboot over SSH: a generic machine, which berth
-/// reaches over SSH but did not make.
+/// Whether `restart` of this machine means a reboot over SSH: its driver says so (generic,
+/// which berth reaches over SSH but did not make) and the host's address is recorded.
 pub fn reboots_over_ssh(record: &MachineRecord) -> bool {
-    record.driver == "generic" && record.ssh.is_some()
+    record.capabilities().reboots_over_ssh && record.ssh.is_some()
 }
 
 /// Reboots the host and waits until SSH answers from its next boot, within [`REBOOT_WAIT`].

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use berth_store::{MachineRecord, MachineState};
+use crate::record::{MachineRecord, MachineState};
 
 use crate::contexts;
 use crate::driver::{Machines, machine_ref};
@@ -35,10 +35,10 @@ pub fn remove(
             leave_swarm(machines, name, force, events)?;
             remove_host(machines, &machine, &record, force, events)?;
             contexts::remove(machines, name, &record.context, events)?;
-            if record.driver == "generic" || record.driver == "none" {
-                Removed::RecordOnly
-            } else {
+            if record.capabilities().owns_host {
                 Removed::Everything
+            } else {
+                Removed::RecordOnly
             }
         }
         Err(err) if force => {
@@ -84,7 +84,8 @@ fn leave_swarm(
     }
 }
 
-/// Asks the driver to remove the host it made (the generic and none drivers make nothing).
+/// Asks the driver to remove the host it made, when it made one (the generic and none drivers
+/// make nothing: their capabilities say so).
 fn remove_host(
     machines: &Machines,
     machine: &berth_store::Machine,
@@ -92,7 +93,7 @@ fn remove_host(
     force: bool,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    if record.driver == "generic" || record.driver == "none" {
+    if !record.capabilities().owns_host {
         return Ok(());
     }
     // A create whose driver failed (crashed, hung, refused) or was interrupted returned no
@@ -103,7 +104,7 @@ fn remove_host(
         && matches!(record.state, MachineState::Error | MachineState::Creating);
     let result = (|| -> Result<(), MachineError> {
         let driver = machines.open_driver(&record.driver)?;
-        let m = machine_ref(machine, record)?;
+        let m = machine_ref(machine, record);
         with_driver_progress(&mut *events, |progress| driver.remove(&m, progress))?;
         Ok(())
     })();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_store::{MachineRecord, MachineState};
+use crate::record::{MachineRecord, MachineState};
 use tokio::time::Instant;
 
 use crate::driver::Machines;

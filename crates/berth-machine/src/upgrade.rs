@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
+use crate::record::MachineRecord;
 use berth_ssh::Session;
-use berth_store::{Machine, MachineRecord};
+use berth_store::Machine;
 
 use crate::driver::Machines;
 use crate::engine::{ENGINE_WAIT, wait_for_engine};
@@ -52,9 +53,10 @@ pub fn open_session(machine: &Machine, record: &MachineRecord) -> Result<Session
 
 fn no_ssh(record: &MachineRecord) -> MachineError {
     let name = &record.name;
-    MachineError::msg(if record.driver == "none" {
+    MachineError::msg(if !record.capabilities().has_ssh {
         format!(
-            "machine '{name}' uses the none driver: berth only records its engine URL and has no SSH access to it; do this where its engine runs"
+            "machine '{name}' uses the {} driver: berth only records its engine URL and has no SSH access to it; do this where its engine runs",
+            record.driver
         )
     } else {
         format!(

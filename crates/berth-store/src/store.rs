@@ -6,10 +6,14 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::{
-    FileMode, MachineLock, MachineRecord, RECORD_VERSION, StoreError, validate_name,
-    validate_new_name, write_atomic,
-};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{FileMode, MachineLock, StoreError, validate_name, validate_new_name, write_atomic};
+
+/// The newest format version of `config.toml` this berth reads; a record names its own in a
+/// top-level `version`, bumped when a change would confuse an older berth.
+pub const RECORD_VERSION: u32 = 1;
 
 /// The record's file name inside a machine's folder.
 const RECORD_FILE: &str = "config.toml";
@@ -43,11 +47,12 @@ pub struct Machine {
     dir: PathBuf,
 }
 
-/// A machine as `ls` sees it: its record, or why the record could not be read.
+/// A machine as `ls` sees it: its record (whatever type the caller reads `config.toml` as), or
+/// why the record could not be read.
 #[derive(Debug)]
-pub struct MachineEntry {
+pub struct MachineEntry<R> {
     pub name: String,
-    pub record: Result<MachineRecord, StoreError>,
+    pub record: Result<R, StoreError>,
 }
 
 impl Store {
@@ -92,30 +97,32 @@ impl Store {
         MachineLock::acquire(name, &self.root.join(LOCKS_DIR), wait)
     }
 
-    /// Makes the folder of a new machine and writes its first record, under the machine's lock.
+    /// Makes the folder of a new machine `name` and writes its first record, under the
+    /// machine's lock.
     ///
     /// The folder is created with `mkdir` (which fails if it exists), so two processes creating
     /// the same name cannot both succeed.
-    pub fn create_machine(
+    pub fn create_machine<R: Serialize>(
         &self,
-        record: &MachineRecord,
+        name: &str,
+        record: &R,
     ) -> Result<(Machine, MachineLock), StoreError> {
-        validate_new_name(&record.name)?;
+        validate_new_name(name)?;
         self.ensure_root()?;
-        let lock = self.lock(&record.name, Duration::from_secs(0))?;
-        let dir = self.root.join(&record.name);
+        let lock = self.lock(name, Duration::from_secs(0))?;
+        let dir = self.root.join(name);
         match DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(StoreError::AlreadyExists {
-                    name: record.name.clone(),
+                    name: name.to_owned(),
                     root: self.root.clone(),
                 });
             }
             Err(e) => return Err(StoreError::io("create", &dir, e)),
         }
         let machine = Machine {
-            name: record.name.clone(),
+            name: name.to_owned(),
             dir,
         };
         machine.save(record)?;
@@ -127,8 +134,8 @@ impl Store {
     ///
     /// Removals that an earlier command left half done are finished first; those that still
     /// cannot be are listed too, with why, so that a folder still holding keys is not hidden.
-    pub fn list(&self) -> Result<Vec<MachineEntry>, StoreError> {
-        let mut machines: Vec<MachineEntry> = self
+    pub fn list<R: DeserializeOwned>(&self) -> Result<Vec<MachineEntry<R>>, StoreError> {
+        let mut machines: Vec<MachineEntry<R>> = self
             .finish_removals()
             .into_iter()
             .filter_map(|err| match &err {
@@ -252,6 +259,12 @@ impl Store {
     }
 }
 
+/// The 1-based line of byte `at` in `text`.
+fn line_of(text: &[u8], at: usize) -> usize {
+    let end = at.min(text.len());
+    text[..end].iter().filter(|b| **b == b'\n').count() + 1
+}
+
 /// The machine's name in a trash folder's name after [`REMOVING_PREFIX`]: `PID-SEQ-NAME`, or
 /// `NAME-PID` as berths before 0.1 wrote it.
 fn trash_machine_name(rest: &str) -> String {
@@ -305,8 +318,10 @@ impl Machine {
         self.dir.join(file)
     }
 
-    /// Reads `config.toml`.
-    pub fn load(&self) -> Result<MachineRecord, StoreError> {
+    /// Reads `config.toml` as `R`. A record whose `version` is newer than [`RECORD_VERSION`]
+    /// is refused before `R` is asked to read it; an error of `R`'s own (a field that fails its
+    /// check) is [`StoreError::Corrupt`] naming the file and the line.
+    pub fn load<R: DeserializeOwned>(&self) -> Result<R, StoreError> {
         let path = self.path(RECORD_FILE);
         let text = fs::read_to_string(&path).map_err(|e| StoreError::io("read", &path, e))?;
         let header: toml::Table = toml::from_str(&text).map_err(|e| StoreError::Corrupt {
@@ -324,13 +339,20 @@ impl Machine {
             }
         }
         toml::from_str(&text).map_err(|e| StoreError::Corrupt {
+            message: match e.span() {
+                Some(span) => format!(
+                    "line {}: {}",
+                    line_of(text.as_bytes(), span.start),
+                    e.message()
+                ),
+                None => e.message().to_owned(),
+            },
             path,
-            message: e.message().to_owned(),
         })
     }
 
     /// Writes `config.toml` atomically. The caller holds the machine's lock.
-    pub fn save(&self, record: &MachineRecord) -> Result<(), StoreError> {
+    pub fn save<R: Serialize>(&self, record: &R) -> Result<(), StoreError> {
         let text = toml::to_string(record).map_err(|e| StoreError::Serialize {
             name: self.name.clone(),
             message: e.to_string(),
@@ -353,9 +375,31 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MachineState;
     use std::os::unix::fs::PermissionsExt;
     use std::path::PathBuf;
+
+    /// A record as small as the store's tests need: the store reads and writes any serde value.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct TestRecord {
+        version: u32,
+        name: String,
+        state: String,
+    }
+
+    impl TestRecord {
+        fn new(name: &str) -> Self {
+            TestRecord {
+                version: RECORD_VERSION,
+                name: name.to_owned(),
+                state: "Creating".to_owned(),
+            }
+        }
+    }
+
+    /// Lists the store as [`TestRecord`]s.
+    fn entries(store: &Store) -> Vec<MachineEntry<TestRecord>> {
+        store.list().expect("list")
+    }
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -366,7 +410,7 @@ mod tests {
     #[test]
     fn an_empty_store_lists_nothing_and_finds_nothing() {
         let (_dir, store) = store();
-        assert!(store.list().expect("list").is_empty());
+        assert!(entries(&store).is_empty());
         let err = store.machine("nosuch").expect_err("missing");
         assert!(err.to_string().contains("'nosuch'"), "{err}");
     }
@@ -374,18 +418,20 @@ mod tests {
     #[test]
     fn create_save_load_and_remove() {
         let (_dir, store) = store();
-        let mut record = MachineRecord::new("web1", "generic");
-        let (machine, lock) = store.create_machine(&record).expect("create");
+        let mut record = TestRecord::new("web1");
+        let (machine, lock) = store.create_machine("web1", &record).expect("create");
         let mode = fs::metadata(machine.dir())
             .expect("stat")
             .permissions()
             .mode()
             & 0o777;
         assert_eq!(mode, 0o700);
-        record.state = MachineState::Running;
+        record.state = "Running".to_owned();
         machine.save(&record).expect("save");
-        assert_eq!(machine.load().expect("load").state, MachineState::Running);
-        let again = store.create_machine(&record).expect_err("duplicate");
+        assert_eq!(machine.load::<TestRecord>().expect("load"), record);
+        let again = store
+            .create_machine("web1", &record)
+            .expect_err("duplicate");
         assert!(
             matches!(
                 again,
@@ -395,18 +441,18 @@ mod tests {
         );
         store.remove(machine, &lock).expect("remove");
         drop(lock);
-        assert!(store.list().expect("list").is_empty());
-        let again = store.create_machine(&record).map(|_| ());
+        assert!(entries(&store).is_empty());
+        let again = store.create_machine("web1", &record).map(|_| ());
         assert!(again.is_ok(), "the name is free again: {again:?}");
     }
 
     #[test]
     fn an_existing_name_is_refused() {
         let (_dir, store) = store();
-        let record = MachineRecord::new("web1", "generic");
-        let (_machine, lock) = store.create_machine(&record).expect("create");
+        let record = TestRecord::new("web1");
+        let (_machine, lock) = store.create_machine("web1", &record).expect("create");
         drop(lock);
-        let err = store.create_machine(&record).expect_err("exists");
+        let err = store.create_machine("web1", &record).expect_err("exists");
         assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
     }
 
@@ -415,7 +461,7 @@ mod tests {
         let (_dir, store) = store();
         for name in ["a", "b", "c"] {
             store
-                .create_machine(&MachineRecord::new(name, "generic"))
+                .create_machine(name, &TestRecord::new(name))
                 .expect("create");
         }
         fs::write(
@@ -423,7 +469,7 @@ mod tests {
             "this is = = not toml",
         )
         .expect("corrupt");
-        let list = store.list().expect("list");
+        let list = entries(&store);
         let names: Vec<_> = list.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
         assert!(list[0].record.is_ok() && list[2].record.is_ok());
@@ -479,7 +525,7 @@ mod tests {
     fn a_failed_removal_keeps_no_keys_and_the_next_command_finishes_it() {
         let (_dir, store) = store();
         let (machine, lock) = store
-            .create_machine(&MachineRecord::new("web1", "generic"))
+            .create_machine("web1", &TestRecord::new("web1"))
             .expect("create");
         for key in ["ca-key.pem", "key.pem", "server-key.pem", "id_ed25519"] {
             machine
@@ -520,7 +566,7 @@ mod tests {
         );
 
         // `ls` says so until it is done...
-        let list = store.list().expect("list");
+        let list = entries(&store);
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].name, "web1");
         let shown = list[0].record.as_ref().expect_err("unfinished");
@@ -532,7 +578,7 @@ mod tests {
         drop(unstick);
         assert!(store.finish_removals().is_empty());
         assert!(!trash[0].exists());
-        assert!(store.list().expect("list").is_empty());
+        assert!(entries(&store).is_empty());
     }
 
     #[test]
@@ -544,7 +590,7 @@ mod tests {
             fs::create_dir_all(trash.join("sub")).expect("mkdir");
             fs::write(trash.join("key.pem"), "SECRET").expect("key");
         }
-        assert!(store.list().expect("list").is_empty());
+        assert!(entries(&store).is_empty());
         assert_eq!(
             fs::read_dir(store.root()).expect("ls").flatten().count(),
             1,
@@ -564,7 +610,7 @@ mod tests {
         std::os::unix::fs::symlink(&outside, store.root().join("linked")).expect("link");
         let err = store.machine("linked").expect_err("a link");
         assert!(matches!(err, StoreError::Symlinked { .. }), "{err}");
-        let list = store.list().expect("list");
+        let list = entries(&store);
         assert_eq!(list.len(), 1);
         assert!(
             matches!(list[0].record, Err(StoreError::Symlinked { .. })),

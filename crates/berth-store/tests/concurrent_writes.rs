@@ -5,7 +5,25 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use berth_store::{MachineRecord, Store};
+use berth_store::{RECORD_VERSION, Store};
+
+/// A record with the one field this test needs; the store writes any serde value.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Record {
+    version: u32,
+    name: String,
+    error: Option<String>,
+}
+
+impl Record {
+    fn new(name: &str) -> Self {
+        Record {
+            version: RECORD_VERSION,
+            name: name.to_owned(),
+            error: None,
+        }
+    }
+}
 
 const WRITER_ENV: &str = "BERTH_STORE_TEST_WRITER";
 const WRITES: usize = 300;
@@ -23,7 +41,7 @@ fn writer() {
     let store = Store::new(root);
     let machine = store.machine("web1").unwrap();
     for i in 0..WRITES {
-        let mut record = MachineRecord::new("web1", "generic");
+        let mut record = Record::new("web1");
         record.error = Some(format!("{id}-{i}-{}", id.repeat(20_000)));
         machine.save(&record).unwrap();
     }
@@ -34,11 +52,7 @@ fn two_processes_writing_one_record_never_tear_it() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("machines");
     let store = Store::new(&root);
-    drop(
-        store
-            .create_machine(&MachineRecord::new("web1", "generic"))
-            .unwrap(),
-    );
+    drop(store.create_machine("web1", &Record::new("web1")).unwrap());
     let machine = store.machine("web1").unwrap();
 
     let exe = std::env::current_exe().unwrap();
@@ -58,7 +72,7 @@ fn two_processes_writing_one_record_never_tear_it() {
     let mut running = true;
     while running {
         running = children.iter_mut().any(|c| c.try_wait().unwrap().is_none());
-        let record = machine
+        let record: Record = machine
             .load()
             .unwrap_or_else(|e| panic!("read {reads} saw a broken record: {e}"));
         if let Some(payload) = record.error {

@@ -10,7 +10,8 @@ use crate::driver::Driver;
 use crate::error::DriverError;
 use crate::probe::{PROBE_TIMEOUT, tcp_state};
 use crate::types::{
-    CreateRequest, Created, FlagKind, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
+    Capabilities, CreateRequest, Created, FlagKind, FlagSpec, MachineRef, MachineState, Operation,
+    SshEndpoint,
 };
 
 const NAME: &str = "generic";
@@ -85,6 +86,16 @@ impl Driver for GenericDriver {
             op,
             Operation::Create | Operation::Remove | Operation::State | Operation::Address
         )
+    }
+
+    /// berth did not make the host (rm leaves it), logs in over SSH, and restarts it by a
+    /// reboot over SSH, since nothing here could power it on again.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            owns_host: false,
+            has_ssh: true,
+            reboots_over_ssh: true,
+        }
     }
 
     fn create_flags(&self) -> Result<Vec<FlagSpec>, DriverError> {

@@ -1,13 +1,15 @@
 //! `none`: an engine that is already set up and listening. berth only records
 //! its URL, so `berth env` can point the docker CLI at it.
 
+use berth_net::{AddrError, HostPort};
 use serde::{Deserialize, Serialize};
 
 use crate::driver::Driver;
 use crate::error::DriverError;
 use crate::probe::{PROBE_TIMEOUT, tcp_state};
 use crate::types::{
-    CreateRequest, Created, FlagKind, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
+    Capabilities, CreateRequest, Created, FlagKind, FlagSpec, MachineRef, MachineState, Operation,
+    SshEndpoint,
 };
 
 const NAME: &str = "none";
@@ -22,29 +24,29 @@ struct NoneData {
     url: String,
 }
 
-/// Split `tcp://HOST:PORT` (HOST may be `[v6]`) into its parts; docker's own
-/// DOCKER_HOST syntax, so nothing else is accepted.
+/// Reads `tcp://HOST:PORT` (HOST may be `[v6]`), docker's own DOCKER_HOST syntax, with the one
+/// address parser berth has ([`HostPort::parse`]); this driver also wants the scheme and the
+/// port written out, and nothing after them.
 fn parse_engine_url(url: &str) -> Result<(String, u16), String> {
     let rest = url
         .strip_prefix("tcp://")
         .ok_or_else(|| format!("{url:?} does not start with tcp://"))?
         .trim_end_matches('/');
-    let (host, port) = rest
-        .rsplit_once(':')
-        .ok_or_else(|| format!("{url:?} has no port; write tcp://HOST:2376"))?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if host.is_empty() || host.contains(['/', '@', ' ']) {
+    if rest.contains('/') {
+        return Err(format!("{url:?} has a path; write tcp://HOST:PORT"));
+    }
+    // Port 0 stands for "none given", which HostPort::parse never returns for a written port.
+    let address = HostPort::parse(url, 0).map_err(|e| match e {
+        AddrError::BadPort { .. } => format!("the port in {url:?} is not a TCP port (1 to 65535)"),
+        _ => format!("{url:?} has no usable host"),
+    })?;
+    if address.port == 0 {
+        return Err(format!("{url:?} has no port; write tcp://HOST:2376"));
+    }
+    if address.host.contains(['/', '@', ' ']) {
         return Err(format!("{url:?} has no usable host"));
     }
-    let port = port
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| format!("{port:?} in {url:?} is not a TCP port (1 to 65535)"))?;
-    Ok((host.to_owned(), port))
+    Ok((address.host, address.port))
 }
 
 fn no_power(op: Operation) -> DriverError {
@@ -72,6 +74,15 @@ impl Driver for NoneDriver {
 
     fn supports(&self, op: Operation) -> bool {
         matches!(op, Operation::Create | Operation::Remove | Operation::State)
+    }
+
+    /// Only an engine URL: no host berth made, no SSH, no power.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            owns_host: false,
+            has_ssh: false,
+            reboots_over_ssh: false,
+        }
     }
 
     fn create_flags(&self) -> Result<Vec<FlagSpec>, DriverError> {

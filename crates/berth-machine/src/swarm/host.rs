@@ -3,8 +3,9 @@
 
 use std::net::IpAddr;
 
+use crate::record::MachineRecord;
 use berth_ssh::Session;
-use berth_store::{Machine, MachineRecord};
+use berth_store::Machine;
 
 use crate::error::{Context as _, MachineError};
 use crate::provisioning::target;

@@ -8,12 +8,10 @@
 
 use std::time::Duration;
 
-use berth_provision::EngineConfig;
-
 use crate::certs::Renewal;
 use crate::driver::Machines;
 use crate::engine::engine_for;
-use crate::error::{Context as _, MachineError};
+use crate::error::MachineError;
 use crate::event::Event;
 use crate::live_restore::{LIVE_RESTORE_OFF_OPT, is_live_restore_opt};
 use crate::provisioning::{Options, reprovision};
@@ -50,15 +48,8 @@ pub fn ensure_off(
     {
         let _lock = machines.store().lock(name, Duration::from_secs(30))?;
         let (machine, mut record) = machines.load(name)?;
-        let mut engine: EngineConfig = record
-            .engine
-            .clone()
-            .try_into()
-            .with_context(|| format!("the engine options of '{name}' cannot be read"))?;
-        engine.opts.retain(|o| !is_live_restore_opt(o));
-        engine.opts.push(LIVE_RESTORE_OFF_OPT.to_owned());
-        record.engine =
-            toml::Table::try_from(&engine).context("cannot record the engine options")?;
+        record.engine.opts.retain(|o| !is_live_restore_opt(o));
+        record.engine.opts.push(LIVE_RESTORE_OFF_OPT.to_owned());
         machine.save(&record)?;
     }
     reprovision(

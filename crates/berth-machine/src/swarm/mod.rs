@@ -19,8 +19,9 @@ mod nodes;
 use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use crate::record::MachineRecord;
 use berth_engine::Engine;
-use berth_store::{Machine, MachineRecord};
+use berth_store::Machine;
 
 use crate::driver::Machines;
 use crate::engine::engine_for;
@@ -98,12 +99,8 @@ impl Node {
 /// A bridge's address inside the host (docker0) would be unreachable from the others.
 pub(crate) fn machine_ip(record: &MachineRecord) -> Result<IpAddr, MachineError> {
     let host = match (&record.ssh, &record.url) {
-        (Some(ssh), _) => ssh.host.clone(),
-        (None, Some(url)) => {
-            berth_net::HostPort::parse(url, berth_net::DEFAULT_ENGINE_PORT)
-                .with_context(|| format!("the engine URL of '{}' cannot be read", record.name))?
-                .host
-        }
+        (Some(ssh), _) => ssh.host.as_str(),
+        (None, Some(url)) => url.host(),
         (None, None) => {
             return Err(MachineError::msg(format!(
                 "machine '{}' has no address recorded; `berth provision {}` finishes it",
@@ -111,7 +108,6 @@ pub(crate) fn machine_ip(record: &MachineRecord) -> Result<IpAddr, MachineError>
             )));
         }
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse() {
         return Ok(ip);
     }
@@ -162,6 +158,7 @@ impl std::fmt::Debug for Secret {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -179,16 +176,16 @@ mod tests {
 
     #[test]
     fn a_machine_advertises_the_address_berth_reaches_it_at() {
-        let mut record = MachineRecord::new("a", "generic");
-        record.url = Some("tcp://10.1.2.3:2376".into());
+        let mut record = MachineRecord::new("a".try_into().unwrap(), "generic".try_into().unwrap());
+        record.url = Some("tcp://10.1.2.3:2376".parse().unwrap());
         assert_eq!(
             machine_ip(&record).expect("an address").to_string(),
             "10.1.2.3"
         );
-        record.ssh = Some(berth_store::SshSettings {
-            host: "10.9.9.9".into(),
+        record.ssh = Some(crate::record::SshSettings {
+            host: "10.9.9.9".try_into().unwrap(),
             port: 22,
-            user: "root".into(),
+            user: "root".try_into().unwrap(),
             key_path: None,
         });
         assert_eq!(
@@ -196,7 +193,7 @@ mod tests {
             "10.9.9.9"
         );
         record.ssh = None;
-        record.url = Some("tcp://[fd00::5]:2376".into());
+        record.url = Some("tcp://[fd00::5]:2376".parse().unwrap());
         assert_eq!(
             machine_ip(&record).expect("an address").to_string(),
             "fd00::5"

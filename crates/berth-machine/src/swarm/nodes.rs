@@ -64,7 +64,6 @@ pub fn nodes(
     };
     let listed = berth_engine::block_on(node.engine.nodes())?;
     let names: Vec<String> = machines
-        .store()
         .list()?
         .into_iter()
         .map(|entry| entry.name)
@@ -73,7 +72,7 @@ pub fn nodes(
     rows.sort_by(|a, b| {
         (a.role != "manager", &a.hostname).cmp(&(b.role != "manager", &b.hostname))
     });
-    Ok((node.record.name.clone(), rows))
+    Ok((node.record.name.to_string(), rows))
 }
 
 fn row(node: &EngineNode, machine_names: &[String]) -> NodeRow {
@@ -123,7 +122,6 @@ pub(crate) async fn find_manager(
     exclude: &[&str],
 ) -> Result<Option<Node>, MachineError> {
     let records: Vec<_> = machines
-        .store()
         .list()?
         .into_iter()
         .filter_map(|entry| entry.record.ok())

@@ -34,10 +34,15 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 pub fn active_names(ctx: &Ctx, docker_host: &str) -> anyhow::Result<Vec<String>> {
     Ok(ctx
         .store()
-        .list()?
+        .list::<berth_machine::MachineRecord>()?
         .into_iter()
         .filter_map(|entry| entry.record.ok())
-        .filter(|record| record.url.as_deref() == Some(docker_host))
-        .map(|record| record.name)
+        .filter(|record| {
+            record
+                .url
+                .as_ref()
+                .is_some_and(|url| url.to_string() == docker_host)
+        })
+        .map(|record| record.name.to_string())
         .collect())
 }

@@ -29,7 +29,11 @@ struct Row {
 pub fn run(ctx: &Ctx, args: &CertsArgs) -> anyhow::Result<ExitCode> {
     super::check_all_exist(ctx, &args.names)?;
     let names: Vec<String> = if args.names.is_empty() {
-        ctx.store().list()?.into_iter().map(|e| e.name).collect()
+        ctx.store()
+            .list::<berth_machine::MachineRecord>()?
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
     } else {
         args.names.clone()
     };

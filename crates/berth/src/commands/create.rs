@@ -70,8 +70,12 @@ pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result
         algorithm,
         tls_sans: args.tls_san.clone(),
         host_key: policy,
-        context: berth_store::ContextSettings {
-            name: args.context_name.clone(),
+        context: berth_machine::ContextSettings {
+            name: args
+                .context_name
+                .clone()
+                .map(berth_machine::record::ContextName::new)
+                .transpose()?,
             disabled: args.no_context,
         },
     };

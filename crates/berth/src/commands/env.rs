@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use berth_store::MachineState;
+use berth_machine::MachineState;
 
 use super::Ctx;
 use crate::cli::{EnvArgs, ShellKind};
@@ -77,7 +77,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     let cert_path = machine.dir().to_string_lossy().into_owned();
     let mut vars: Vec<(&str, String)> = vec![
         ("DOCKER_TLS_VERIFY", "1".to_owned()),
-        ("DOCKER_HOST", url),
+        ("DOCKER_HOST", url.to_string()),
         ("DOCKER_CERT_PATH", cert_path),
         ("DOCKER_MACHINE_NAME", name.to_owned()),
     ];

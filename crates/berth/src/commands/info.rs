@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use berth_store::MachineRecord;
+use berth_machine::MachineRecord;
 
 use super::Ctx;
 use crate::cli::InspectArgs;
@@ -76,7 +76,7 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
 pub fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (_machine, record) = ctx.load(name)?;
     let state = match record.state {
-        berth_store::MachineState::Error | berth_store::MachineState::Creating => {
+        berth_machine::MachineState::Error | berth_machine::MachineState::Creating => {
             record.state.to_string()
         }
         _ => match ctx.machines.ask_state(&record) {
@@ -101,8 +101,8 @@ pub fn ip(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
         let host = record
             .ssh
             .as_ref()
-            .map(|s| s.host.clone())
-            .or(record.engine_host())
+            .map(|s| s.host.to_string())
+            .or(record.engine_host().map(str::to_owned))
             .with_context(|| unfinished(name, &record, "address"))?;
         hosts.push(host);
     }
@@ -115,7 +115,7 @@ pub fn url(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let Some(url) = record.url else {
         bail!(unfinished(name, &record, "engine URL"));
     };
-    ctx.printer.data(&url);
+    ctx.printer.data(&url.to_string());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use berth_machine::MachineRecord;
 use berth_machine::{Live, LiveState};
-use berth_store::MachineRecord;
 use serde::Serialize;
 
 use super::Ctx;
@@ -138,17 +138,16 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                     response: Duration::ZERO,
                     swarm: None,
                 });
-                let labels = record
-                    .engine
-                    .clone()
-                    .try_into::<berth_provision::EngineConfig>()
-                    .map(|e| e.labels)
-                    .unwrap_or_default();
+                let labels = record.engine.labels.clone();
                 Row {
                     active: active.as_deref() == Some(record.name.as_str()),
-                    driver: record.driver.clone(),
+                    driver: record.driver.to_string(),
                     state: live.state.to_string(),
-                    url: record.url.clone().unwrap_or_default(),
+                    url: record
+                        .url
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
                     docker: live.docker,
                     swarm: live.swarm.as_ref().map(|m| m.summary()).unwrap_or_default(),
                     error: record

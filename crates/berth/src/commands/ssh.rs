@@ -4,7 +4,8 @@
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
-use berth_store::{Machine, MachineRecord, SshSettings};
+use berth_machine::{MachineRecord, SshSettings};
+use berth_store::Machine;
 
 use super::{Ctx, RemoteExit};
 use crate::cli::{ScpArgs, SshArgs};
@@ -115,7 +116,7 @@ fn split_words(words: &[String]) -> (&[String], &[String]) {
 /// machine berth made (a hand-edited or planted record, or a driver gone wrong): say so rather
 /// than pass it to a client.
 fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Result<()> {
-    for (what, value) in [("user", &ssh.user), ("host", &ssh.host)] {
+    for (what, value) in [("user", ssh.user.as_str()), ("host", ssh.host.as_str())] {
         if value.starts_with('-') || value.is_empty() || value.chars().any(char::is_control) {
             bail!(
                 "machine '{}' has the SSH {what} {value:?} in its record, which {}; berth does not                  pass it to OpenSSH. Check {} (a record berth wrote never has one), or remove                  the machine with `berth rm -f {}`",
@@ -137,11 +138,12 @@ fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Result<()> {
 
 /// Why berth cannot log in to `name`, and what the user can do instead.
 fn no_ssh_address(name: &str, record: &MachineRecord) -> String {
-    if record.driver == "none" {
+    if !record.capabilities().has_ssh {
         format!(
-            "machine '{name}' has no SSH address: the none driver records only an engine URL, so \
+            "machine '{name}' has no SSH address: the {} driver records only an engine URL, so \
              berth cannot log in to it; log in to that host another way, or create the machine \
-             with the generic driver"
+             with the generic driver",
+            record.driver
         )
     } else {
         super::info::unfinished(name, record, "SSH address")
@@ -189,7 +191,7 @@ pub fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
     let host = if ssh.host.contains(':') {
         format!("[{}]", ssh.host)
     } else {
-        ssh.host.clone()
+        ssh.host.to_string()
     };
     for endpoint in [source, destination] {
         cmd.arg(match endpoint {
@@ -242,7 +244,7 @@ fn scp_between(
 /// One machine's `Host` block: its address, port, user, key and pinned host key, nothing else.
 fn host_block(
     name: &str,
-    ssh: &berth_store::SshSettings,
+    ssh: &berth_machine::SshSettings,
     known_hosts: &std::path::Path,
 ) -> anyhow::Result<String> {
     let mut block = format!(
@@ -312,7 +314,9 @@ fn openssh(program: &str, machine: &Machine, record: &MachineRecord) -> anyhow::
     ]);
     cmd.args(["-o", "ConnectTimeout=10"]);
     if let Some(key) = record.ssh.as_ref().and_then(|s| s.key_path.as_ref()) {
-        cmd.arg("-i").arg(key).args(["-o", "IdentitiesOnly=yes"]);
+        cmd.arg("-i")
+            .arg(key.as_path())
+            .args(["-o", "IdentitiesOnly=yes"]);
     }
     Ok(cmd)
 }
@@ -353,11 +357,11 @@ mod tests {
     #[test]
     #[allow(clippy::unwrap_used)]
     fn each_machine_gets_only_its_own_key_and_known_hosts() {
-        let ssh = berth_store::SshSettings {
-            host: "2001:db8::7".into(),
+        let ssh = berth_machine::SshSettings {
+            host: "2001:db8::7".try_into().unwrap(),
             port: 2222,
-            user: "admin".into(),
-            key_path: Some("/store/web 1/id_ed25519".into()),
+            user: "admin".try_into().unwrap(),
+            key_path: Some(berth_machine::record::KeyPath::new("/store/web 1/id_ed25519").unwrap()),
         };
         let block = host_block(
             "web1",

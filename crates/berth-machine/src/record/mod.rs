@@ -1,11 +1,24 @@
 //! [`MachineRecord`]: what `config.toml` holds about a machine — driver, addresses, state,
-//! certificates' names and expiry — and how it is read and written.
+//! engine options, certificates' names and expiry — as typed values.
+//!
+//! Every field is parsed into its domain type when the record is read (engine address,
+//! engine options, key algorithm, steps, the driver's data) so that nothing above re-parses a
+//! string, and every value that reaches a shell or OpenSSH is checked by construction
+//! ([`fields`]): a record that fails a check does not load, and the error names the field and
+//! the file. The store (`berth-store`) only reads and writes it, atomically and under a lock.
 
-use serde::{Deserialize, Serialize};
+mod fields;
+
+use berth_driver::Capabilities;
+use berth_provision::{EngineConfig, Step};
+use berth_tls::KeyAlgorithm;
+use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 
-/// The format version of `config.toml`; bumped when a change would confuse an older berth.
-pub const RECORD_VERSION: u32 = 1;
+pub use berth_store::RECORD_VERSION;
+pub use fields::{
+    ContextName, DriverData, DriverName, EngineUrl, FieldError, Host, KeyPath, MachineName, SshUser,
+};
 
 /// What berth last knew about a machine. The live state comes from the driver and the engine;
 /// this is what berth itself did, so that a failed command can be finished or cleaned up.
@@ -36,20 +49,21 @@ impl std::fmt::Display for MachineState {
 /// How berth reaches the machine over SSH.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SshSettings {
-    pub host: String,
+    pub host: Host,
     pub port: u16,
-    pub user: String,
+    pub user: SshUser,
     /// The private key; absent means the SSH agent or the user's default keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_path: Option<std::path::PathBuf>,
+    pub key_path: Option<KeyPath>,
 }
 
 /// What berth knows about the machine's certificates without parsing them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsSettings {
-    /// "ecdsa-p256" or "rsa-2048".
-    #[serde(default)]
-    pub algorithm: String,
+    /// The kind of key of the machine's certificates. Records that name none (`""`, as an
+    /// import or an early create left it) mean the default, which is what they were made with.
+    #[serde(default, deserialize_with = "algorithm_or_default")]
+    pub algorithm: KeyAlgorithm,
     /// Extra names asked for with --tls-san, kept so that regenerate-certs keeps them.
     #[serde(default)]
     pub extra_sans: Vec<String>,
@@ -70,16 +84,29 @@ pub struct TlsSettings {
     pub client_not_after: Option<OffsetDateTime>,
 }
 
+/// `""` (no algorithm recorded) is the default one; anything else must be a known name.
+fn algorithm_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<KeyAlgorithm, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.is_empty() {
+        return Ok(KeyAlgorithm::default());
+    }
+    text.parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "tls.algorithm {text:?} is not a key algorithm berth knows (ecdsa-p256, rsa-2048)"
+        ))
+    })
+}
+
 /// One machine's `config.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MachineRecord {
     pub version: u32,
-    pub name: String,
-    pub driver: String,
+    pub name: MachineName,
+    pub driver: DriverName,
     pub state: MachineState,
     /// The engine's URL as clients dial it, e.g. `tcp://203.0.113.7:2376`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: Option<EngineUrl>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshSettings>,
     /// The SHA-256 fingerprint of the host key pinned at create.
@@ -98,18 +125,23 @@ pub struct MachineRecord {
     pub error: Option<String>,
     /// Provisioning steps that completed, so a later `provision` knows what was done.
     #[serde(default)]
-    pub steps_done: Vec<String>,
-    /// Engine options as given at create (owned by the provisioner, opaque here).
+    pub steps_done: Vec<Step>,
+    /// Engine options as given at create (and as the driver or an import changed them).
     #[serde(default)]
-    pub engine: toml::Table,
+    pub engine: EngineConfig,
     #[serde(default)]
     pub tls: TlsSettings,
-    /// The driver's own data (opaque to berth).
+    /// The driver's own data (opaque to berth), handed back before every driver call.
     #[serde(default)]
-    pub driver_data: toml::Table,
+    pub driver_data: DriverData,
     /// The docker CLI context berth keeps for the machine.
     #[serde(default, skip_serializing_if = "ContextSettings::is_default")]
     pub context: ContextSettings,
+    /// What the driver can do, asked of it at create or import and kept, so that the machine
+    /// is described even where its driver's binary is missing. Records of berth 0.1 have none:
+    /// see [`MachineRecord::capabilities`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
 }
 
 /// The docker CLI context of a machine (`$DOCKER_CONFIG/contexts`).
@@ -118,7 +150,7 @@ pub struct ContextSettings {
     /// The context's name when it is not the machine's own (`--context-name`, or a machine
     /// name the docker CLI refuses as a context name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<ContextName>,
     /// `create --no-context`: berth makes no context for this machine.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
@@ -132,11 +164,11 @@ impl ContextSettings {
 
 impl MachineRecord {
     /// A record for a machine whose create has just begun.
-    pub fn new(name: &str, driver: &str) -> Self {
+    pub fn new(name: MachineName, driver: DriverName) -> Self {
         MachineRecord {
             version: RECORD_VERSION,
-            name: name.to_owned(),
-            driver: driver.to_owned(),
+            name,
+            driver,
             state: MachineState::Creating,
             url: None,
             ssh: None,
@@ -145,66 +177,36 @@ impl MachineRecord {
             provisioned_at: None,
             error: None,
             steps_done: Vec::new(),
-            engine: toml::Table::new(),
+            engine: EngineConfig::default(),
             tls: TlsSettings::default(),
-            driver_data: toml::Table::new(),
+            driver_data: DriverData::default(),
             context: ContextSettings::default(),
+            capabilities: None,
         }
     }
 
-    /// The host part of the engine URL (what `berth ip` prints).
-    pub fn engine_host(&self) -> Option<String> {
-        self.engine_address().map(|a| a.host)
+    /// What the machine's driver can do: as recorded; for a record of berth 0.1, what the
+    /// built-in driver of that name says, else a driver that makes and powers its hosts (what
+    /// every other driver of berth 0.1 was).
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities.unwrap_or_else(|| {
+            berth_driver::builtin::builtin(&self.driver).map_or_else(
+                || Capabilities::of_host_maker(true),
+                |driver| driver.capabilities(),
+            )
+        })
     }
 
-    /// The engine's host and port from its URL (port 2376 where the URL names none).
-    pub fn engine_address(&self) -> Option<berth_net::HostPort> {
-        berth_net::HostPort::parse(self.url.as_deref()?, berth_net::DEFAULT_ENGINE_PORT).ok()
+    /// The host part of the engine URL (what `berth ip` prints).
+    pub fn engine_host(&self) -> Option<&str> {
+        self.url.as_ref().map(EngineUrl::host)
+    }
+
+    /// The engine's host and port.
+    pub fn engine_address(&self) -> Option<&berth_net::HostPort> {
+        self.url.as_ref().map(EngineUrl::address)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trips_through_toml() {
-        let mut record = MachineRecord::new("web1", "generic");
-        record.url = Some("tcp://203.0.113.7:2376".into());
-        record.ssh = Some(SshSettings {
-            host: "203.0.113.7".into(),
-            port: 22,
-            user: "root".into(),
-            key_path: None,
-        });
-        record
-            .engine
-            .insert("labels".into(), toml::Value::Array(vec!["a=b".into()]));
-        let text = toml::to_string(&record).expect("serialize");
-        let back: MachineRecord = toml::from_str(&text).expect("parse");
-        assert_eq!(
-            back,
-            MachineRecord {
-                created_at: back.created_at,
-                ..record.clone()
-            }
-        );
-        assert_eq!(
-            back.created_at.unix_timestamp(),
-            record.created_at.unix_timestamp()
-        );
-    }
-
-    #[test]
-    fn engine_host_handles_ipv4_ipv6_and_names() {
-        let mut r = MachineRecord::new("a", "none");
-        for (url, host) in [
-            ("tcp://203.0.113.7:2376", "203.0.113.7"),
-            ("tcp://[2001:db8::1]:2376", "2001:db8::1"),
-            ("tcp://docker.example.com:2376", "docker.example.com"),
-        ] {
-            r.url = Some(url.into());
-            assert_eq!(r.engine_host().as_deref(), Some(host));
-        }
-    }
-}
+mod tests;
