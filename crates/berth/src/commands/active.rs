@@ -41,7 +41,7 @@ pub fn active_names(ctx: &Ctx, docker_host: &str) -> anyhow::Result<Vec<String>>
             record
                 .url
                 .as_ref()
-                .is_some_and(|url| url.to_string() == docker_host)
+                .is_some_and(|url| url == docker_host)
         })
         .map(|record| record.name.to_string())
         .collect())

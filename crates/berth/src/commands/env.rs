@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     ];
     if args.no_proxy {
         let host = record.engine_host().unwrap_or_default();
-        vars.push((proxy_var, no_proxy_with(proxy_value, &host)));
+        vars.push((proxy_var, no_proxy_with(proxy_value, host)));
     }
     if dm {
         ctx.printer.data(&crate::shell::docker_machine::render_env(
