@@ -431,7 +431,11 @@ fn a_hostile_store_is_refused_beside_a_good_machine_and_nothing_outside_changes(
         .pem()
         .key_pem;
     write(&home.join(".ssh/id_ed25519"), secret_key.as_bytes(), 0o600);
-    write(&home.join(".ssh/known_hosts"), b"example.invalid ssh-ed25519 AAAA\n", 0o644);
+    write(
+        &home.join(".ssh/known_hosts"),
+        b"example.invalid ssh-ed25519 AAAA\n",
+        0o644,
+    );
     write(&home.join(".bashrc"), b"# mine\n", 0o644);
     let stolen = home.join(".ssh/id_ed25519");
 
@@ -510,7 +514,10 @@ fn a_hostile_store_is_refused_beside_a_good_machine_and_nothing_outside_changes(
         assert!(!berth.machine_dir(name).exists(), "{name} left a folder");
     }
     // The folder name with a terminal escape: refused, and shown escaped, never raw.
-    assert!(!stderr.contains('\u{1b}'), "a raw escape reached the terminal");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "a raw escape reached the terminal"
+    );
     assert!(
         stderr.contains("not a valid machine name"),
         "the escaped name is refused: {stderr}"
@@ -520,7 +527,12 @@ fn a_hostile_store_is_refused_beside_a_good_machine_and_nothing_outside_changes(
         stderr.contains(&stolen_text) && stderr.contains("--trust-recorded-paths"),
         "{stderr}"
     );
-    assert!(!berth.machine_dir("evil-abs").join("server-key.pem").exists());
+    assert!(
+        !berth
+            .machine_dir("evil-abs")
+            .join("server-key.pem")
+            .exists()
+    );
 
     // The good machine works with the real docker CLI.
     let ps = berth.docker("good", "ps");
@@ -533,7 +545,11 @@ fn a_hostile_store_is_refused_beside_a_good_machine_and_nothing_outside_changes(
     // berth's store.
     assert!(!pwned.exists(), "a planted command ran");
     assert_eq!(fingerprint(&home), home_before, "HOME was changed");
-    assert_eq!(fingerprint(&store), store_before, "the docker-machine store was changed");
+    assert_eq!(
+        fingerprint(&store),
+        store_before,
+        "the docker-machine store was changed"
+    );
     let copied = Command::new("grep")
         .args(["-rlF", secret_key.lines().nth(1).unwrap()])
         .arg(berth.store.path())

@@ -247,9 +247,12 @@ impl DockerMachineStore {
             return Ok(None);
         }
         let recorded = Path::new(recorded);
-        let inside = [self.root.clone(), self.root.canonicalize().unwrap_or_default()]
-            .into_iter()
-            .find_map(|root| recorded.strip_prefix(&root).ok().map(Path::to_path_buf));
+        let inside = [
+            self.root.clone(),
+            self.root.canonicalize().unwrap_or_default(),
+        ]
+        .into_iter()
+        .find_map(|root| recorded.strip_prefix(&root).ok().map(Path::to_path_buf));
         if let Some(rel) = inside.filter(|r| !r.as_os_str().is_empty()) {
             return self.read_beneath(name, &rel, KEY_LIMIT, what);
         }
@@ -450,7 +453,13 @@ fn read_files(
         "CA certificate",
     )?;
     let cert = required(
-        source.find(name, "cert.pem", &auth.client_cert_path, "client certificate", events)?,
+        source.find(
+            name,
+            "cert.pem",
+            &auth.client_cert_path,
+            "client certificate",
+            events,
+        )?,
         name,
         "client certificate",
     )?;
@@ -467,8 +476,20 @@ fn read_files(
         )
     })?;
     check_pair(name, &cert, &key, "client")?;
-    let server = source.find(name, "server.pem", &auth.server_cert_path, "server certificate", events)?;
-    let server_key = source.find(name, "server-key.pem", &auth.server_key_path, "server key", events)?;
+    let server = source.find(
+        name,
+        "server.pem",
+        &auth.server_cert_path,
+        "server certificate",
+        events,
+    )?;
+    let server_key = source.find(
+        name,
+        "server-key.pem",
+        &auth.server_key_path,
+        "server key",
+        events,
+    )?;
     let server = match (server, server_key) {
         (Some(server), Some(server_key)) => {
             berth_tls::verify_chain(ca.text()?, server.text()?).with_context(|| {
@@ -562,7 +583,10 @@ fn engine_summary(engine: &EngineConfig) -> Option<String> {
     };
     parts.extend(list("--engine-label", &engine.labels));
     parts.extend(list("--engine-opt", &engine.opts));
-    parts.extend(list("--engine-insecure-registry", &engine.insecure_registries));
+    parts.extend(list(
+        "--engine-insecure-registry",
+        &engine.insecure_registries,
+    ));
     parts.extend(list("--engine-registry-mirror", &engine.registry_mirrors));
     if let Some(driver) = &engine.storage_driver {
         parts.push(format!("--engine-storage-driver {driver}"));
@@ -741,7 +765,11 @@ impl Plan {
         let engine_port = match d.engine_port {
             None => DEFAULT_ENGINE_PORT,
             Some(p) => parse_port(p, DEFAULT_ENGINE_PORT).ok_or_else(|| {
-                refuse("Driver.EnginePort", &p.to_string(), "a port from 1 to 65535")
+                refuse(
+                    "Driver.EnginePort",
+                    &p.to_string(),
+                    "a port from 1 to 65535",
+                )
             })?,
         };
         let mut engine = engine_config(host, engine_port);
@@ -764,7 +792,11 @@ impl Plan {
                     "docker-machine's record of '{name}' has no IPAddress; fix its config.json or create the machine again with berth"
                 ))?;
                 let port = parse_port(d.ssh_port, 22).ok_or_else(|| {
-                    refuse("Driver.SSHPort", &d.ssh_port.to_string(), "a port from 1 to 65535")
+                    refuse(
+                        "Driver.SSHPort",
+                        &d.ssh_port.to_string(),
+                        "a port from 1 to 65535",
+                    )
                 })?;
                 let user = if d.ssh_user.is_empty() {
                     "root".to_owned()
@@ -780,9 +812,8 @@ impl Plan {
                 let given = d.url.clone().filter(|u| !u.is_empty()).with_context(|| {
                     format!("docker-machine's record of '{name}' (none driver) has no URL")
                 })?;
-                let address = parse_engine_url(&given).ok_or_else(|| {
-                    refuse("Driver.URL", &given, "an engine URL tcp://HOST:PORT")
-                })?;
+                let address = parse_engine_url(&given)
+                    .ok_or_else(|| refuse("Driver.URL", &given, "an engine URL tcp://HOST:PORT"))?;
                 engine.port = address.port;
                 (
                     ImportedAs::None {
@@ -894,7 +925,12 @@ mod tests {
         assert_eq!(plan.engine.install_url, None);
         assert_eq!(plan.engine.env["HTTP_PROXY"], "http://p:3128");
 
-        let plan = Plan::of(&host("virtualbox", serde_json::json!({"CPU": 2})), "m", Path::new("c")).unwrap();
+        let plan = Plan::of(
+            &host("virtualbox", serde_json::json!({"CPU": 2})),
+            "m",
+            Path::new("c"),
+        )
+        .unwrap();
         assert_eq!(
             plan.as_,
             ImportedAs::None {
@@ -944,7 +980,13 @@ mod tests {
 
     #[test]
     fn hosts_users_and_urls_are_parsed_at_the_door() {
-        for good in ["203.0.113.7", "2001:db8::1", "web1.example.com", "web1", "host."] {
+        for good in [
+            "203.0.113.7",
+            "2001:db8::1",
+            "web1.example.com",
+            "web1",
+            "host.",
+        ] {
             assert!(is_host(good), "{good}");
         }
         for bad in [
@@ -962,7 +1004,14 @@ mod tests {
         for good in ["root", "docker", "ubuntu", "a.b_c-d"] {
             assert!(is_user_name(good), "{good}");
         }
-        for bad in ["-oProxyCommand", "root\n", "a b", "r`id`", "", &"u".repeat(33)] {
+        for bad in [
+            "-oProxyCommand",
+            "root\n",
+            "a b",
+            "r`id`",
+            "",
+            &"u".repeat(33),
+        ] {
             assert!(!is_user_name(bad), "{bad:?}");
         }
         assert_eq!(
@@ -1005,8 +1054,16 @@ mod tests {
                 serde_json::json!({"SSHUser": "-oProxyCommand=touch /tmp/pwned"}),
                 "Driver.SSHUser",
             ),
-            ("generic", serde_json::json!({"SSHPort": 70000}), "Driver.SSHPort"),
-            ("generic", serde_json::json!({"EnginePort": -1}), "Driver.EnginePort"),
+            (
+                "generic",
+                serde_json::json!({"SSHPort": 70000}),
+                "Driver.SSHPort",
+            ),
+            (
+                "generic",
+                serde_json::json!({"EnginePort": -1}),
+                "Driver.EnginePort",
+            ),
             (
                 "virtualbox",
                 serde_json::json!({"IPAddress": "a b"}),
@@ -1014,7 +1071,9 @@ mod tests {
             ),
         ];
         for (driver, extra, field) in cases {
-            let err = Plan::of(&host(driver, extra), "m", file).unwrap_err().to_string();
+            let err = Plan::of(&host(driver, extra), "m", file)
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains(field) && err.contains("/s/machines/m/config.json"),
                 "{err}"
@@ -1035,7 +1094,10 @@ mod tests {
         let summary = engine_summary(&plan.engine).unwrap();
         assert!(summary.contains("--engine-label a=b"), "{summary}");
         assert!(summary.contains("--engine-opt log-level=warn"), "{summary}");
-        assert!(summary.contains("HTTP_PROXY") && !summary.contains("p:3128"), "{summary}");
+        assert!(
+            summary.contains("HTTP_PROXY") && !summary.contains("p:3128"),
+            "{summary}"
+        );
         assert_eq!(engine_summary(&EngineConfig::default()), None);
     }
 
@@ -1197,7 +1259,12 @@ mod tests {
         assert!(read_err(&f, &h).contains("symbolic link"));
         let linked = f.store().join("machines/evil");
         symlink(f.home(), &linked).unwrap();
-        assert!(!f.source(false).names().unwrap().contains(&"evil".to_owned()));
+        assert!(
+            !f.source(false)
+                .names()
+                .unwrap()
+                .contains(&"evil".to_owned())
+        );
     }
 
     #[test]
@@ -1225,7 +1292,10 @@ mod tests {
         big.resize(usize::try_from(KEY_LIMIT).unwrap() + 1, b'\n');
         std::fs::write(f.machine().join("cert.pem"), big).unwrap();
         let err = read_err(&f, &host("generic", serde_json::json!({})));
-        assert!(err.contains("larger than") && err.contains("cert.pem"), "{err}");
+        assert!(
+            err.contains("larger than") && err.contains("cert.pem"),
+            "{err}"
+        );
         // A trusted recorded path to a device is refused too (never read to its end).
         let f = Fixture::new();
         std::fs::remove_file(f.machine().join("server-key.pem")).unwrap();
@@ -1241,10 +1311,16 @@ mod tests {
         let h = host("generic", serde_json::json!({}));
         std::fs::write(f.machine().join("server-key.pem"), &f.client.key_pem).unwrap();
         let err = read_err(&f, &h);
-        assert!(err.contains("server key") && err.contains("does not belong"), "{err}");
+        assert!(
+            err.contains("server key") && err.contains("does not belong"),
+            "{err}"
+        );
         let f = Fixture::new();
         std::fs::write(f.machine().join("key.pem"), &f.server.key_pem).unwrap();
         let err = read_err(&f, &h);
-        assert!(err.contains("client key") && err.contains("does not belong"), "{err}");
+        assert!(
+            err.contains("client key") && err.contains("does not belong"),
+            "{err}"
+        );
     }
 }

@@ -332,7 +332,9 @@ mod tests {
         let (machine, _lock) = store.create_machine(&record).expect("machine");
         let algo = KeyAlgorithm::EcdsaP256;
         let ca = CertificateAuthority::generate("ca", algo, 100).expect("ca");
-        let server = ca.issue_server(&["203.0.113.7".into()], algo, 100).expect("server");
+        let server = ca
+            .issue_server(&["203.0.113.7".into()], algo, 100)
+            .expect("server");
         let client = ca.issue_client("c", algo, 100).expect("client");
         let write = |f: &str, t: &str| machine.write_file(f, t.as_bytes(), FileMode::Secret);
         write("ca.pem", &ca.pem().cert_pem).expect("ca.pem");
@@ -351,15 +353,23 @@ mod tests {
     fn a_kept_server_key_that_is_not_its_certificates_is_never_reused() {
         // On a foreign CA nothing new can be signed: refused, and nothing is handed on.
         let (_dir, machine, mut record) = machine_with_swapped_server_key(false);
-        let err = ensure(&machine, &mut record, &["203.0.113.7".into()], Renewal::KeepIfValid)
-            .expect_err("a mismatched server pair must not be reused");
+        let err = ensure(
+            &machine,
+            &mut record,
+            &["203.0.113.7".into()],
+            Renewal::KeepIfValid,
+        )
+        .expect_err("a mismatched server pair must not be reused");
         assert!(err.to_string().contains("does not belong"), "{err}");
         // On its own CA, a new pair replaces it.
         let (_dir, machine, mut record) = machine_with_swapped_server_key(true);
-        let certs = ensure(&machine, &mut record, &["203.0.113.7".into()], Renewal::KeepIfValid)
-            .expect("a new server pair");
-        assert!(
-            berth_tls::key_matches_certificate(&certs.key_pem, &certs.cert_pem).expect("pem")
-        );
+        let certs = ensure(
+            &machine,
+            &mut record,
+            &["203.0.113.7".into()],
+            Renewal::KeepIfValid,
+        )
+        .expect("a new server pair");
+        assert!(berth_tls::key_matches_certificate(&certs.key_pem, &certs.cert_pem).expect("pem"));
     }
 }

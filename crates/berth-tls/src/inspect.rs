@@ -74,6 +74,7 @@ pub fn verify_chain(ca_pem: &str, cert_pem: &str) -> Result<(), TlsError> {
 /// with them anyway. RSA keys are compared by modulus and exponent, in PKCS#1 (what
 /// docker-machine writes) or PKCS#8; other keys by their SubjectPublicKeyInfo.
 pub fn key_matches_certificate(key_pem: &str, cert_pem: &str) -> Result<bool, TlsError> {
+    use rcgen::PublicKeyData;
     use rsa::pkcs1::DecodeRsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::traits::PublicKeyParts;
@@ -85,7 +86,9 @@ pub fn key_matches_certificate(key_pem: &str, cert_pem: &str) -> Result<bool, Tl
     let key = pem::private_key(key_pem, "key")?;
     let rsa = match &key {
         PrivateKeyDer::Pkcs1(k) => Some(rsa::RsaPrivateKey::from_pkcs1_der(k.secret_pkcs1_der())),
-        PrivateKeyDer::Pkcs8(k) => rsa::RsaPrivateKey::from_pkcs8_der(k.secret_pkcs8_der()).ok().map(Ok),
+        PrivateKeyDer::Pkcs8(k) => rsa::RsaPrivateKey::from_pkcs8_der(k.secret_pkcs8_der())
+            .ok()
+            .map(Ok),
         _ => None,
     };
     if let Some(rsa) = rsa {
@@ -93,9 +96,7 @@ pub fn key_matches_certificate(key_pem: &str, cert_pem: &str) -> Result<bool, Tl
             what: "key",
             reason: e.to_string(),
         })?;
-        let strip = |b: &[u8]| -> Vec<u8> {
-            b.iter().copied().skip_while(|x| *x == 0).collect()
-        };
+        let strip = |b: &[u8]| -> Vec<u8> { b.iter().copied().skip_while(|x| *x == 0).collect() };
         return Ok(match cert.public_key().parsed() {
             Ok(PublicKey::RSA(public)) => {
                 strip(public.modulus) == strip(&rsa.n().to_bytes_be())
