@@ -178,63 +178,81 @@ fn docker_with(address: &str, ca: &Path, cert: &Path, key: &Path) -> std::proces
         .expect("running docker")
 }
 
-#[test]
-fn a_docker_machine_store_is_imported_works_at_once_and_moves_onto_its_own_ca() {
-    let fleet = Fleet::boot(1).expect("booting a test host");
-    let host = &fleet.hosts()[0];
-    let address = host.address().to_string();
+/// The shared CA and certificates, as docker-machine makes them (RSA 2048), written into the
+/// store's `certs/`: the server's names are the address and localhost
+/// (libmachine/provision/utils.go ConfigureAuth).
+struct DmCerts {
+    ca_pem: String,
+    client: PemPair,
+    server: PemPair,
+}
 
-    // The shared CA and certificates, as docker-machine makes them (RSA 2048): the server's
-    // names are the address and localhost (libmachine/provision/utils.go ConfigureAuth).
-    let work = tempfile::tempdir().unwrap();
-    let store = work.path().join("machine");
-    let algo = KeyAlgorithm::Rsa2048;
-    let ca = CertificateAuthority::generate("root", algo, 1080).unwrap();
-    let client = ca.issue_client("root", algo, 1080).unwrap();
-    let server = ca
-        .issue_server(&[address.clone(), "localhost".into()], algo, 1080)
-        .unwrap();
-    let PemPair {
-        cert_pem: ca_pem,
-        key_pem: ca_key,
-    } = ca.pem();
-    let certs = store.join("certs");
-    write(&certs.join("ca.pem"), ca_pem.as_bytes(), 0o644);
-    write(&certs.join("ca-key.pem"), ca_key.as_bytes(), 0o600);
-    write(&certs.join("cert.pem"), client.cert_pem.as_bytes(), 0o644);
-    write(&certs.join("key.pem"), client.key_pem.as_bytes(), 0o600);
-    let user_key = std::fs::read(host.key_path()).unwrap();
-    for (name, config) in [
-        ("dm1", generic_config(&store, "dm1", host, host.key_path())),
-        ("vbox1", virtualbox_config(&store, "vbox1", host)),
-    ] {
-        let dir = store.join("machines").join(name);
-        write(&dir.join("config.json"), config.as_bytes(), 0o600);
-        // What ConfigureAuth copies into the machine's folder for `docker-machine env`.
-        write(&dir.join("ca.pem"), ca_pem.as_bytes(), 0o644);
-        write(&dir.join("cert.pem"), client.cert_pem.as_bytes(), 0o644);
-        write(&dir.join("key.pem"), client.key_pem.as_bytes(), 0o600);
-        write(&dir.join("server.pem"), server.cert_pem.as_bytes(), 0o644);
-        write(
-            &dir.join("server-key.pem"),
-            server.key_pem.as_bytes(),
-            0o600,
-        );
-        // The generic driver's copy of --generic-ssh-key.
-        write(&dir.join("id_rsa"), &user_key, 0o600);
+impl DmCerts {
+    fn new(store: &Path, address: &str) -> DmCerts {
+        let algo = KeyAlgorithm::Rsa2048;
+        let ca = CertificateAuthority::generate("root", algo, 1080).unwrap();
+        let client = ca.issue_client("root", algo, 1080).unwrap();
+        let server = ca
+            .issue_server(&[address.to_owned(), "localhost".into()], algo, 1080)
+            .unwrap();
+        let PemPair {
+            cert_pem: ca_pem,
+            key_pem: ca_key,
+        } = ca.pem();
+        let certs = store.join("certs");
+        write(&certs.join("ca.pem"), ca_pem.as_bytes(), 0o644);
+        write(&certs.join("ca-key.pem"), ca_key.as_bytes(), 0o600);
+        write(&certs.join("cert.pem"), client.cert_pem.as_bytes(), 0o644);
+        write(&certs.join("key.pem"), client.key_pem.as_bytes(), 0o600);
+        DmCerts {
+            ca_pem,
+            client,
+            server,
+        }
     }
+}
 
-    // The host as docker-machine leaves it: the engine with the shared CA's certificates in
-    // /etc/docker, and a systemd drop-in putting it on 2376 behind TLS.
+/// A machine folder as docker-machine leaves it: config.json, the copies ConfigureAuth makes
+/// for `docker-machine env`, the server's pair, and the generic driver's copy of the SSH key.
+fn write_machine(
+    store: &Path,
+    name: &str,
+    config: &str,
+    ca_pem: &str,
+    client: &PemPair,
+    server: &PemPair,
+    host: &TestHost,
+) {
+    let dir = store.join("machines").join(name);
+    write(&dir.join("config.json"), config.as_bytes(), 0o600);
+    write(&dir.join("ca.pem"), ca_pem.as_bytes(), 0o644);
+    write(&dir.join("cert.pem"), client.cert_pem.as_bytes(), 0o644);
+    write(&dir.join("key.pem"), client.key_pem.as_bytes(), 0o600);
+    write(&dir.join("server.pem"), server.cert_pem.as_bytes(), 0o644);
+    write(
+        &dir.join("server-key.pem"),
+        server.key_pem.as_bytes(),
+        0o600,
+    );
+    write(
+        &dir.join("id_rsa"),
+        &std::fs::read(host.key_path()).unwrap(),
+        0o600,
+    );
+}
+
+/// The host as docker-machine leaves it: the engine with the shared CA's certificates in
+/// /etc/docker, and a systemd drop-in putting it on 2376 behind TLS.
+fn engine_as_docker_machine_leaves_it(host: &TestHost, ca_pem: &str, server: &PemPair) {
     host.check(
         "DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io",
     )
     .expect("installing the engine");
     let session = host.ssh("root").unwrap();
     for (path, pem) in [
-        ("/etc/docker/ca.pem", &ca_pem),
-        ("/etc/docker/server.pem", &server.cert_pem),
-        ("/etc/docker/server-key.pem", &server.key_pem),
+        ("/etc/docker/ca.pem", ca_pem),
+        ("/etc/docker/server.pem", server.cert_pem.as_str()),
+        ("/etc/docker/server-key.pem", server.key_pem.as_str()),
     ] {
         let out = session
             .exec_with_stdin(
@@ -255,6 +273,29 @@ EOF
 systemctl daemon-reload && systemctl restart docker",
     )
     .expect("configuring the engine as docker-machine does");
+}
+
+#[test]
+fn a_docker_machine_store_is_imported_works_at_once_and_moves_onto_its_own_ca() {
+    let fleet = Fleet::boot(1).expect("booting a test host");
+    let host = &fleet.hosts()[0];
+    let address = host.address().to_string();
+
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("machine");
+    let DmCerts {
+        ca_pem,
+        client,
+        server,
+    } = DmCerts::new(&store, &address);
+    let certs = store.join("certs");
+    for (name, config) in [
+        ("dm1", generic_config(&store, "dm1", host, host.key_path())),
+        ("vbox1", virtualbox_config(&store, "vbox1", host)),
+    ] {
+        write_machine(&store, name, &config, &ca_pem, &client, &server, host);
+    }
+    engine_as_docker_machine_leaves_it(host, &ca_pem, &server);
     // docker-machine's own `env` would work now: the docker CLI with the store's files.
     let dm_dir = store.join("machines/dm1");
     let before_import = docker_with(
@@ -355,5 +396,168 @@ systemctl daemon-reload && systemctl restart docker",
         fingerprint(&store),
         untouched,
         "the docker-machine store was not changed"
+    );
+}
+
+/// Issue 18: a docker-machine store someone handed over is hostile. Next to a good machine,
+/// machines whose config.json or files try to reach this computer or a shell: a newline in
+/// IPAddress (an ssh_config ProxyCommand), a backquote in URL (tcsh/cmd `env`), a server key
+/// that is a link to the user's SSH key, a server key named by absolute path in the user's
+/// home, a FIFO where a certificate is, a client key that is not its certificate's, and a
+/// folder name with a terminal escape. The good machine works with the docker CLI; each hostile
+/// one is refused with a sentence naming the field or file (the absolute path is not read and
+/// is named); no file of the planted HOME changed, nothing of it reached berth's store, and
+/// the docker-machine store is as it was.
+#[test]
+fn a_hostile_store_is_refused_beside_a_good_machine_and_nothing_outside_changes() {
+    use std::os::unix::fs::symlink;
+
+    let fleet = Fleet::boot(1).expect("booting a test host");
+    let host = &fleet.hosts()[0];
+    let address = host.address().to_string();
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("machine");
+    let home = work.path().join("home");
+    let pwned = home.join("pwned");
+    let DmCerts {
+        ca_pem,
+        client,
+        server,
+    } = DmCerts::new(&store, &address);
+    // The user's secrets: a real private key (so only confinement keeps it out, not a parse
+    // error), and other files a store could name.
+    let secret_key = CertificateAuthority::generate("secret", KeyAlgorithm::EcdsaP256, 10)
+        .unwrap()
+        .pem()
+        .key_pem;
+    write(&home.join(".ssh/id_ed25519"), secret_key.as_bytes(), 0o600);
+    write(
+        &home.join(".ssh/known_hosts"),
+        b"example.invalid ssh-ed25519 AAAA\n",
+        0o644,
+    );
+    write(&home.join(".bashrc"), b"# mine\n", 0o644);
+    let stolen = home.join(".ssh/id_ed25519");
+
+    let good = generic_config(&store, "good", host, host.key_path());
+    write_machine(&store, "good", &good, &ca_pem, &client, &server, host);
+    let config = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&generic_config(&store, name, host, host.key_path())).unwrap();
+        edit(&mut value);
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        write_machine(&store, name, &text, &ca_pem, &client, &server, host);
+        store.join("machines").join(name)
+    };
+    let touch = format!("touch {}", pwned.display());
+    config("evil-ip", &|v| {
+        v["Driver"]["IPAddress"] = format!("{address}\nProxyCommand {touch}").into();
+    });
+    config("evil-url", &|v| {
+        v["DriverName"] = "none".into();
+        v["Driver"]["URL"] = format!("tcp://{address}:2376`{touch}`").into();
+    });
+    let dir = config("evil-link", &|_| {});
+    std::fs::remove_file(dir.join("server-key.pem")).unwrap();
+    symlink(&stolen, dir.join("server-key.pem")).unwrap();
+    let stolen_text = stolen.display().to_string();
+    let dir = config("evil-abs", &|v| {
+        v["HostOptions"]["AuthOptions"]["ServerKeyPath"] = stolen_text.clone().into();
+    });
+    std::fs::remove_file(dir.join("server-key.pem")).unwrap();
+    let dir = config("evil-fifo", &|_| {});
+    std::fs::remove_file(dir.join("server.pem")).unwrap();
+    let fifo = Command::new("mkfifo")
+        .arg(dir.join("server.pem"))
+        .status()
+        .unwrap();
+    assert!(fifo.success());
+    let dir = config("evil-key", &|_| {});
+    write(&dir.join("key.pem"), server.key_pem.as_bytes(), 0o600);
+    config("evil\u{1b}]0;owned\u{7}", &|_| {});
+
+    engine_as_docker_machine_leaves_it(host, &ca_pem, &server);
+    let home_before = fingerprint(&home);
+    let store_before = fingerprint(&store);
+
+    let berth = Berth::new();
+    let started = std::time::Instant::now();
+    let out = berth
+        .cmd()
+        .env("HOME", &home)
+        .args(["import", "--from", &store.display().to_string()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(!out.status.success(), "some machines must fail: {stderr}");
+    // The FIFO did not hang it (the import has a 5 s engine probe per machine at most).
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(
+        stderr.contains("good: imported as a generic machine"),
+        "{stderr}"
+    );
+    for (name, words) in [
+        ("evil-ip", &["Driver.IPAddress", "config.json", "\\n"][..]),
+        ("evil-url", &["Driver.URL", "config.json", "`"][..]),
+        ("evil-link", &["server-key.pem", "symbolic link"][..]),
+        ("evil-fifo", &["server.pem", "FIFO"][..]),
+        ("evil-key", &["client key", "does not belong"][..]),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(&format!("{name}: ")) && l.starts_with("error"))
+            .unwrap_or_else(|| panic!("no refusal for {name}: {stderr}"));
+        for word in words {
+            assert!(line.contains(word), "{name}: {word} not in {line}");
+        }
+        assert!(!berth.machine_dir(name).exists(), "{name} left a folder");
+    }
+    // The folder name with a terminal escape: refused, and shown escaped, never raw.
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "a raw escape reached the terminal"
+    );
+    assert!(
+        stderr.contains("not a valid machine name"),
+        "the escaped name is refused: {stderr}"
+    );
+    // The absolute path outside the store was not read, and is named with the way to trust it.
+    assert!(
+        stderr.contains(&stolen_text) && stderr.contains("--trust-recorded-paths"),
+        "{stderr}"
+    );
+    assert!(
+        !berth
+            .machine_dir("evil-abs")
+            .join("server-key.pem")
+            .exists()
+    );
+
+    // The good machine works with the real docker CLI.
+    let ps = berth.docker("good", "ps");
+    assert!(
+        ps.status.success(),
+        "docker ps through the good machine: {}",
+        String::from_utf8_lossy(&ps.stderr)
+    );
+    // Nothing outside the two stores changed, nothing ran, and no secret of HOME reached
+    // berth's store.
+    assert!(!pwned.exists(), "a planted command ran");
+    assert_eq!(fingerprint(&home), home_before, "HOME was changed");
+    assert_eq!(
+        fingerprint(&store),
+        store_before,
+        "the docker-machine store was changed"
+    );
+    let copied = Command::new("grep")
+        .args(["-rlF", secret_key.lines().nth(1).unwrap()])
+        .arg(berth.store.path())
+        .output()
+        .unwrap();
+    assert!(
+        copied.stdout.is_empty(),
+        "the user's key was copied into berth's store: {}",
+        String::from_utf8_lossy(&copied.stdout)
     );
 }

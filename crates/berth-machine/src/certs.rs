@@ -73,6 +73,17 @@ pub fn ensure(
         Authority::Own(_) => sans,
     };
     let existing_server = read_pair(machine, "server.pem", "server-key.pem");
+    // A kept key that is not its certificate's would be uploaded to the host under the
+    // certificate's name (a hostile store's trick); on berth's own CA a new pair replaces it.
+    if let (Some(pair), Authority::Foreign(_)) = (&existing_server, &ca)
+        && !pair_matches(pair)
+    {
+        return Err(MachineError::msg(format!(
+            "server-key.pem in {} does not belong to server.pem, so berth will not upload them; `berth regenerate-certs --client-certs {}` gives the machine a CA and certificates of its own",
+            machine.dir().display(),
+            machine.name()
+        )));
+    }
     let server = match existing_server {
         Some(pair) if renewal == Renewal::KeepIfValid && server_fits(&ca_pem, &pair, needed) => {
             pair
@@ -88,7 +99,11 @@ pub fn ensure(
     };
 
     let client = match read_pair(machine, "cert.pem", "key.pem") {
-        Some(pair) if berth_tls::verify_chain(&ca_pem, &pair.cert_pem).is_ok() => pair,
+        Some(pair)
+            if berth_tls::verify_chain(&ca_pem, &pair.cert_pem).is_ok() && pair_matches(&pair) =>
+        {
+            pair
+        }
         _ => {
             let pair = ca.signer(machine)?.issue_client(
                 &format!("berth client for {}", machine.name()),
@@ -167,10 +182,16 @@ fn read_pair(machine: &Machine, cert: &str, key: &str) -> Option<PemPair> {
     })
 }
 
+/// Whether the key of a kept pair is its certificate's own (an unreadable one is not).
+fn pair_matches(pair: &PemPair) -> bool {
+    berth_tls::key_matches_certificate(&pair.key_pem, &pair.cert_pem).unwrap_or(false)
+}
+
 /// Whether a server certificate can stay: signed by this CA, valid for a while yet, and naming
 /// every address and name the host has now (an address change is docker-machine's #531).
 fn server_fits(ca_pem: &str, pair: &PemPair, sans: &[String]) -> bool {
-    berth_tls::verify_chain(ca_pem, &pair.cert_pem).is_ok()
+    pair_matches(pair)
+        && berth_tls::verify_chain(ca_pem, &pair.cert_pem).is_ok()
         && berth_tls::days_until_expiry(&pair.cert_pem).is_ok_and(|d| d > RENEW_WITHIN_DAYS)
         && sans
             .iter()
@@ -301,5 +322,58 @@ mod tests {
         );
         record.tls.client_not_after = Some(now + Duration::days(400));
         assert_eq!(expiry_warning(&record, now), None);
+    }
+
+    /// A machine folder holding `ca` (with its key when `own`), a client pair and a server
+    /// pair whose key is another certificate's.
+    fn machine_with_swapped_server_key(own: bool) -> (tempfile::TempDir, Machine, MachineRecord) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = berth_store::Store::new(dir.path().join("machines"));
+        let record = MachineRecord::new(
+            crate::record::MachineName::new("web1").expect("name"),
+            crate::record::DriverName::new("generic").expect("driver"),
+        );
+        let (machine, _lock) = store.create_machine("web1", &record).expect("machine");
+        let algo = KeyAlgorithm::EcdsaP256;
+        let ca = CertificateAuthority::generate("ca", algo, 100).expect("ca");
+        let server = ca
+            .issue_server(&["203.0.113.7".into()], algo, 100)
+            .expect("server");
+        let client = ca.issue_client("c", algo, 100).expect("client");
+        let write = |f: &str, t: &str| machine.write_file(f, t.as_bytes(), FileMode::Secret);
+        write("ca.pem", &ca.pem().cert_pem).expect("ca.pem");
+        if own {
+            write("ca-key.pem", &ca.pem().key_pem).expect("ca-key.pem");
+        }
+        write("cert.pem", &client.cert_pem).expect("cert.pem");
+        write("key.pem", &client.key_pem).expect("key.pem");
+        write("server.pem", &server.cert_pem).expect("server.pem");
+        // The client's key where the server's should be.
+        write("server-key.pem", &client.key_pem).expect("server-key.pem");
+        (dir, machine, record)
+    }
+
+    #[test]
+    fn a_kept_server_key_that_is_not_its_certificates_is_never_reused() {
+        // On a foreign CA nothing new can be signed: refused, and nothing is handed on.
+        let (_dir, machine, mut record) = machine_with_swapped_server_key(false);
+        let err = ensure(
+            &machine,
+            &mut record.tls,
+            &["203.0.113.7".into()],
+            Renewal::KeepIfValid,
+        )
+        .expect_err("a mismatched server pair must not be reused");
+        assert!(err.to_string().contains("does not belong"), "{err}");
+        // On its own CA, a new pair replaces it.
+        let (_dir, machine, mut record) = machine_with_swapped_server_key(true);
+        let certs = ensure(
+            &machine,
+            &mut record.tls,
+            &["203.0.113.7".into()],
+            Renewal::KeepIfValid,
+        )
+        .expect("a new server pair");
+        assert!(berth_tls::key_matches_certificate(&certs.key_pem, &certs.cert_pem).expect("pem"));
     }
 }

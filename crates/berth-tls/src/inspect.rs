@@ -67,6 +67,51 @@ pub fn verify_chain(ca_pem: &str, cert_pem: &str) -> Result<(), TlsError> {
     valid_now(&cert)
 }
 
+/// Whether `key_pem` is the private key of the certificate in `cert_pem` (its public key is
+/// the one the certificate carries). A certificate and a key that do not belong together are
+/// what a hostile store pairs to get some other key (the user's SSH key, another machine's
+/// server key) copied and uploaded under a certificate's name; dockerd would refuse to start
+/// with them anyway. RSA keys are compared by modulus and exponent, in PKCS#1 (what
+/// docker-machine writes) or PKCS#8; other keys by their SubjectPublicKeyInfo.
+pub fn key_matches_certificate(key_pem: &str, cert_pem: &str) -> Result<bool, TlsError> {
+    use rcgen::PublicKeyData;
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+    use rustls_pki_types::PrivateKeyDer;
+    use x509_parser::public_key::PublicKey;
+
+    let der = pem::cert_der(cert_pem, "certificate")?;
+    let cert = pem::parse(&der, "certificate")?;
+    let key = pem::private_key(key_pem, "key")?;
+    let rsa = match &key {
+        PrivateKeyDer::Pkcs1(k) => Some(rsa::RsaPrivateKey::from_pkcs1_der(k.secret_pkcs1_der())),
+        PrivateKeyDer::Pkcs8(k) => rsa::RsaPrivateKey::from_pkcs8_der(k.secret_pkcs8_der())
+            .ok()
+            .map(Ok),
+        _ => None,
+    };
+    if let Some(rsa) = rsa {
+        let rsa = rsa.map_err(|e| TlsError::BadKey {
+            what: "key",
+            reason: e.to_string(),
+        })?;
+        let strip = |b: &[u8]| -> Vec<u8> { b.iter().copied().skip_while(|x| *x == 0).collect() };
+        return Ok(match cert.public_key().parsed() {
+            Ok(PublicKey::RSA(public)) => {
+                strip(public.modulus) == strip(&rsa.n().to_bytes_be())
+                    && strip(public.exponent) == strip(&rsa.e().to_bytes_be())
+            }
+            _ => false,
+        });
+    }
+    let pair = rcgen::KeyPair::from_pem(key_pem).map_err(|e| TlsError::BadKey {
+        what: "key",
+        reason: e.to_string(),
+    })?;
+    Ok(pair.subject_public_key_info() == cert.public_key().raw)
+}
+
 /// Whether `address` (an IP address, also `[v6]`, or a DNS name) is among
 /// the certificate's SANs. A DNS SAN `*.example.com` covers one label.
 pub fn covers(cert_pem: &str, address: &str) -> Result<bool, TlsError> {
@@ -192,5 +237,38 @@ mod tests {
     fn garbage_is_reported_as_a_bad_certificate() {
         let err = inspect("hello").unwrap_err();
         assert!(matches!(err, TlsError::BadCertificate { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_key_matches_only_its_own_certificate() {
+        use crate::{CertificateAuthority, KeyAlgorithm};
+        for algo in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Rsa2048] {
+            let ca = CertificateAuthority::generate("ca", algo, 10).unwrap();
+            let server = ca.issue_server(&["localhost".into()], algo, 10).unwrap();
+            let client = ca.issue_client("c", algo, 10).unwrap();
+            assert!(key_matches_certificate(&server.key_pem, &server.cert_pem).unwrap());
+            assert!(key_matches_certificate(&client.key_pem, &client.cert_pem).unwrap());
+            assert!(key_matches_certificate(&ca.pem().key_pem, &ca.pem().cert_pem).unwrap());
+            assert!(!key_matches_certificate(&client.key_pem, &server.cert_pem).unwrap());
+            assert!(!key_matches_certificate(&ca.pem().key_pem, &server.cert_pem).unwrap());
+        }
+        // Across algorithms, and an RSA key in PKCS#1 as docker-machine writes it.
+        let rsa_ca = CertificateAuthority::generate("ca", KeyAlgorithm::Rsa2048, 10).unwrap();
+        let ec_ca = CertificateAuthority::generate("ca", KeyAlgorithm::EcdsaP256, 10).unwrap();
+        assert!(!key_matches_certificate(&ec_ca.pem().key_pem, &rsa_ca.pem().cert_pem).unwrap());
+        assert!(!key_matches_certificate(&rsa_ca.pem().key_pem, &ec_ca.pem().cert_pem).unwrap());
+        let pkcs1 = {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::pkcs8::DecodePrivateKey;
+            rsa::RsaPrivateKey::from_pkcs8_pem(&rsa_ca.pem().key_pem)
+                .unwrap()
+                .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+                .unwrap()
+                .to_string()
+        };
+        assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        assert!(key_matches_certificate(&pkcs1, &rsa_ca.pem().cert_pem).unwrap());
+        // What is not a key is an error, not a "no".
+        assert!(key_matches_certificate("hello", &rsa_ca.pem().cert_pem).is_err());
     }
 }

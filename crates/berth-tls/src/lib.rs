@@ -23,6 +23,8 @@ pub use authority::{
 };
 pub use config::{client_config, crypto_provider, server_config};
 pub use error::TlsError;
-pub use inspect::{CertInfo, covers, days_until_expiry, inspect, verify_chain};
+pub use inspect::{
+    CertInfo, covers, days_until_expiry, inspect, key_matches_certificate, verify_chain,
+};
 /// Re-exported so callers use the same rustls as the configurations returned here.
 pub use rustls;

@@ -465,6 +465,11 @@ pub struct ImportArgs {
     /// $MACHINE_STORAGE_PATH, else ~/.docker/machine).
     #[arg(long, value_name = "PATH")]
     pub from: Option<PathBuf>,
+    /// Also read the files that config.json names by absolute path outside the store
+    /// (certificates, SSH keys) where the store has no copy; each one read is named. Off by
+    /// default: a store someone handed over can name any file of this computer.
+    #[arg(long)]
+    pub trust_recorded_paths: bool,
     /// The machines to import (default: every machine there).
     pub names: Vec<String>,
 }

@@ -38,20 +38,22 @@ impl Progress {
         }
     }
 
-    /// A line for one machine.
+    /// A line for one machine. The name is shown escaped to one line: it can be a folder
+    /// name from a store berth did not make (`import`), with a newline or a terminal escape.
     pub fn machine(&self, name: &str) -> MachineProgress {
+        let name = escape(name, Lines::Escape);
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.set_prefix(name.to_owned());
+            bar.set_prefix(name.to_string());
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
         MachineProgress {
-            name: name.to_owned(),
+            name: name.into_owned(),
             bar,
             progress: self.clone(),
             step: String::new(),

@@ -15,11 +15,12 @@
 //! pointed to is never opened. Owners are ids the caller chose, never ids read from the guest.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use berth_fs::ReadError;
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
@@ -50,12 +51,9 @@ pub(crate) struct GuestRoot {
     fix_in: PathBuf,
 }
 
-/// What every lookup beneath the root may not do.
+/// What every lookup beneath the root may not do: berth-fs's flags (no link, nothing outside), and no mount point inside the root crossed.
 fn resolve() -> ResolveFlags {
-    ResolveFlags::BENEATH
-        | ResolveFlags::NO_SYMLINKS
-        | ResolveFlags::NO_MAGICLINKS
-        | ResolveFlags::NO_XDEV
+    berth_fs::resolve_flags() | ResolveFlags::NO_XDEV
 }
 
 /// A unique temporary name in a folder (this process, a counter).
@@ -268,37 +266,30 @@ impl GuestRoot {
         }
         let parent = dir.as_ref().map_or(self.fd.as_fd(), |f| f.as_fd());
         let path = self.path.join(rel);
-        // O_NONBLOCK: a FIFO must not hang the driver; it is refused below by its type anyway.
-        let fd = match rfs::openat2(
-            parent,
-            name.as_str(),
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-            resolve(),
-        ) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT | Errno::LOOP | Errno::XDEV) => return Ok(None),
-            Err(e) => return Err(NspawnError::io("could not read", &path)(e.into())),
-        };
-        let stat =
-            rfs::fstat(&fd).map_err(|e| NspawnError::io("could not stat", &path)(e.into()))?;
-        if rfs::FileType::from_raw_mode(stat.st_mode) != rfs::FileType::RegularFile {
-            return Ok(None);
-        }
-        let mut text = String::new();
-        File::from(fd)
-            .take(limit + 1)
-            .read_to_string(&mut text)
-            .map_err(NspawnError::io("could not read", &path))?;
-        if text.len() as u64 > limit {
-            return Err(NspawnError::io("refusing to read", &path)(
+        // berth-fs opens it O_NONBLOCK (a FIFO must not hang the driver) and refuses anything
+        // but a regular file by the type of the open descriptor.
+        match berth_fs::read_at(parent, Path::new(name.as_str()), resolve(), limit) {
+            Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|e| {
+                NspawnError::io("could not read", &path)(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    e,
+                ))
+            }),
+            Err(
+                ReadError::Absent
+                | ReadError::Link
+                | ReadError::Escapes
+                | ReadError::NotRegular(_)
+                | ReadError::NotFolder(_),
+            ) => Ok(None),
+            Err(ReadError::TooLarge { limit }) => Err(NspawnError::io("refusing to read", &path)(
                 std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!("it is larger than {limit} bytes"),
                 ),
-            ));
+            )),
+            Err(ReadError::Io(e)) => Err(NspawnError::io("could not read", &path)(e)),
         }
-        Ok(Some(text))
     }
 }
 

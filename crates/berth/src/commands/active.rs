@@ -37,12 +37,7 @@ pub fn active_names(ctx: &Ctx, docker_host: &str) -> anyhow::Result<Vec<String>>
         .list::<berth_machine::MachineRecord>()?
         .into_iter()
         .filter_map(|entry| entry.record.ok())
-        .filter(|record| {
-            record
-                .url
-                .as_ref()
-                .is_some_and(|url| url == docker_host)
-        })
+        .filter(|record| record.url.as_ref().is_some_and(|url| url == docker_host))
         .map(|record| record.name.to_string())
         .collect())
 }

@@ -23,7 +23,8 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
             .join(".docker/machine"),
         },
     };
-    let source = DockerMachineStore::open(&from)?;
+    let source =
+        DockerMachineStore::open(&from)?.trusting_recorded_paths(args.trust_recorded_paths);
     source.check_apart_from(ctx.store())?;
     let names = if args.names.is_empty() {
         let names = source.names()?;

@@ -181,6 +181,8 @@ where
                 Vec::new(),
             ),
         };
+        // The name may be a folder name from a store berth did not make (`import`).
+        let name = crate::printer::escape(&name, crate::printer::Lines::Escape).into_owned();
         for warning in warnings {
             ctx.printer.warn(&format!("{name}: {warning}"));
         }
