@@ -19,6 +19,7 @@ mod import;
 mod interrupt;
 mod live_restore;
 mod power;
+mod preboot;
 mod provisioning;
 mod reboot;
 mod remove;
@@ -45,6 +46,6 @@ pub use live_restore::{
 pub use power::{past_tense, power, verb};
 pub use provisioning::{Options, provision, reprovision};
 pub use reboot::REBOOT_WAIT;
-pub use remove::{Removed, remove};
+pub use remove::{Removed, remove, remove_with};
 pub use status::{Live, LiveState, live_state, live_states};
 pub use upgrade::{Upgraded, open_session, upgrade};
