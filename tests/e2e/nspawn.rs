@@ -36,6 +36,24 @@ fn an_nspawn_machine_lives_and_dies_through_berth() {
         berth.docker(&name, "info").status.success(),
         "docker info over TLS failed"
     );
+    // Issue 20: the engine's files were in the root before the first boot, so the engine
+    // started once, already with TLS, and provisioning restarted nothing: one start of
+    // docker.service in this boot's journal, and the same dockerd after a second provision.
+    let engine = |berth: &Berth| {
+        berth.ok(&[
+            "ssh",
+            &name,
+            "--",
+            "systemctl show docker -p ExecMainPID,NRestarts; echo starts=$(journalctl -b -u docker --no-pager -o cat | grep -c '^Starting docker.service')",
+        ])
+    };
+    let first = engine(&berth);
+    assert!(
+        first.contains("starts=1") && first.contains("NRestarts=0"),
+        "docker.service of a fresh machine started more than once: {first}"
+    );
+    berth.ok(&["provision", "-y", &name]);
+    assert_eq!(engine(&berth), first, "provision restarted a fresh engine");
     let ca = std::fs::read(berth.machine_dir(&name).join("ca.pem")).unwrap();
 
     berth.ok(&["stop", &name]);

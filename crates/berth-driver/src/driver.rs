@@ -3,7 +3,7 @@
 
 use crate::error::DriverError;
 use crate::types::{
-    Capabilities, CreateRequest, Created, FlagSpec, MachineRef, MachineState, Operation,
+    Capabilities, CreateRequest, Created, FlagSpec, GuestFile, MachineRef, MachineState, Operation,
     SshEndpoint,
 };
 
@@ -36,6 +36,19 @@ pub trait Driver: Send + Sync {
     /// Power the machine on.
     fn start(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError>;
 
+    /// Boot a machine that `create` made without booting it (it answered
+    /// [`Created::boot_pending`]), with `files` written into its root first. berth calls it
+    /// only after such an answer. The default boots without the files; provisioning then
+    /// writes them over SSH, as on any host, and restarts the engine.
+    fn start_with_files(
+        &self,
+        m: &MachineRef,
+        files: &[GuestFile],
+        progress: &dyn Fn(&str),
+    ) -> Result<(), DriverError> {
+        let _ = files;
+        self.start(m, progress)
+    }
     /// Shut the machine down in an orderly way.
     fn stop(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError>;
 
@@ -95,6 +108,14 @@ impl<T: Driver + ?Sized> Driver for Box<T> {
     }
     fn start(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
         (**self).start(m, progress)
+    }
+    fn start_with_files(
+        &self,
+        m: &MachineRef,
+        files: &[GuestFile],
+        progress: &dyn Fn(&str),
+    ) -> Result<(), DriverError> {
+        (**self).start_with_files(m, files, progress)
     }
     fn stop(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
         (**self).stop(m, progress)

@@ -16,8 +16,8 @@ pub use driver::{Driver, Interrupter, no_progress};
 pub use error::DriverError;
 pub use plugin::{Deadlines, PluginDriver, PluginOptions, PluginSearch};
 pub use types::{
-    Capabilities, CreateRequest, Created, FlagKind, FlagSpec, MachineRef, MachineState, Operation,
-    SshEndpoint,
+    Capabilities, CreateRequest, Created, FlagKind, FlagSpec, GuestEngine, GuestFile, MachineRef,
+    MachineState, Operation, SshEndpoint, StartRequest,
 };
 
 /// The driver called `name`: a built-in one, else the first plugin

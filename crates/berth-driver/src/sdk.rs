@@ -28,7 +28,7 @@ use crate::protocol::{
     self, ActivateResult, AddressResult, Capabilities, CreateFlagsResult, ProgressParams, RpcError,
     StateResult, codes,
 };
-use crate::types::{CreateRequest, MachineRef, Operation};
+use crate::types::{CreateRequest, MachineRef, Operation, StartRequest};
 
 /// Serve `driver` on this process's stdin and stdout until berth closes
 /// stdin. Returns failure only when the pipes themselves fail.
@@ -159,7 +159,14 @@ fn dispatch(
             let req: CreateRequest = decode(params)?;
             encode(driver.create(&req, progress).map_err(to_rpc)?)
         }
-        "Driver.Start" => unit(driver.start(&decode(params)?, progress)),
+        "Driver.Start" => {
+            let req: StartRequest = decode(params)?;
+            unit(if req.files.is_empty() {
+                driver.start(&req.machine, progress)
+            } else {
+                driver.start_with_files(&req.machine, &req.files, progress)
+            })
+        }
         "Driver.Stop" => unit(driver.stop(&decode(params)?, progress)),
         "Driver.Restart" => unit(driver.restart(&decode(params)?, progress)),
         "Driver.Kill" => unit(driver.kill(&decode(params)?, progress)),

@@ -156,6 +156,69 @@ pub struct CreateRequest {
     /// its path as [`SshEndpoint::key_path`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_public_key: Option<String>,
+    /// berth can hand the engine's files (certificates, drop-in) to the driver before the
+    /// machine first boots. A driver that can write them into the guest's root makes the
+    /// machine without booting it and answers [`Created::boot_pending`]; berth then calls
+    /// [`Driver::start_with_files`](crate::Driver::start_with_files). Others ignore it and
+    /// boot as always (older plugins never see a field they do not know).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preboot: bool,
+}
+
+/// How the engine sits in a machine's root that is made but not booted yet: what berth needs
+/// to render the drop-in that provisioning would render there once it can look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestEngine {
+    /// Where dockerd is in the guest (Debian's docker.io: `/usr/sbin/dockerd`).
+    pub dockerd_path: String,
+    /// Whether the guest has docker.socket (the engine then gets `-H fd://`).
+    #[serde(default)]
+    pub socket_activated: bool,
+}
+
+/// A file berth asks a driver to put into a machine's root before it boots.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestFile {
+    /// The absolute path in the guest, e.g. `/etc/docker/server.pem`.
+    pub path: String,
+    /// Its permission bits, e.g. `0o600` (owner root).
+    pub mode: u32,
+    /// Its bytes, as text (certificates, keys and unit files are text).
+    pub contents: String,
+}
+
+impl GuestFile {
+    /// A file for `path` with `mode` and `contents`.
+    pub fn new(path: &str, mode: u32, contents: impl Into<String>) -> Self {
+        GuestFile {
+            path: path.to_owned(),
+            mode,
+            contents: contents.into(),
+        }
+    }
+}
+
+/// Leaves the contents out: one of these files is the engine's private key.
+impl fmt::Debug for GuestFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuestFile")
+            .field("path", &self.path)
+            .field("mode", &format_args!("{:o}", self.mode))
+            .field("bytes", &self.contents.len())
+            .finish()
+    }
+}
+
+/// `Driver.Start`'s parameters on the wire: the machine, and the files to write into its root
+/// first (absent, or empty, for a plain start — which is all an older berth sends).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartRequest {
+    /// The machine.
+    #[serde(flatten)]
+    pub machine: MachineRef,
+    /// Files for the guest's root, written before it boots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<GuestFile>,
 }
 
 /// What a driver reports after creating a machine.
@@ -178,6 +241,11 @@ pub struct Created {
     /// no storage of its own.
     #[serde(default)]
     pub data: serde_json::Value,
+    /// Set when the driver made the machine but did not boot it, because the request said
+    /// [`CreateRequest::preboot`]: how the engine sits in its root. berth then writes the
+    /// engine's files through [`Driver::start_with_files`](crate::Driver::start_with_files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_pending: Option<GuestEngine>,
 }
 
 /// A machine that exists, as berth hands it to a driver after create.
@@ -302,6 +370,7 @@ mod tests {
             machine_dir: "/tmp/m".into(),
             flags: serde_json::from_value(flags).unwrap(),
             ssh_public_key: None,
+            preboot: false,
         }
     }
 

@@ -161,6 +161,50 @@ impl Engine {
         self.call("GET /_ping", self.docker.ping()).await.map(drop)
     }
 
+    /// `GET /_ping`, and what its `Swarm` header says: `inactive`, `pending`, `error`,
+    /// `locked`, `active/worker` or `active/manager` (moby's ping handler, API 1.42 and later).
+    /// `None` from engines that do not send it (Debian's 20.10, API 1.41): they say nothing
+    /// about Swarm mode there, and `/info` must be asked.
+    pub async fn ping_swarm(&self) -> Result<Option<String>, EngineError> {
+        use http_body_util::BodyExt as _;
+        let limit = self.inner.timeout.saturating_mul(3);
+        let asked = async {
+            let response = self.inner.get("/_ping").await?;
+            let status = response.status();
+            let swarm = response
+                .headers()
+                .get("Swarm")
+                .and_then(|v| v.to_str().ok())
+                // An engine's header, bounded and plain before it goes anywhere.
+                .filter(|v| v.len() <= 32 && v.bytes().all(|b| b.is_ascii_graphic()))
+                .map(str::to_owned);
+            // The body ("OK") is read whole, so the connection stays usable for `/version`;
+            // an engine that sends more than a ping's worth is not read further.
+            let body = http_body_util::Limited::new(response.into_body(), 4096)
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            if !status.is_success() {
+                return Err(EngineError::HttpStatus {
+                    address: self.inner.address.to_string(),
+                    what: "GET /_ping",
+                    status: status.as_u16(),
+                    message: shorten(&String::from_utf8_lossy(&body)),
+                });
+            }
+            Ok(swarm)
+        };
+        match tokio::time::timeout(limit, asked).await {
+            Ok(answer) => answer,
+            Err(_) => Err(EngineError::Timeout {
+                address: self.inner.address.to_string(),
+                timeout: limit,
+                stage: "waiting for the answer",
+            }),
+        }
+    }
+
     /// `GET /version`.
     pub async fn version(&self) -> Result<EngineVersion, EngineError> {
         let v = self.call("GET /version", self.docker.version()).await?;

@@ -73,6 +73,40 @@ impl Inner {
         req: BollardRequest,
     ) -> Result<Response<Incoming>, EngineError> {
         let req = self.origin_form(req)?;
+        self.send_request(req).await
+    }
+
+    /// `GET path` without a body, on the kept connection: for the calls whose answer's headers
+    /// matter, which bollard does not hand back (`/_ping`'s `Swarm`).
+    pub(crate) async fn get(&self, path: &str) -> Result<Response<Incoming>, EngineError> {
+        use http_body_util::BodyExt as _;
+        let bad = |e: http::Error| EngineError::BadHttp {
+            address: self.address.to_string(),
+            what: "a request",
+            reason: e.to_string(),
+        };
+        let host = header::HeaderValue::from_str(&self.address.to_string()).map_err(|e| {
+            EngineError::BadHttp {
+                address: self.address.to_string(),
+                what: "a request",
+                reason: e.to_string(),
+            }
+        })?;
+        let body: Body = http_body_util::Empty::<bytes::Bytes>::new()
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        let req = Request::get(path)
+            .header(header::HOST, host)
+            .header(
+                header::USER_AGENT,
+                concat!("berth/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(body)
+            .map_err(bad)?;
+        self.send_request(req).await
+    }
+
+    async fn send_request(&self, req: Request<Body>) -> Result<Response<Incoming>, EngineError> {
         let mut slot = self.conn.lock().await;
         let mut sender = match slot.take() {
             Some(sender) if !sender.is_closed() => sender,

@@ -83,6 +83,8 @@ pub fn create(
         machine_dir: machine.dir().to_path_buf(),
         flags: spec.flags.clone(),
         ssh_public_key: None,
+        // A driver that can take the engine's files before the first boot does so (below).
+        preboot: true,
     };
     let stop_driver = driver
         .interrupter()
@@ -194,6 +196,9 @@ pub fn create(
         return Ok(());
     }
     machine.save(&record)?;
+    if let Some(guest) = &created.boot_pending {
+        boot_with_engine_files(driver, &machine, &mut record, guest, interrupt, events)?;
+    }
 
     let options = Options {
         renewal: Renewal::KeepIfValid,
@@ -219,5 +224,65 @@ pub fn create(
     })?;
     contexts::sync(machines, &machine, &mut record, events)?;
     machine.save(&record)?;
+    Ok(())
+}
+
+/// The driver made the machine without booting it: the engine's files go into its root and the
+/// driver boots it (see [`crate::preboot`]). A failure keeps the machine in state Error, as a
+/// failed driver create does, for `berth rm` to remove or `berth start` and `berth provision`
+/// to finish.
+fn boot_with_engine_files(
+    driver: &dyn Driver,
+    machine: &berth_store::Machine,
+    record: &mut MachineRecord,
+    guest: &berth_driver::GuestEngine,
+    interrupt: &crate::interrupt::Interrupt,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), MachineError> {
+    let name = record.name.clone();
+    let step = "booting with the engine's certificates and drop-in in place";
+    events(Event::Step(step));
+    let address = record
+        .ssh
+        .as_ref()
+        .map(|ssh| ssh.host.clone())
+        .unwrap_or_default();
+    let booted = crate::preboot::files(machine, record, guest, &address).and_then(|files| {
+        machine.save(record)?;
+        let machine_ref = crate::driver::machine_ref(machine, record)?;
+        let _stop_driver = driver
+            .interrupter()
+            .map(|stop| interrupt.on_trigger(move || stop()));
+        with_driver_progress(events, |progress| {
+            driver.start_with_files(&machine_ref, &files, progress)
+        })
+        .map_err(|err| {
+            MachineError::with_source(
+                format!("the {} driver could not boot '{name}'", driver.name()),
+                err,
+            )
+        })
+    });
+    if let Err(err) = booted {
+        record.state = MachineState::Error;
+        if interrupt.is_triggered() {
+            record.error = Some(provisioning::interrupted_note(step));
+            machine.save(record)?;
+            return Err(MachineError::Interrupted {
+                machine: name.clone(),
+                step: step.to_owned(),
+                next: format!(
+                    "it is kept in state Error; `berth rm {name}` removes what the driver made, then run the create again"
+                ),
+            });
+        }
+        record.error = Some(err.full_message());
+        machine.save(record)?;
+        return Err(MachineError::msg(format!(
+            "{}\n  machine '{name}' is kept in state Error: `berth rm {name}` removes it",
+            err.causes().join("\n  caused by: ")
+        )));
+    }
+    events(Event::StepDone(step));
     Ok(())
 }

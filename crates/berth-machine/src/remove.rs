@@ -8,6 +8,7 @@ use crate::contexts;
 use crate::driver::{Machines, machine_ref};
 use crate::error::MachineError;
 use crate::event::{Event, with_driver_progress};
+use crate::swarm::Departures;
 
 /// What was removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +28,33 @@ pub fn remove(
     force: bool,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<Removed, MachineError> {
+    remove_with(machines, name, force, &Departures::alone(name), events)
+}
+
+/// [`remove`] of one of several machines of one command: a swarm node leaves its cluster in its
+/// turn ([`Departures`]: workers first, managers after them, the last manager last), and its
+/// host goes as soon as it has left.
+pub fn remove_with(
+    machines: &Machines,
+    name: &str,
+    force: bool,
+    departures: &Departures,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<Removed, MachineError> {
+    // Whatever happens below, nobody waits for this machine's leave past this call.
+    struct Gone<'a>(&'a Departures, &'a str);
+    impl Drop for Gone<'_> {
+        fn drop(&mut self) {
+            self.0.skip(self.1);
+        }
+    }
+    let _gone = Gone(departures, name);
     let store = machines.store();
     let machine = store.machine(name)?;
     let lock = store.lock(name, Duration::from_secs(10))?;
     let removed = match machine.load() {
         Ok(record) => {
-            leave_swarm(machines, name, force, events)?;
+            leave_swarm(machines, name, force, departures, events)?;
             remove_host(machines, &machine, &record, force, events)?;
             contexts::remove(machines, name, &record.context, events)?;
             if record.capabilities().owns_host {
@@ -66,9 +88,10 @@ fn leave_swarm(
     machines: &Machines,
     name: &str,
     force: bool,
+    departures: &Departures,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    match crate::swarm::leave_before_remove(machines, name, force, events) {
+    match crate::swarm::leave_before_remove(machines, name, force, departures, events) {
         Ok(_) => Ok(()),
         Err(err) if force => {
             events(Event::Warn(&format!(

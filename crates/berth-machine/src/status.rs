@@ -106,31 +106,22 @@ async fn ask_until(
             .machine(&record.name)
             .map_err(crate::MachineError::from)
             .and_then(|machine| engine_for(&machine, record, timeout));
-        let result = match &engine {
-            Ok(engine) => engine.probe().await.map_err(crate::MachineError::from),
-            Err(e) => Err(crate::MachineError::msg(e.full_message())),
-        };
-        match (result, engine) {
-            (Ok(version), Ok(engine)) => {
-                // A little before the deadline of the whole `ls`, so that a slow `/info` never
-                // turns a machine that answered into Timeout.
-                let info_until = until
-                    .checked_sub(Duration::from_millis(200))
-                    .unwrap_or(until);
-                let swarm = match tokio::time::timeout_at(info_until, engine.info()).await {
-                    Ok(Ok(info)) => Some(Membership::from_info(&info)),
-                    _ => None,
-                };
-                return Live {
-                    state: LiveState::State(berth_driver::MachineState::Running.to_string()),
-                    docker: format!("v{}", version.version),
-                    error: None,
-                    swarm,
-                    response: Duration::ZERO,
-                };
-            }
-            (Ok(_), Err(err)) => Some(err),
-            (Err(err), _) => Some(err),
+        match engine {
+            Err(err) => Some(err),
+            Ok(engine) => match engine.ping_swarm().await {
+                Ok(swarm_header) => {
+                    return answered(&engine, swarm_header.as_deref(), until).await;
+                }
+                // An address that never answers is not a stopped machine, whatever a driver's
+                // quick look at another port says: it shows Timeout, the same every run (as a
+                // docker-machine generic machine does, whose state check outlasts `--timeout`).
+                Err(err @ berth_engine::EngineError::Timeout { .. }) => {
+                    let mut live = Live::timeout(timeout);
+                    live.error = Some(format!("the engine did not answer: {err}"));
+                    return live;
+                }
+                Err(err) => Some(crate::MachineError::from(err)),
+            },
         }
     } else {
         None
@@ -173,6 +164,42 @@ async fn ask_until(
             engine_error.map(|err| format!("cannot reach the engine: {}", err.full_message()));
     }
     live
+}
+
+/// A machine whose engine answered its ping: Running. Its version and, where the ping says it
+/// is a Swarm node (or does not say: engines before API 1.42 send no `Swarm` header), its
+/// membership are asked on the same connection, each only while `until` leaves time: a slow
+/// answer costs the DOCKER or SWARM column (`Unknown`, empty), never the machine's state.
+async fn answered(
+    engine: &berth_engine::Engine,
+    swarm_header: Option<&str>,
+    until: Instant,
+) -> Live {
+    // A little before the deadline of the whole `ls`, so that what the engine already said
+    // (it runs) is what `ls` shows.
+    let extras_until = until
+        .checked_sub(Duration::from_millis(200))
+        .unwrap_or(until);
+    let docker = match tokio::time::timeout_at(extras_until, engine.version()).await {
+        Ok(Ok(version)) => format!("v{}", version.version),
+        _ => "Unknown".to_owned(),
+    };
+    let swarm = if swarm_header == Some("inactive") {
+        // The ping said it: no `/info`, the request that costs an engine most.
+        Some(Membership::from_info(&Default::default()))
+    } else {
+        match tokio::time::timeout_at(extras_until, engine.info()).await {
+            Ok(Ok(info)) => Some(Membership::from_info(&info)),
+            _ => None,
+        }
+    };
+    Live {
+        state: LiveState::State(berth_driver::MachineState::Running.to_string()),
+        docker,
+        error: None,
+        swarm,
+        response: Duration::ZERO,
+    }
 }
 
 /// Every machine at once; whatever has not answered when `deadline` passes is `Timeout`, so

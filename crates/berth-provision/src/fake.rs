@@ -37,6 +37,8 @@ pub(crate) struct FakeHost {
     pub active: Cell<bool>,
     pub files: RefCell<BTreeMap<String, (String, Vec<u8>)>>,
     pub restarts: Cell<u32>,
+    /// Starts of a stopped engine with nothing changed (configure.sh's `systemctl start`).
+    pub starts: Cell<u32>,
     pub install_fails: bool,
     pub start_fails: bool,
     pub sent: RefCell<Vec<Sent>>,
@@ -64,6 +66,7 @@ impl FakeHost {
             active: Cell::new(engine),
             files: RefCell::new(BTreeMap::new()),
             restarts: Cell::new(0),
+            starts: Cell::new(0),
             install_fails: false,
             start_fails: false,
             sent: RefCell::new(Vec::new()),
@@ -169,7 +172,8 @@ impl FakeHost {
             files.insert(path.clone(), (args[3].clone(), stdin.to_vec()));
         }
         let mut restarted = false;
-        if changed || daemon_changed || certs_changed || !self.active.get() {
+        let restart = changed || daemon_changed || certs_changed;
+        if restart || !self.active.get() {
             if self.start_fails {
                 // As configure.sh does: the previous drop-in back, the old engine started again.
                 match old {
@@ -188,8 +192,14 @@ impl FakeHost {
                 };
             }
             self.active.set(true);
-            self.restarts.set(self.restarts.get() + 1);
-            restarted = true;
+            // As configure.sh does: a stopped engine with nothing changed is started, which
+            // stops nothing and is no restart.
+            if restart {
+                self.restarts.set(self.restarts.get() + 1);
+                restarted = true;
+            } else {
+                self.starts.set(self.starts.get() + 1);
+            }
         }
         Self::ok(format!(
             "changed={}\nrestarted={}\n",

@@ -542,12 +542,22 @@ impl Run<'_, '_> {
 /// The drop-in's mode on the host: 0600 when it carries `Environment=` values (`--engine-env`
 /// is where proxies with passwords and tokens go), else 0644 like the packaged units.
 fn dropin_mode(dropin: &str) -> &'static str {
+    if dropin_mode_bits(dropin) == 0o600 {
+        "0600"
+    } else {
+        "0644"
+    }
+}
+
+/// [`dropin_mode`] as permission bits, for a drop-in written into a guest's root before it
+/// boots: the same mode provisioning then finds and keeps.
+pub fn dropin_mode_bits(dropin: &str) -> u32 {
     if dropin
         .lines()
         .any(|l| l.trim_start().starts_with("Environment="))
     {
-        "0600"
+        0o600
     } else {
-        "0644"
+        0o644
     }
 }

@@ -302,6 +302,33 @@ fn second_run_changes_nothing_and_restarts_nothing() {
     ));
 }
 
+/// A machine whose driver wrote berth's files into its root before it first booted: its engine
+/// is still starting when provisioning looks (not active yet), and everything provisioning
+/// would write is already there. Provisioning verifies: it starts nothing twice and restarts
+/// nothing (issue 20: the nspawn engine was started, then restarted with TLS).
+#[test]
+fn files_in_place_before_the_boot_are_verified_not_restarted() {
+    let host = FakeHost::debian(true);
+    let engine = EngineConfig::default();
+    run(&host, &plan("web1", &engine), 1, 0).0.unwrap();
+    assert_eq!(host.restarts.get(), 1);
+    // The same files, an engine that has not finished starting.
+    host.active.set(false);
+    host.sent.borrow_mut().clear();
+    let outcome = run(&host, &plan("web1", &engine), 1, 0).0.unwrap();
+    assert!(!outcome.dropin_changed);
+    assert!(
+        !outcome.restarted,
+        "a start job under way must not become a restart"
+    );
+    assert_eq!(host.restarts.get(), 1);
+    assert_eq!(host.starts.get(), 1);
+    assert_eq!(
+        host.scripts(),
+        [DETECT_SCRIPT, WRITE_FILES_SCRIPT, CONFIGURE_SCRIPT]
+    );
+}
+
 #[test]
 fn new_certificates_restart_the_engine_with_the_same_dropin() {
     let host = FakeHost::debian(true);

@@ -35,7 +35,9 @@ pub use daemon_json::DAEMON_JSON_PATH;
 pub use dropin::{CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, dockerd_args, render_dropin};
 pub use error::{DROPIN_PATH, ErrorKind, ProvisionError};
 pub use facts::{HostFacts, parse_os_release};
-pub use flow::{Outcome, Plan, Reach, ServerCerts, engine_running, provision, tcp_reach};
+pub use flow::{
+    Outcome, Plan, Reach, ServerCerts, dropin_mode_bits, engine_running, provision, tcp_reach,
+};
 pub use remote::{Output, Remote, RemoteError, StreamKind};
 pub use step::{Event, Step};
 pub use systemd::{environment_line, exec_arg};

@@ -113,7 +113,7 @@ case "$1" in
   is-active) [ "$(cat {state} 2>/dev/null)" = active ] ;;
   is-enabled) [ -e {enabled} ] ;;
   enable) touch {enabled} ;;
-  restart) if [ -e {fail} ]; then echo inactive > {state}; exit 1; fi
+  restart|start) if [ -e {fail} ]; then echo inactive > {state}; exit 1; fi
            if [ -e {fail}-once ]; then rm {fail}-once; echo inactive > {state}; exit 1; fi
            echo active > {state} ;;
   status) echo "docker.service - Docker Application Container Engine"; echo "   Active: failed"; exit 3 ;;
@@ -179,6 +179,23 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
         "changed=0\ndaemon_changed=0\nrestarted=0\n"
     );
     assert!(!log().contains("restart"), "{}", log());
+
+    // Same drop-in, engine not running yet (a machine whose engine boots with berth's files
+    // already in place, its start job under way): started, never restarted, no daemon-reload.
+    std::fs::write(dir.path().join("state"), "inactive\n").unwrap();
+    std::fs::remove_file(dir.path().join("log")).unwrap();
+    let out = configure("[Service]\nA\n", "0");
+    assert_eq!(
+        out.stdout_text(),
+        "changed=0\ndaemon_changed=0\nrestarted=0\n"
+    );
+    assert!(
+        log().contains("systemctl start docker.service"),
+        "{}",
+        log()
+    );
+    assert!(!log().contains("restart"), "{}", log());
+    assert!(!log().contains("daemon-reload"), "{}", log());
 
     // Same drop-in, new certificates: restart.
     let out = configure("[Service]\nA\n", "1");

@@ -117,6 +117,14 @@ pub enum NspawnError {
         /// Where on the host the user removes it (in the machine's upper layer).
         fix: PathBuf,
     },
+    /// berth asked for a file outside the engine's folders of the guest.
+    #[error(
+        "refusing to write {path} into the machine before it boots: berth writes only under /etc/docker/ and /etc/systemd/system/docker.service.d/ there; this is a bug in berth"
+    )]
+    GuestFileRefused {
+        /// The path as berth sent it.
+        path: String,
+    },
     /// The machine did not stop in time.
     #[error(
         "the machine `{name}` (systemd-nspawn pid {pid}) did not stop within {after:?} even after SIGKILL"

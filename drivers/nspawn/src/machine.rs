@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use berth_driver::GuestFile;
 use rustix::process::Signal;
 
 use crate::cmd::{command_line, run};
@@ -245,6 +246,13 @@ impl Machine {
 
     /// Boots the machine and returns once sshd answers on port 22 (or the boot deadline passes).
     pub fn start(&self) -> Result<(), NspawnError> {
+        self.start_with(&[])
+    }
+
+    /// [`Machine::start`], with `files` written into the root before the guest runs: berth's
+    /// engine files (certificates, drop-in) on the first boot, so that the engine starts once,
+    /// already behind mutual TLS. A running machine is left as it is and gets no files.
+    pub fn start_with(&self, files: &[GuestFile]) -> Result<(), NspawnError> {
         preflight()?;
         if self.state() == State::Running {
             return Ok(());
@@ -252,6 +260,7 @@ impl Machine {
         let booted = self
             .mount()
             .and_then(|()| self.write_boot_files())
+            .and_then(|()| self.write_guest_files(files))
             .and_then(|()| {
                 network::attach(&self.config, &self.name, self.address)?;
                 let pid = self.spawn()?;
@@ -345,6 +354,42 @@ impl Machine {
             )?;
         }
         Ok(())
+    }
+
+    /// Writes berth's files into the root as [`Machine::write_boot_files`] writes its own:
+    /// through [`GuestRoot`], owned by root, new folders 0755. Only absolute paths under the
+    /// engine's configuration folders are taken: berth has no business elsewhere in a guest.
+    fn write_guest_files(&self, files: &[GuestFile]) -> Result<(), NspawnError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let root = GuestRoot::open(&self.rootfs(), &self.dir.join("upper"))?;
+        for file in files {
+            let rel = guest_file_path(&file.path)?;
+            root.write(
+                rel,
+                file.contents.as_bytes(),
+                Perm::root(file.mode & 0o777),
+                Perm::root(0o755),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Where the engine of this machine's root is, read from the driver's own cached root
+    /// (the lower layer, which no guest writes): dockerd's path and whether docker.socket
+    /// exists. `None` when the root has no engine.
+    pub fn engine_layout(&self) -> Option<(String, bool)> {
+        let dockerd = ["usr/sbin/dockerd", "usr/bin/dockerd"]
+            .into_iter()
+            .find(|p| self.lower.join(p).is_file())?;
+        let socket = [
+            "lib/systemd/system/docker.socket",
+            "usr/lib/systemd/system/docker.socket",
+        ]
+        .iter()
+        .any(|p| self.lower.join(p).is_file());
+        Some((format!("/{dockerd}"), socket))
     }
 
     /// Starts systemd-nspawn detached (own session, stdin from /dev/null, output to nspawn.log) and records its pid.
@@ -565,6 +610,23 @@ fn sweep_staging(parent: &Path) {
         {
             let _ = fs::remove_dir_all(entry.path());
         }
+    }
+}
+
+/// The folders berth may put files in before a guest boots.
+const GUEST_FILE_FOLDERS: [&str; 2] = ["/etc/docker/", "/etc/systemd/system/docker.service.d/"];
+
+/// `path` relative to the root, when it is an absolute path under [`GUEST_FILE_FOLDERS`]
+/// without `.` or `..` components.
+fn guest_file_path(path: &str) -> Result<&str, NspawnError> {
+    let plain = !path.split('/').any(|c| c == "." || c == "..");
+    let under = GUEST_FILE_FOLDERS
+        .iter()
+        .any(|dir| path.len() > dir.len() && path.starts_with(dir));
+    if plain && under {
+        Ok(&path[1..])
+    } else {
+        Err(NspawnError::GuestFileRefused { path: path.into() })
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use berth_driver::{
-    CreateRequest, Created, Driver, DriverError, FlagKind, FlagSpec, MachineRef, MachineState,
-    Operation, SshEndpoint,
+    CreateRequest, Created, Driver, DriverError, FlagKind, FlagSpec, GuestEngine, GuestFile,
+    MachineRef, MachineState, Operation, SshEndpoint,
 };
 use serde::{Deserialize, Serialize};
 
@@ -302,12 +302,27 @@ impl Driver for NspawnDriver {
         }
         let machine = Machine::create_owned(&config, &name, &public_key, Some(&token))
             .map_err(|e| failed("create", e))?;
-        progress("booting");
-        if let Err(err) = machine.start() {
-            // Nothing half-made is left: berth would have no record of it to remove.
-            let log = machine.log_tail();
-            let _ = machine.remove();
-            return Err(failed("create", format!("{err}\n{log}")));
+        // berth can hand over the engine's files before the first boot: answer with the
+        // engine's layout and boot in `start_with_files`, so the engine starts once, with TLS.
+        let boot_pending = if req.preboot {
+            machine
+                .engine_layout()
+                .map(|(dockerd_path, socket_activated)| GuestEngine {
+                    dockerd_path,
+                    socket_activated,
+                })
+        } else {
+            None
+        };
+        // With `boot_pending`, `start_with_files` boots it; berth has its record by then.
+        if boot_pending.is_none() {
+            progress("booting");
+            if let Err(err) = machine.start() {
+                // Nothing half-made is left: berth would have no record of it to remove.
+                let log = machine.log_tail();
+                let _ = machine.remove();
+                return Err(failed("create", format!("{err}\n{log}")));
+            }
         }
         Ok(Created {
             ssh: Some(SshEndpoint {
@@ -318,6 +333,7 @@ impl Driver for NspawnDriver {
             }),
             engine_url: None,
             engine_port: None,
+            boot_pending,
             data: serde_json::to_value(Data {
                 machine: name,
                 subnet: format!("{}.{}.{}", subnet[0], subnet[1], subnet[2]),
@@ -333,6 +349,22 @@ impl Driver for NspawnDriver {
         }
         progress("booting");
         machine.start().map_err(|e| failed("start", e))
+    }
+
+    fn start_with_files(
+        &self,
+        m: &MachineRef,
+        files: &[GuestFile],
+        progress: &dyn Fn(&str),
+    ) -> Result<(), DriverError> {
+        let machine = Data::from_ref(m)?.open(m, "start")?;
+        if machine.state() == State::Running {
+            return Ok(());
+        }
+        progress("booting");
+        machine
+            .start_with(files)
+            .map_err(|e| failed("start", format!("{e}\n{}", machine.log_tail())))
     }
 
     fn stop(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {

@@ -117,6 +117,7 @@ impl Driver for Example {
             ssh: Some(ssh),
             engine_url: None,
             engine_port: None,
+            boot_pending: None,
             data: serde_json::json!({ "host": host }),
         })
     }

@@ -201,6 +201,7 @@ impl Driver for GenericDriver {
             ssh: Some(data.endpoint()),
             engine_url: None,
             engine_port,
+            boot_pending: None,
             data: serde_json::to_value(&data).map_err(|e| DriverError::Failed {
                 driver: NAME.to_owned(),
                 operation: "create".to_owned(),
@@ -254,6 +255,7 @@ mod tests {
             machine_dir: "/tmp/web1".into(),
             flags: serde_json::from_value(flags).unwrap(),
             ssh_public_key: None,
+            preboot: false,
         }
     }
 

@@ -115,6 +115,7 @@ impl Driver for NoneDriver {
             ssh: None,
             engine_url: Some(url.clone()),
             engine_port: None,
+            boot_pending: None,
             data: serde_json::json!({ "url": url }),
         })
     }
@@ -203,6 +204,7 @@ mod tests {
             machine_dir: "/tmp/e".into(),
             flags: [(URL.to_owned(), json!(url))].into(),
             ssh_public_key: None,
+            preboot: false,
         };
         let c = NoneDriver.create(&req, &no_progress).unwrap();
         assert_eq!(c.engine_url.as_deref(), Some(url.as_str()));
@@ -226,6 +228,7 @@ mod tests {
             machine_dir: "/tmp/e".into(),
             flags: [(URL.to_owned(), json!("unix:///var/run/docker.sock"))].into(),
             ssh_public_key: None,
+            preboot: false,
         };
         let e = NoneDriver
             .create(&req, &no_progress)

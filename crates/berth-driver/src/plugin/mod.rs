@@ -26,7 +26,8 @@ use crate::driver::{Driver, Interrupter};
 use crate::error::DriverError;
 use crate::protocol::{self, ActivateParams, ActivateResult, AddressResult, RpcError, codes};
 use crate::types::{
-    CreateRequest, Created, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
+    CreateRequest, Created, FlagSpec, GuestFile, MachineRef, MachineState, Operation, SshEndpoint,
+    StartRequest,
 };
 use process::{CallError, PluginProcess, Waker};
 
@@ -532,6 +533,31 @@ impl Driver for PluginDriver {
     fn start(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {
         self.machine_call::<Value>(Operation::Start, m, progress)
             .map(drop)
+    }
+
+    /// `Driver.Start` with the files in its parameters. Sent only to a plugin that answered
+    /// `boot_pending` to this create, so it knows the field.
+    fn start_with_files(
+        &self,
+        m: &MachineRef,
+        files: &[GuestFile],
+        progress: &dyn Fn(&str),
+    ) -> Result<(), DriverError> {
+        let op = Operation::Start;
+        let request = StartRequest {
+            machine: m.clone(),
+            files: files.to_vec(),
+        };
+        let params =
+            serde_json::to_value(&request).map_err(|e| self.encode_error(op.method(), &e))?;
+        self.call::<Value>(
+            op.method(),
+            &params,
+            self.options.deadlines.for_operation(op),
+            progress,
+        )
+        .map(drop)
+        .map_err(|f| self.failure(f, op.as_str(), Some(op), &m.name))
     }
 
     fn stop(&self, m: &MachineRef, progress: &dyn Fn(&str)) -> Result<(), DriverError> {

@@ -15,6 +15,7 @@ use crate::event::Event;
 
 use super::member::{Membership, NodeState, Role};
 use super::nodes::find_manager;
+use super::order::Departures;
 use super::{Node, short_id};
 
 /// How long berth waits for a drained node's tasks to stop, and for a demotion to take effect.
@@ -52,10 +53,50 @@ pub fn leave(
     force: bool,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<LeaveOutcome, MachineError> {
+    leave_with(machines, name, force, &Departures::alone(name), events)
+}
+
+/// [`leave`] of one of several machines of one command: it leaves in its turn
+/// ([`Departures`]: workers first, managers after them, the last manager last).
+pub fn leave_with(
+    machines: &Machines,
+    name: &str,
+    force: bool,
+    departures: &Departures,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<LeaveOutcome, MachineError> {
     events(Event::Step("asking the engine"));
-    let node = Node::open(machines, name)?;
+    let node = match Node::open(machines, name) {
+        Ok(node) => node,
+        Err(e) => {
+            departures.skip(name);
+            return Err(e);
+        }
+    };
     events(Event::StepDone("asking the engine"));
+    let _turn = wait_turn(departures, &node, events);
     leave_node(machines, &node, force, Caller::Leave, events)
+}
+
+/// Says what `node` is and waits for its turn, with a progress line while it waits.
+fn wait_turn<'a>(
+    departures: &'a Departures,
+    node: &Node,
+    events: &mut dyn FnMut(Event<'_>),
+) -> super::order::Turn<'a> {
+    let waits = node.member.is_manager();
+    if waits {
+        events(Event::Step(
+            "waiting for the cluster's other nodes named to leave first",
+        ));
+    }
+    let turn = departures.arrive(node.name(), Some(&node.member));
+    if waits {
+        events(Event::StepDone(
+            "waiting for the cluster's other nodes named to leave first",
+        ));
+    }
+    turn
 }
 
 /// The leave `rm` does before the host goes. An engine that does not answer is not asked (a
@@ -65,11 +106,13 @@ pub fn leave_before_remove(
     machines: &Machines,
     name: &str,
     force: bool,
+    departures: &Departures,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<LeaveOutcome, MachineError> {
     let node = match Node::open_within(machines, name, RM_ASK) {
         Ok(node) => node,
         Err(e) => {
+            departures.skip(name);
             events(Event::Debug(&format!(
                 "not asking about a swarm: {}",
                 e.full_message()
@@ -78,8 +121,10 @@ pub fn leave_before_remove(
         }
     };
     if !node.member.in_swarm() {
+        departures.skip(name);
         return Ok(LeaveOutcome::NotMember);
     }
+    let _turn = wait_turn(departures, &node, events);
     events(Event::Step("leaving the swarm"));
     let outcome = leave_node(machines, &node, force, Caller::Remove, events)?;
     events(Event::StepDone("leaving the swarm"));

@@ -15,6 +15,7 @@ mod leave;
 mod live_restore_off;
 mod member;
 mod nodes;
+mod order;
 
 use std::net::{IpAddr, ToSocketAddrs};
 use std::time::Duration;
@@ -31,9 +32,10 @@ pub use certs_warning::regenerate_certs_warning;
 pub use cluster::{Cluster, JoinOutcome};
 pub use host::MANAGER_TCP_PORTS;
 pub use init::{InitOutcome, init};
-pub use leave::{LeaveOutcome, leave, leave_before_remove};
+pub use leave::{LeaveOutcome, leave, leave_before_remove, leave_with};
 pub use member::{Membership, NodeState, Role, fill_cluster_ids, short_id};
 pub use nodes::{NodeRow, nodes};
+pub use order::{Departures, Turn, must_go_before, stages};
 
 /// How long a read (`/info`, `/nodes`) may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);

@@ -2,8 +2,10 @@
 # it holds Environment= values), keeping the version it replaces as
 # $1.previous (always 0600: it may hold the same secrets), and, when $6 is not
 # "-", daemon.json ($5) from the next $6 bytes of stdin, keeping the version it
-# replaces as $5.berth-previous. Then (re)starts the engine when anything or the
-# certificates ($3 = 1) changed or the engine is not running. Exit status 42
+# replaces as $5.berth-previous. Then restarts the engine when anything or the
+# certificates ($3 = 1) changed, and starts it when it is not running (a start
+# job under way, as on a machine whose engine boots with berth's files already
+# in place, is waited for: the engine is not started twice). Exit status 42
 # means the engine did not start; stdout then holds its status and journal, the
 # files are put back as they were, the engine is started again if it ran before,
 # and the last line says how that went: rollback=running, rollback=stopped (it
@@ -47,14 +49,19 @@ if [ "$daemon_size" != "-" ]; then
   fi
 fi
 systemctl is-enabled --quiet docker.service 2>/dev/null || systemctl enable --quiet docker.service
-restarted=0
-if [ "$changed" = 1 ] || [ "$daemon_changed" = 1 ] || [ "$certs_changed" = 1 ] || [ "$was_active" = 0 ]; then
+restarted=0 action=
+if [ "$changed" = 1 ] || [ "$daemon_changed" = 1 ] || [ "$certs_changed" = 1 ]; then
+  action=restart
   systemctl daemon-reload
+elif [ "$was_active" = 0 ]; then
+  action=start
+fi
+if [ -n "$action" ]; then
   # The journal quoted on failure starts here, not with older runs' lines.
   since=$(date '+%Y-%m-%d %H:%M:%S')
   # After a failed start, systemd refuses a restart within the start-limit window.
   systemctl reset-failed docker.service docker.socket 2>/dev/null || true
-  if ! systemctl restart docker.service 2>/dev/null; then
+  if ! systemctl "$action" docker.service 2>/dev/null; then
     systemctl status docker.service --no-pager --lines=0 2>&1 || true
     journalctl -u docker.service --since "$since" -n 30 --no-pager 2>&1 || true
     # Never leave the host worse than it was: the previous files back, and the engine
@@ -74,7 +81,8 @@ if [ "$changed" = 1 ] || [ "$daemon_changed" = 1 ] || [ "$certs_changed" = 1 ] |
     fi
     exit 42
   fi
-  restarted=1
+  # A start of a stopped engine stops nothing: only a restart counts as one.
+  if [ "$action" = restart ]; then restarted=1; fi
 fi
 echo "changed=$changed"
 echo "daemon_changed=$daemon_changed"

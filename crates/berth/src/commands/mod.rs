@@ -130,6 +130,43 @@ pub fn run(
     }
 }
 
+/// Whether `command` needs the async runtime: it talks to an engine, catches Ctrl-C, or runs
+/// several machines' work at once on the runtime's threads. An exhaustive match, so that a new
+/// command has to say. Engine calls made from blocking code without a runtime still work
+/// (`berth_engine::block_on` builds a small one of its own), so a wrong `false` is slower, not
+/// broken; a wrong `true` only costs the threads.
+pub fn needs_runtime(command: &Command) -> bool {
+    match command {
+        Command::Env(_)
+        | Command::Inspect(_)
+        | Command::Ip(_)
+        | Command::Url(_)
+        | Command::Config(_)
+        | Command::Active
+        | Command::Use(_)
+        | Command::Certs(_)
+        | Command::Compat(_)
+        | Command::Completion(_)
+        | Command::Ssh(_)
+        | Command::Scp(_) => false,
+        Command::Version(args) => args.name.is_some(),
+        Command::Create(_)
+        | Command::Ls(_)
+        | Command::Status(_)
+        | Command::Start(_)
+        | Command::Stop(_)
+        | Command::Restart(_)
+        | Command::Kill(_)
+        | Command::Rm(_)
+        | Command::Provision(_)
+        | Command::RegenerateCerts(_)
+        | Command::Audit(_)
+        | Command::Swarm(_)
+        | Command::Upgrade(_)
+        | Command::Import(_) => true,
+    }
+}
+
 /// What one machine's task says when it is done: the line that ends its progress.
 pub type Outcome = anyhow::Result<String>;
 

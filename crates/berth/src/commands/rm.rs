@@ -16,8 +16,10 @@ pub fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
         bail!("nothing was removed");
     }
     let force = args.force;
+    // The machines go at once; swarm nodes among them leave in their cluster's order.
+    let departures = berth_machine::swarm::Departures::new(&args.names);
     super::for_each_machine(ctx, &args.names, move |machines, name, events| {
-        Ok(match berth_machine::remove(machines, name, force, events)? {
+        Ok(match berth_machine::remove_with(machines, name, force, &departures, events)? {
             Removed::RecordOnly => "removed from berth; the host itself was left as it is (its engine keeps running with TLS on port 2376)".to_owned(),
             Removed::Everything => "removed".to_owned(),
         })

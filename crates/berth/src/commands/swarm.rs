@@ -43,8 +43,9 @@ pub fn run(ctx: &Ctx, command: SwarmCommand) -> anyhow::Result<ExitCode> {
         SwarmCommand::Leave(args) => {
             super::check_all_exist(ctx, &args.names)?;
             let force = args.force;
+            let departures = swarm::Departures::new(&args.names);
             super::for_each_machine(ctx, &args.names, move |machines, name, events| {
-                Ok(match swarm::leave(machines, name, force, events)? {
+                Ok(match swarm::leave_with(machines, name, force, &departures, events)? {
                     LeaveOutcome::NotMember => "not in a swarm; nothing was changed".to_owned(),
                     LeaveOutcome::Left { removed: true, .. } => {
                         "left its cluster, and its node was removed from the list".to_owned()

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use berth_tls::rustls::{ServerConnection, StreamOwned};
 use berth_tls::{KeyAlgorithm, generate_machine_certificates, server_config};
@@ -14,6 +14,17 @@ use berth_tls::{KeyAlgorithm, generate_machine_certificates, server_config};
 /// that runs one container (`sleeper`) without live-restore, until the test process ends.
 /// Returns the engine URL.
 pub fn serve_in(dir: &Path) -> String {
+    serve_counting(dir, None).0
+}
+
+/// [`serve_in`], with the `Swarm` header of `/_ping` set to `swarm` (engines since API 1.42
+/// send it; `None` is an older engine, like Debian's 20.10), and the paths of every request it
+/// was sent, in order.
+pub fn serve_counting(
+    dir: &Path,
+    swarm: Option<&'static str>,
+) -> (String, Arc<Mutex<Vec<String>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
     let set =
         generate_machine_certificates("fake", &["127.0.0.1".to_owned()], KeyAlgorithm::EcdsaP256)
             .unwrap();
@@ -23,16 +34,22 @@ pub fn serve_in(dir: &Path) -> String {
     let config = server_config(&set.ca.cert_pem, &set.server).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let requests = log.clone();
     std::thread::spawn(move || {
         for tcp in listener.incoming().flatten() {
-            let config = config.clone();
-            std::thread::spawn(move || serve(tcp, config));
+            let (config, requests) = (config.clone(), requests.clone());
+            std::thread::spawn(move || serve(tcp, config, swarm, &requests));
         }
     });
-    format!("tcp://127.0.0.1:{port}")
+    (format!("tcp://127.0.0.1:{port}"), log)
 }
 
-fn serve(tcp: std::net::TcpStream, config: Arc<berth_tls::rustls::ServerConfig>) {
+fn serve(
+    tcp: std::net::TcpStream,
+    config: Arc<berth_tls::rustls::ServerConfig>,
+    swarm: Option<&str>,
+    requests: &Mutex<Vec<String>>,
+) {
     let Ok(conn) = ServerConnection::new(config) else {
         return;
     };
@@ -51,6 +68,16 @@ fn serve(tcp: std::net::TcpStream, config: Arc<berth_tls::rustls::ServerConfig>)
         }
         let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let path = path.split('?').next().unwrap_or("/");
+        // bollard may put the API version in front (`/v1.41/version`).
+        let path = match path.strip_prefix("/v1.") {
+            Some(rest) => rest.find('/').map_or(path, |i| &rest[i..]),
+            None => path,
+        };
+        requests.lock().unwrap().push(path.to_owned());
+        let header = match (path, swarm) {
+            ("/_ping", Some(state)) => format!("Swarm: {state}\r\n"),
+            _ => String::new(),
+        };
         let body = match path {
             "/_ping" => "OK".to_owned(),
             "/version" => r#"{"Version":"20.10.24","ApiVersion":"1.41","Os":"linux","Arch":"amd64"}"#.to_owned(),
@@ -62,16 +89,25 @@ fn serve(tcp: std::net::TcpStream, config: Arc<berth_tls::rustls::ServerConfig>)
                 continue;
             }
         };
-        if respond(&mut tls, 200, &body).is_err() {
+        if respond_with(&mut tls, 200, &header, &body).is_err() {
             return;
         }
     }
 }
 
 fn respond(tls: &mut impl Write, status: u16, body: &str) -> std::io::Result<()> {
+    respond_with(tls, status, "", body)
+}
+
+fn respond_with(
+    tls: &mut impl Write,
+    status: u16,
+    headers: &str,
+    body: &str,
+) -> std::io::Result<()> {
     write!(
         tls,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "HTTP/1.1 {status} X\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
     tls.flush()

@@ -323,3 +323,71 @@ fn a_plugin_that_crashes_in_create_leaves_a_machine_rm_can_remove() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!sb.root.join("c1").exists());
 }
+
+/// Commands that only read the store start no async runtime and no worker threads (issue 20:
+/// the runtime was most of `env`'s time); commands that ask engines still start it. main logs
+/// a debug line when it starts one, so `--debug` shows which commands do.
+#[test]
+fn only_commands_that_talk_to_engines_start_the_async_runtime() {
+    const STARTED: &str = "started the async runtime";
+    let sb = Sandbox::new();
+    // Port 1 of loopback: nothing answers there, `ls` finds out at once.
+    sb.add_machine("web1", "tcp://127.0.0.1:1");
+    for args in [
+        &["--debug", "env", "web1"][..],
+        &["--debug", "url", "web1"],
+        &["--debug", "config", "web1"],
+        &["--debug", "inspect", "web1"],
+        &["--debug", "ip", "web1"],
+        &["--debug", "version"],
+    ] {
+        let out = sb.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains(STARTED),
+            "{args:?} started a runtime: {}",
+            stderr(&out)
+        );
+    }
+    let out = sb.run(&["--debug", "ls", "--timeout", "2"]);
+    assert!(
+        stderr(&out).contains(STARTED),
+        "ls must start the runtime (and say so): {}",
+        stderr(&out)
+    );
+}
+
+/// `ls` asks each engine once for what it shows: `/_ping` and `/version`, and `/info` only where
+/// the ping says the engine is a Swarm node, or says nothing (engines before API 1.42, like
+/// Debian's 20.10, send no `Swarm` header). Issue 20: `/ping`, `/version` and `/info` of every
+/// machine, every time, overloaded one engine behind 180 machines.
+#[test]
+fn ls_asks_each_engine_for_info_only_where_the_ping_does_not_rule_swarm_out() {
+    for (header, expected) in [
+        (Some("inactive"), &["/_ping", "/version"][..]),
+        (Some("active/manager"), &["/_ping", "/version", "/info"]),
+        (None, &["/_ping", "/version", "/info"]),
+    ] {
+        let sb = Sandbox::new();
+        let dir = sb.add_machine("web1", "tcp://127.0.0.1:1");
+        let (url, requests) = crate::fake_engine::serve_counting(&dir, header);
+        sb.add_machine("web1", &url);
+        let out = sb.run(&["ls"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("Running"),
+            "{header:?}: {}",
+            stdout(&out)
+        );
+        assert!(
+            stdout(&out).contains("v20.10.24"),
+            "{header:?}: {}",
+            stdout(&out)
+        );
+        assert_eq!(
+            *requests.lock().unwrap(),
+            expected,
+            "requests of one `ls` with Swarm header {header:?}"
+        );
+    }
+}
