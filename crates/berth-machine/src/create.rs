@@ -245,11 +245,11 @@ fn boot_with_engine_files(
     let address = record
         .ssh
         .as_ref()
-        .map(|ssh| ssh.host.clone())
+        .map(|ssh| ssh.host.to_string())
         .unwrap_or_default();
     let booted = crate::preboot::files(machine, record, guest, &address).and_then(|files| {
         machine.save(record)?;
-        let machine_ref = crate::driver::machine_ref(machine, record)?;
+        let machine_ref = crate::driver::machine_ref(machine, record);
         let _stop_driver = driver
             .interrupter()
             .map(|stop| interrupt.on_trigger(move || stop()));
@@ -269,7 +269,7 @@ fn boot_with_engine_files(
             record.error = Some(provisioning::interrupted_note(step));
             machine.save(record)?;
             return Err(MachineError::Interrupted {
-                machine: name.clone(),
+                machine: name.to_string(),
                 step: step.to_owned(),
                 next: format!(
                     "it is kept in state Error; `berth rm {name}` removes what the driver made, then run the create again"

@@ -20,7 +20,6 @@ use crate::record::MachineRecord;
 use crate::certs::{self, Renewal};
 use crate::error::MachineError;
 use crate::live_restore;
-use crate::provisioning::engine_config;
 
 /// The files for the guest's root: the engine's CA, server certificate and key (made now in
 /// the machine's folder, naming `address` and the machine), and berth's drop-in.
@@ -30,7 +29,7 @@ pub(crate) fn files(
     guest: &GuestEngine,
     address: &str,
 ) -> Result<Vec<GuestFile>, MachineError> {
-    let mut engine = engine_config(record)?;
+    let mut engine = record.engine.clone();
     // The decision provisioning makes for a fresh host: no daemon.json, no engine answering.
     if live_restore::decide(&engine, None, &live_restore::EngineBefore::default())
         == live_restore::Decision::AddFlag
@@ -44,7 +43,7 @@ pub(crate) fn files(
     };
     let dropin = render_dropin(&facts, &engine);
     let sans = sans(address, record);
-    let server = certs::ensure(machine, record, &sans, Renewal::KeepIfValid)?;
+    let server = certs::ensure(machine, &mut record.tls, &sans, Renewal::KeepIfValid)?;
     Ok(vec![
         GuestFile::new(CA_PATH, 0o644, server.ca_pem),
         GuestFile::new(SERVER_CERT_PATH, 0o644, server.cert_pem),
@@ -56,7 +55,7 @@ pub(crate) fn files(
 /// What provisioning will ask the server certificate to name on a machine the driver named
 /// after it: its address, its name (also its hostname), and the user's `--tls-san`s.
 fn sans(address: &str, record: &MachineRecord) -> Vec<String> {
-    let mut sans = vec![address.to_owned(), record.name.clone()];
+    let mut sans = vec![address.to_owned(), record.name.to_string()];
     sans.extend(record.tls.extra_sans.iter().cloned());
     let mut seen = std::collections::HashSet::new();
     sans.retain(|s| !s.is_empty() && seen.insert(s.clone()));
@@ -72,9 +71,12 @@ mod tests {
     fn the_files_are_what_provisioning_writes_there() {
         let dir = tempfile::tempdir().unwrap();
         let store = berth_store::Store::new(dir.path().to_path_buf());
-        let mut record = MachineRecord::new("web1", "nspawn");
+        let mut record = MachineRecord::new(
+            crate::record::MachineName::new("web1").unwrap(),
+            crate::record::DriverName::new("nspawn").unwrap(),
+        );
         record.tls.extra_sans = vec!["web1.example".into()];
-        let (machine, _lock) = store.create_machine(&record).unwrap();
+        let (machine, _lock) = store.create_machine("web1", &record).unwrap();
         let guest = GuestEngine {
             dockerd_path: "/usr/sbin/dockerd".into(),
             socket_activated: true,
@@ -94,7 +96,8 @@ mod tests {
         assert!(dropin.contains("--live-restore"), "{dropin}");
         // The certificate provisioning will find fits what it asks for: kept, not remade.
         let wanted = sans("10.213.0.5", &record);
-        let again = certs::ensure(&machine, &mut record, &wanted, Renewal::KeepIfValid).unwrap();
+        let again =
+            certs::ensure(&machine, &mut record.tls, &wanted, Renewal::KeepIfValid).unwrap();
         assert_eq!(again.cert_pem, files[1].contents);
         // And it is the machine folder's copy.
         assert_eq!(machine.read_file("server.pem").unwrap(), files[1].contents);
