@@ -9,13 +9,16 @@ mod atomic;
 mod error;
 mod lock;
 mod name;
+mod ownership;
 mod record;
+mod remove_tree;
 mod root;
 mod store;
 
 pub use atomic::{FileMode, write_atomic};
 pub use error::StoreError;
 pub use lock::MachineLock;
+pub use ownership::{check_private, effective_uid, guarded_folders};
 pub use name::{HOSTNAME_RULE, NAME_RULE, validate_name, validate_new_name};
 pub use record::{
     ContextSettings, MachineRecord, MachineState, RECORD_VERSION, SshSettings, TlsSettings,
