@@ -69,6 +69,16 @@ pub enum StoreError {
     )]
     Locked { name: String, path: PathBuf },
 
+    /// berth runs as root and a folder it trusts can be changed by another user.
+    #[error(
+        "{what} {path} {reason}, and berth runs as root: whoever can change it could make berth run code or delete files as root. Make it root's and private: chown root {path} && chmod go-w {path}"
+    )]
+    NotPrivate {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+
     /// A file operation failed.
     #[error("cannot {action} {path}: {source}")]
     Io {

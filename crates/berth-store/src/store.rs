@@ -18,8 +18,8 @@ pub const RECORD_VERSION: u32 = 1;
 /// The record's file name inside a machine's folder.
 const RECORD_FILE: &str = "config.toml";
 /// Folders under the root that are not machines.
-const LOCKS_DIR: &str = ".locks";
-const PLUGINS_DIR: &str = "plugins";
+pub(crate) const LOCKS_DIR: &str = ".locks";
+pub(crate) const PLUGINS_DIR: &str = "plugins";
 /// The prefix of a machine folder being removed: `.removing-PID-SEQ-NAME`.
 const REMOVING_PREFIX: &str = ".removing-";
 
@@ -280,27 +280,16 @@ fn trash_machine_name(rest: &str) -> String {
 }
 
 /// Deletes a folder being removed: first every file directly in it (the keys and the record
-/// live there), then the rest. `remove_dir_all` does not follow symbolic links.
+/// live there), then the rest. Nothing is followed: a `.removing-*` that is a link (planted, as
+/// berth never makes one) is unlinked itself, and so is every link inside the folder.
 fn delete_trash(name: &str, trash: &Path) -> Result<(), StoreError> {
-    let unfinished = |reason: String| StoreError::RemovalUnfinished {
-        name: name.to_owned(),
-        path: trash.to_path_buf(),
-        reason,
-    };
-    let mut first_error = None;
-    if let Ok(entries) = fs::read_dir(trash) {
-        for entry in entries.flatten() {
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if !is_dir && let Err(e) = fs::remove_file(entry.path()) {
-                first_error.get_or_insert(format!("{}: {e}", entry.path().display()));
-            }
+    crate::remove_tree::remove_tree_nofollow(trash).map_err(|reason| {
+        StoreError::RemovalUnfinished {
+            name: name.to_owned(),
+            path: trash.to_path_buf(),
+            reason,
         }
-    }
-    match fs::remove_dir_all(trash) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(unfinished(first_error.unwrap_or_else(|| e.to_string()))),
-    }
+    })
 }
 
 impl Machine {
@@ -598,6 +587,27 @@ mod tests {
         );
         assert_eq!(trash_machine_name("4242-0-web-1"), "web-1");
         assert_eq!(trash_machine_name("web-1-4242"), "web-1");
+    }
+
+    /// Regression: the clean-up before every command read a `.removing-*` link's target and
+    /// deleted every file in it.
+    #[test]
+    fn a_removing_link_in_the_store_is_unlinked_and_its_target_survives() {
+        let (dir, store) = store();
+        store.ensure_root().expect("root");
+        let outside = dir.path().join("dot-ssh");
+        fs::create_dir_all(outside.join("sub")).expect("mkdir");
+        fs::write(outside.join("id_ed25519"), "KEY").expect("key");
+        fs::write(outside.join("sub/config"), "x").expect("file");
+        let link = store.root().join(".removing-x");
+        std::os::unix::fs::symlink(&outside, &link).expect("link");
+        assert!(store.finish_removals().is_empty());
+        assert!(fs::symlink_metadata(&link).is_err(), "the link stays");
+        assert_eq!(
+            fs::read_to_string(outside.join("id_ed25519")).expect("kept"),
+            "KEY"
+        );
+        assert!(outside.join("sub/config").exists());
     }
 
     #[test]

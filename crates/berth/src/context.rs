@@ -96,3 +96,20 @@ pub fn store_root(
         ),
     }
 }
+
+/// Under root, refuses a store (root, `plugins/`, `.locks/`) or a docker CLI configuration
+/// folder that another user can change: through it that user could have berth run a plugin or
+/// delete files as root ([`berth_store::check_private`]).
+pub fn check_trusted_folders(
+    store_root: &std::path::Path,
+    docker_config: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let euid = berth_store::effective_uid();
+    for (path, what) in berth_store::guarded_folders(store_root) {
+        berth_store::check_private(&path, what, euid)?;
+    }
+    if let Some(dir) = docker_config {
+        berth_store::check_private(dir, "the docker CLI's configuration folder", euid)?;
+    }
+    Ok(())
+}

@@ -146,6 +146,9 @@ fn open(name: &str, words: &[String], env: &ProcessEnv) -> anyhow::Result<Box<dy
         .or_else(|| find_value(words, "-s"))
         .map(PathBuf::from);
     let store = open_store(storage, crate::dialect::current(), env)?;
+    // The store's plugins/ is searched first, and its plugin runs as this user (root for
+    // nspawn): refuse it before anything there is started.
+    crate::context::check_trusted_folders(store.root(), None)?;
     let search = PluginSearch::from_env(store.root());
     Ok(berth_driver::open_driver(
         name,

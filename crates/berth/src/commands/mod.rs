@@ -66,6 +66,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(cli.storage_path, crate::dialect::current(), &env)?;
     let docker = berth_context::DockerConfig::locate(env.get("DOCKER_CONFIG").map(Into::into))?;
+    crate::context::check_trusted_folders(store.root(), Some(docker.dir()))?;
     let ctx = Ctx {
         machines: Machines::new(store).with_docker_config(docker),
         env,

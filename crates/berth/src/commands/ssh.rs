@@ -225,6 +225,9 @@ fn scp_between(
             .ssh
             .as_ref()
             .with_context(|| no_ssh_address(name, &record))?;
+        // The same wall as `ssh` and single-machine `scp`: a planted host or user is refused
+        // before anything is written for OpenSSH to read.
+        check_endpoint(&machine, ssh)?;
         config.push_str(&host_block(name, ssh, &machine.path("known_hosts"))?);
     }
     config.push_str("Host *\n  LogLevel ERROR\n  ConnectTimeout 10\n");
@@ -242,6 +245,8 @@ fn scp_between(
 }
 
 /// One machine's `Host` block: its address, port, user, key and pinned host key, nothing else.
+/// Every value goes through [`config_word`]: a line break in a value would start a directive
+/// of its own (`ProxyCommand …` runs a command on this computer).
 fn host_block(
     name: &str,
     ssh: &berth_machine::SshSettings,
@@ -249,7 +254,7 @@ fn host_block(
 ) -> anyhow::Result<String> {
     let mut block = format!(
         "Host {name}\n  HostName {}\n  Port {}\n  User {}\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n  StrictHostKeyChecking yes\n",
-        ssh.host,
+        config_word(&ssh.host)?,
         ssh.port,
         config_word(&ssh.user)?,
         config_word(&known_hosts.to_string_lossy())?,
@@ -384,6 +389,13 @@ mod tests {
         assert!(block.contains("StrictHostKeyChecking yes"), "{block}");
         assert!(config_word("/a/%h").is_err());
         assert!(config_word("a\"b").is_err());
+        // Regression: the host went into the file unescaped, and a line break in it started a
+        // directive of its own.
+        let planted = berth_store::SshSettings {
+            host: "127.0.0.1\n  ProxyCommand touch /tmp/pwned".into(),
+            ..ssh
+        };
+        assert!(host_block("web1", &planted, std::path::Path::new("/k")).is_err());
     }
 
     fn words(line: &str) -> Vec<String> {

@@ -12,3 +12,4 @@ mod plugin_spec;
 mod review_low;
 mod snapshots;
 mod store_commands;
+mod store_trust;
