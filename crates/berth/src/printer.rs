@@ -126,7 +126,7 @@ impl Printer {
     pub fn error(&self, text: &str) {
         let text = escape(text, Lines::Keep);
         // docker-machine printed its errors as the bare sentence; scripts that match on
-        // them (`grep 'Host does not exist'`) see the same line.
+        // them (`grep 'does not exist'`) see the same line.
         if self.dialect.is_docker_machine() {
             self.emit(&text);
         } else if self.color {
