@@ -149,6 +149,46 @@ pub fn docker_machine_version_line() -> String {
 mod tests {
     use super::*;
 
+    fn usage(line: &str) -> Option<Sentence> {
+        let words: Vec<String> = line.split(' ').map(str::to_owned).collect();
+        let err = crate::cli::command(Dialect::DockerMachine)
+            .try_get_matches_from(&words)
+            .expect_err(line);
+        docker_machine_usage(&err, &words)
+    }
+
+    #[test]
+    fn clap_usage_errors_become_docker_machines_sentences() {
+        assert_eq!(
+            usage("docker-machine frobnicate"),
+            Some(Sentence::NotACommand {
+                command: "frobnicate".into(),
+                argv0: "docker-machine".into()
+            })
+        );
+        assert_eq!(
+            usage("docker-machine -s /x ls --bogus=1"),
+            Some(Sentence::UnknownFlag("--bogus".into()))
+        );
+        assert_eq!(usage("docker-machine ip"), Some(Sentence::NoDefault));
+        assert_eq!(
+            usage("docker-machine env a b"),
+            Some(Sentence::ExpectedOneMachine)
+        );
+        assert_eq!(
+            usage("docker-machine scp a:/x"),
+            Some(Sentence::WrongNumberArguments)
+        );
+        assert_eq!(
+            usage("docker-machine create -d none"),
+            Some(Sentence::NoMachineName)
+        );
+        assert_eq!(
+            subcommand(&["dm".into(), "-s".into(), "ls".into(), "env".into()]).as_deref(),
+            Some("env")
+        );
+    }
+
     #[test]
     fn the_name_decides_not_the_folder() {
         assert_eq!(
