@@ -45,7 +45,7 @@ docker ps
 docker-machine status web1 | grep -qx Running
 docker-machine rm -y web1
 ! docker-machine inspect web1 2> missing.log
-grep -qxF 'Host does not exist: "web1"' missing.log
+grep -qxF 'Docker machine "web1" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.' missing.log
 "#;
 
 #[test]

@@ -5,9 +5,15 @@
 use berth_machine::MachineError;
 use berth_store::StoreError;
 
-/// docker-machine's sentence for the errors scripts meet and match on, if `err` is one.
-pub fn error_message(err: &anyhow::Error) -> Option<String> {
+use crate::words::Sentence;
+
+/// docker-machine's sentence for the errors scripts meet and match on, if `err` is one: a
+/// [`Sentence`] a command gave already, or the store's unknown, existing or invalid name.
+pub fn error_message(err: &anyhow::Error) -> Option<Sentence> {
     for cause in err.chain() {
+        if let Some(sentence) = cause.downcast_ref::<Sentence>() {
+            return Some(sentence.clone());
+        }
         let store = cause.downcast_ref::<StoreError>().or_else(|| {
             match cause.downcast_ref::<MachineError>() {
                 Some(MachineError::Store(e)) => Some(e),
@@ -15,23 +21,21 @@ pub fn error_message(err: &anyhow::Error) -> Option<String> {
             }
         });
         match store {
-            // libmachine/mcnerror: ErrHostDoesNotExist.
             Some(StoreError::NotFound { name, .. }) => {
-                return Some(format!("Host does not exist: {}", go_quote(name)));
+                return Some(Sentence::HostDoesNotExist(name.clone()));
             }
-            // commands/create.go.
             Some(StoreError::AlreadyExists { name, .. }) => {
-                return Some(format!("Docker machine \"{name}\" already exists"));
+                return Some(Sentence::HostAlreadyExists(name.clone()));
+            }
+            // docker-machine loads any name and finds no such machine; `create` says
+            // [`Sentence::InvalidHostname`] itself.
+            Some(StoreError::InvalidName { name, .. }) => {
+                return Some(Sentence::HostDoesNotExist(name.clone()));
             }
             _ => {}
         }
     }
     None
-}
-
-/// Go's `%q` for the names berth allows (letters, digits, `-`, `.`, `_`): plain double quotes.
-fn go_quote(text: &str) -> String {
-    format!("{text:?}")
 }
 
 /// Go's `text/tabwriter` as `ls` set it up (`NewWriter(out, 5, 1, 3, ' ', 0)`): every cell

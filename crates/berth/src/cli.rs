@@ -8,9 +8,9 @@ use crate::dialect::{self, Dialect};
 
 /// The command line of the dialect in use: named `docker-machine` when called so, so that
 /// usage lines and help speak of the command the user typed.
-pub fn command() -> clap::Command {
+pub fn command(dialect: Dialect) -> clap::Command {
     let command = Cli::command();
-    match dialect::current() {
+    match dialect {
         Dialect::Berth => command,
         Dialect::DockerMachine => command
             .name(dialect::DOCKER_MACHINE)

@@ -21,6 +21,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches};
 
 use crate::cli::Cli;
 use crate::context::{ProcessEnv, open_store};
+use crate::dialect::Dialect;
 
 /// The driver a `create` names, opened, with the values of its flags.
 pub struct ChosenDriver {
@@ -34,31 +35,31 @@ pub struct ChosenDriver {
 ///
 /// Help and usage errors exit here as clap does (status 2); a driver that cannot be opened
 /// or that declares flags berth cannot take is an error for [`crate::report`].
-pub fn parse(env: &ProcessEnv) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
+pub fn parse(env: &ProcessEnv, dialect: Dialect) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
     let args: Vec<OsString> = std::env::args_os().collect();
     let words: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let Some(mut name) = create_driver(&words) else {
-        let matches = crate::cli::command()
+        let matches = crate::cli::command(dialect)
             .try_get_matches_from(&args)
-            .unwrap_or_else(|e| crate::dialect::exit_usage(e));
-        return Ok((from_matches(&matches), None));
+            .unwrap_or_else(|e| dialect.exit_usage(e));
+        return Ok((from_matches(&matches, dialect), None));
     };
     // A second round only when clap read another driver name than the quick scan did
     // (a `-d` among other flags' values): the flags must be the named driver's.
     for _ in 0..2 {
-        let driver = open(&name, &words, env)?;
+        let driver = open(&name, &words, env, dialect)?;
         let specs = driver
             .create_flags()
             .with_context(|| format!("the {name} driver could not say which flags it takes"))?;
-        let mut command = crate::cli::command();
+        let mut command = crate::cli::command(dialect);
         let foreign = add_driver_flags(&mut command, driver.name(), &specs)?;
         let matches = command
             .try_get_matches_from_mut(&args)
-            .unwrap_or_else(|e| exit_with_hint(&mut command, e, driver.name(), &specs));
-        let cli = from_matches(&matches);
+            .unwrap_or_else(|e| exit_with_hint(&mut command, e, driver.name(), &specs, dialect));
+        let cli = from_matches(&matches, dialect);
         let Some(create) = matches.subcommand_matches("create") else {
             return Ok((cli, None));
         };
@@ -70,7 +71,7 @@ pub fn parse(env: &ProcessEnv) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
             name = parsed;
             continue;
         }
-        refuse_foreign(&mut command, create, driver.name(), &foreign);
+        refuse_foreign(&mut command, create, driver.name(), &foreign, dialect);
         let flags = values(create, &specs);
         return Ok((cli, Some(ChosenDriver { driver, flags })));
     }
@@ -78,8 +79,8 @@ pub fn parse(env: &ProcessEnv) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
 }
 
 /// `Cli::command()` with every built-in driver's flags on `create`, for completion scripts.
-pub fn completion_command() -> Command {
-    let mut command = crate::cli::command();
+pub fn completion_command(dialect: Dialect) -> Command {
+    let mut command = crate::cli::command(dialect);
     let mut seen = BTreeSet::new();
     for name in BUILTIN_NAMES {
         let Some(driver) = builtin(name) else {
@@ -96,8 +97,8 @@ pub fn completion_command() -> Command {
     command
 }
 
-fn from_matches(matches: &ArgMatches) -> Cli {
-    Cli::from_arg_matches(matches).unwrap_or_else(|e| crate::dialect::exit_usage(e))
+fn from_matches(matches: &ArgMatches, dialect: Dialect) -> Cli {
+    Cli::from_arg_matches(matches).unwrap_or_else(|e| dialect.exit_usage(e))
 }
 
 /// The driver named by `create -d NAME` (`generic` without `-d`), or `None` when the
@@ -138,14 +139,19 @@ fn create_driver(words: &[String]) -> Option<String> {
 }
 
 /// The driver `name`: built in, or a plugin found from the store the words name.
-fn open(name: &str, words: &[String], env: &ProcessEnv) -> anyhow::Result<Box<dyn Driver>> {
+fn open(
+    name: &str,
+    words: &[String],
+    env: &ProcessEnv,
+    dialect: Dialect,
+) -> anyhow::Result<Box<dyn Driver>> {
     if let Some(driver) = builtin(name) {
         return Ok(driver);
     }
     let storage = find_value(words, "--storage-path")
         .or_else(|| find_value(words, "-s"))
         .map(PathBuf::from);
-    let store = open_store(storage, crate::dialect::current(), env)?;
+    let store = open_store(storage, dialect, env)?;
     // The store's plugins/ is searched first, and its plugin runs as this user (root for
     // nspawn): refuse it before anything there is started.
     crate::context::check_trusted_folders(store.root(), None)?;
@@ -352,11 +358,17 @@ fn value_name(spec: &FlagSpec) -> String {
 /// Exits with clap's error, with what clap cannot know: which environment variable held a
 /// bad value when the value came from there (clap names only the flag, which the user did not
 /// type), and that an unknown flag may belong to another driver.
-fn exit_with_hint(command: &mut Command, err: clap::Error, driver: &str, specs: &[FlagSpec]) -> ! {
+fn exit_with_hint(
+    command: &mut Command,
+    err: clap::Error,
+    driver: &str,
+    specs: &[FlagSpec],
+    dialect: Dialect,
+) -> ! {
     use clap::error::{ContextKind, ContextValue};
     let arg = match err.get(ContextKind::InvalidArg) {
         Some(ContextValue::String(arg)) => arg.clone(),
-        _ => crate::dialect::exit_usage(err),
+        _ => dialect.exit_usage(err),
     };
     if err.kind() == ErrorKind::UnknownArgument && arg.starts_with("--") {
         let message = format!(
@@ -364,15 +376,15 @@ fn exit_with_hint(command: &mut Command, err: clap::Error, driver: &str, specs: 
              `berth create -d {driver} --help` lists the flags; a flag of another driver needs -d DRIVER."
         );
         match command.find_subcommand_mut("create") {
-            Some(c) => crate::dialect::exit_usage(c.error(err.kind(), message)),
-            None => crate::dialect::exit_usage(err),
+            Some(c) => dialect.exit_usage(c.error(err.kind(), message)),
+            None => dialect.exit_usage(err),
         }
     }
     if !matches!(
         err.kind(),
         ErrorKind::ValueValidation | ErrorKind::InvalidValue
     ) {
-        crate::dialect::exit_usage(err)
+        dialect.exit_usage(err)
     }
     let words: Vec<String> = std::env::args().collect();
     for spec in specs {
@@ -390,12 +402,12 @@ fn exit_with_hint(command: &mut Command, err: clap::Error, driver: &str, specs: 
                 kind_word(spec.kind)
             );
             match command.find_subcommand_mut("create") {
-                Some(c) => crate::dialect::exit_usage(c.error(err.kind(), message)),
-                None => crate::dialect::exit_usage(clap::Error::raw(err.kind(), message)),
+                Some(c) => dialect.exit_usage(c.error(err.kind(), message)),
+                None => dialect.exit_usage(clap::Error::raw(err.kind(), message)),
             }
         }
     }
-    crate::dialect::exit_usage(err)
+    dialect.exit_usage(err)
 }
 
 /// Exits with a usage error when the command line gives a flag of another built-in driver.
@@ -405,6 +417,7 @@ fn refuse_foreign(
     create: &ArgMatches,
     driver: &str,
     foreign: &[(String, String)],
+    dialect: Dialect,
 ) {
     for (owner, flag) in foreign {
         if create.value_source(flag) == Some(ValueSource::CommandLine) {
@@ -414,13 +427,8 @@ fn refuse_foreign(
             );
             let create_cmd = command.find_subcommand_mut("create");
             match create_cmd {
-                Some(c) => {
-                    crate::dialect::exit_usage(c.error(ErrorKind::ArgumentConflict, message))
-                }
-                None => crate::dialect::exit_usage(clap::Error::raw(
-                    ErrorKind::ArgumentConflict,
-                    message,
-                )),
+                Some(c) => dialect.exit_usage(c.error(ErrorKind::ArgumentConflict, message)),
+                None => dialect.exit_usage(clap::Error::raw(ErrorKind::ArgumentConflict, message)),
             }
         }
     }
@@ -490,7 +498,7 @@ mod tests {
 
     #[test]
     fn clashing_or_malformed_declarations_are_refused_naming_plugin_and_flag() {
-        let command = crate::cli::command();
+        let command = crate::cli::command(Dialect::Berth);
         let taken = berth_flags(&command);
         let spec = |name: &str| FlagSpec::new(name, FlagKind::String, "", None);
         for (name, says) in [
@@ -531,10 +539,10 @@ mod tests {
     fn every_builtin_declaration_is_accepted_and_clap_builds() {
         for name in BUILTIN_NAMES {
             let specs = builtin(name).unwrap().create_flags().unwrap();
-            let mut command = crate::cli::command();
+            let mut command = crate::cli::command(Dialect::Berth);
             add_driver_flags(&mut command, name, &specs).unwrap();
             command.debug_assert();
         }
-        completion_command().debug_assert();
+        completion_command(Dialect::Berth).debug_assert();
     }
 }

@@ -19,20 +19,22 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // The one read of the process environment; everything else gets this snapshot.
     let env = context::ProcessEnv::from_process();
-    if dialect::current().is_docker_machine()
+    // The one place the dialect is decided: the name berth was called by.
+    let dialect = dialect::Dialect::of_argv0(env.args().first().map_or("", String::as_str));
+    if dialect.is_docker_machine()
         && matches!(
             env.args().get(1).map(String::as_str),
             Some("-v" | "--version")
         )
     {
-        printer::Printer::new(false, &env).data(&dialect::docker_machine_version_line());
+        printer::Printer::new(false, &env, dialect).data(&dialect::docker_machine_version_line());
         return ExitCode::SUCCESS;
     }
-    let (cli, chosen) = match driver_flags::parse(&env) {
+    let (cli, chosen) = match driver_flags::parse(&env, dialect) {
         Ok(parsed) => parsed,
-        Err(err) => return report(&printer::Printer::new(false, &env), &err),
+        Err(err) => return report(&printer::Printer::new(false, &env, dialect), &err),
     };
-    let printer = printer::Printer::new(cli.debug, &env);
+    let printer = printer::Printer::new(cli.debug, &env, dialect);
     if cli.debug {
         // Plugins' stderr and the libraries' debug events arrive through tracing, and go out
         // through the printer like every other line.
@@ -73,7 +75,7 @@ fn main() -> ExitCode {
     };
     let code = {
         let _entered = runtime.as_ref().map(tokio::runtime::Runtime::enter);
-        match commands::run(cli, chosen, env, &printer) {
+        match commands::run(cli, chosen, env, dialect, &printer) {
             Ok(code) => code,
             Err(err) => report(&printer, &err),
         }
@@ -94,11 +96,11 @@ fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
         || err
             .downcast_ref::<berth_machine::MachineError>()
             .is_some_and(berth_machine::MachineError::is_interrupted);
-    if dialect::current().is_docker_machine()
-        && let Some(message) = berth_compat::output::error_message(err)
+    if printer.dialect().is_docker_machine()
+        && let Some(sentence) = berth_compat::output::error_message(err)
     {
-        printer.error(&message);
-        return ExitCode::FAILURE;
+        printer.error(&sentence.to_string());
+        return ExitCode::from(berth_compat::words::exit_code(&sentence));
     }
     let mut message = err.to_string();
     for cause in err.chain().skip(1) {

@@ -22,10 +22,13 @@ use std::sync::{Arc, Mutex};
 use indicatif::MultiProgress;
 
 use crate::context::ProcessEnv;
+use crate::dialect::Dialect;
 
 /// Writes data and messages.
 #[derive(Clone, Debug)]
 pub struct Printer {
+    /// docker-machine printed errors as the bare sentence; berth with `error:`.
+    dialect: Dialect,
     debug: bool,
     /// stderr is a terminal a person watches (not `TERM=dumb`): live progress lines make sense.
     interactive: bool,
@@ -38,9 +41,17 @@ pub struct Printer {
 
 impl Printer {
     /// A printer for this process's terminal, as the environment berth was started with says.
-    pub fn new(debug: bool, env: &ProcessEnv) -> Self {
+    pub fn new(debug: bool, env: &ProcessEnv, dialect: Dialect) -> Self {
         let terminal = std::io::stderr().is_terminal();
-        Self::for_terminal(debug, terminal, env)
+        Printer {
+            dialect,
+            ..Self::for_terminal(debug, terminal, env)
+        }
+    }
+
+    /// The dialect errors are printed in.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// A printer as it would be with stderr a terminal or not (the decision, apart from the
@@ -49,6 +60,7 @@ impl Printer {
         let interactive = terminal && env.get("TERM") != Some("dumb");
         let color = interactive && env.get("NO_COLOR").is_none();
         Printer {
+            dialect: Dialect::Berth,
             debug,
             interactive,
             color,
@@ -114,8 +126,8 @@ impl Printer {
     pub fn error(&self, text: &str) {
         let text = escape(text, Lines::Keep);
         // docker-machine printed its errors as the bare sentence; scripts that match on
-        // them (`grep 'Host does not exist'`) see the same line.
-        if crate::dialect::current().is_docker_machine() {
+        // them (`grep 'does not exist'`) see the same line.
+        if self.dialect.is_docker_machine() {
             self.emit(&text);
         } else if self.color {
             self.emit(&format!("\x1b[31merror:\x1b[0m {text}"));

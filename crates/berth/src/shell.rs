@@ -4,6 +4,7 @@
 //! `eval`. The tests in `tests/` evaluate this output in the real shells.
 
 use crate::cli::ShellKind;
+use crate::dialect::Dialect;
 
 /// Picks the shell from `$SHELL`'s file name. An unset or unknown `$SHELL` means POSIX syntax,
 /// which is what most scripts that call `eval` speak.
@@ -36,23 +37,38 @@ pub struct Unrepresentable {
 }
 
 /// Checks every value against what `shell`'s quoting can carry. POSIX shells, fish,
-/// PowerShell, Emacs Lisp and nu quote anything; tcsh and cmd cannot.
-fn check_values(shell: ShellKind, vars: &[(&str, String)]) -> Result<(), Unrepresentable> {
+/// PowerShell, Emacs Lisp and nu quote anything; tcsh and cmd cannot. docker-machine's forms
+/// (tcsh's `setenv K "V"`, cmd's bare `SET K=V`) carry less again: inside csh double quotes
+/// `` ` `` runs a command, `$` and `!` expand and nothing escapes them; after cmd's bare `=`,
+/// `&`, `|`, `<`, `>` and `^` are syntax and `%` expands. The check is the same for both
+/// dialects, so no name berth answers to prints a script that runs part of a value.
+fn check_values(
+    shell: ShellKind,
+    dialect: Dialect,
+    vars: &[(&str, String)],
+) -> Result<(), Unrepresentable> {
+    let dm = dialect.is_docker_machine();
     for (name, value) in vars {
         let refused = match shell {
             // `eval "`…`"` joins the output's lines into one, and no csh quoting holds a
             // line break; other control characters have no business in these values either.
-            ShellKind::Tcsh => value
-                .chars()
-                .any(|c| c.is_control() && c != '\t')
-                .then_some(("holds a line break or another control character", "tcsh")),
+            ShellKind::Tcsh if value.chars().any(|c| c.is_control() && c != '\t') => {
+                Some(("holds a line break or another control character", "tcsh"))
+            }
+            ShellKind::Tcsh if dm && value.contains(['`', '$', '!', '"']) => Some((
+                "holds a backquote, `$`, `!` or a double quote",
+                "docker-machine's tcsh form (setenv NAME \"VALUE\")",
+            )),
             // cmd has no escape inside `SET "K=V"`: a quote in the value ends the quoting and
             // `&` after it starts a second command; a line break is a second command.
             ShellKind::Cmd if value.contains('"') => Some(("holds a double quote", "cmd")),
-            ShellKind::Cmd => value
-                .chars()
-                .any(char::is_control)
-                .then_some(("holds a line break or another control character", "cmd")),
+            ShellKind::Cmd if value.chars().any(char::is_control) => {
+                Some(("holds a line break or another control character", "cmd"))
+            }
+            ShellKind::Cmd if dm && value.contains(['&', '|', '<', '>', '^', '%']) => Some((
+                "holds one of & | < > ^ %",
+                "docker-machine's cmd form (SET NAME=VALUE)",
+            )),
             _ => None,
         };
         if let Some((reason, shell)) = refused {
@@ -73,137 +89,148 @@ fn check_values(shell: ShellKind, vars: &[(&str, String)]) -> Result<(), Unrepre
 }
 
 /// The script that sets `vars`, followed by the hint that says how to evaluate it; refused
-/// when a value cannot be carried by the shell's quoting.
+/// when a value cannot be carried by the shell's quoting. `hint_command` is the command the
+/// hint repeats: berth's `env` call, or as docker-machine the command line as typed.
 pub fn render_set(
     shell: ShellKind,
+    dialect: Dialect,
     vars: &[(&str, String)],
     hint_command: &str,
 ) -> Result<String, Unrepresentable> {
-    check_values(shell, vars)?;
-    let mut out = String::new();
-    match shell {
-        ShellKind::Bash | ShellKind::Zsh | ShellKind::Sh => {
-            for (k, v) in vars {
-                out.push_str(&format!("export {k}={}\n", posix_quote(v)));
-            }
-            out.push_str(&format!(
-                "# Run this command to configure your shell:\n# eval \"$({hint_command})\"\n"
-            ));
-        }
-        ShellKind::Fish => {
-            for (k, v) in vars {
-                out.push_str(&format!("set -gx {k} {};\n", fish_quote(v)));
-            }
-            out.push_str(&format!(
-                "# Run this command to configure your shell:\n# {hint_command} | source\n"
-            ));
-        }
-        ShellKind::Tcsh => {
-            for (k, v) in vars {
-                out.push_str(&format!("setenv {k} {};\n", csh_quote(v)));
-            }
-            out.push_str(&format!(
-                "# Run this command to configure your shell:\n# eval \"`{hint_command}`\"\n"
-            ));
-        }
-        ShellKind::Powershell => {
-            for (k, v) in vars {
-                out.push_str(&format!("$Env:{k} = {}\n", powershell_quote(v)));
-            }
-            out.push_str(&format!("# Run this command to configure your shell:\n# & {hint_command} | Invoke-Expression\n"));
-        }
-        ShellKind::Cmd => {
-            for (k, v) in vars {
-                out.push_str(&format!("SET \"{k}={}\"\n", cmd_escape(v)));
-            }
-            out.push_str(&format!(
-                "REM Run this command to configure your shell:\nREM \t@FOR /f \"tokens=*\" %i IN ('{hint_command}') DO @%i\n"
-            ));
-        }
-        ShellKind::Nu => {
-            // Nushell cannot evaluate text, so berth prints a record that `load-env` takes.
-            // JSON is also a valid nu record; JSON has no comments, so the hint goes to stderr
-            // (see `nu_hint`).
-            let fields: Vec<String> = vars
-                .iter()
-                .map(|(k, v)| format!("  {}: {}", json_string(k), json_string(v)))
-                .collect();
-            out.push_str(&format!("{{\n{}\n}}\n", fields.join(",\n")));
-        }
-        ShellKind::Emacs => {
-            for (k, v) in vars {
-                out.push_str(&format!(
-                    "(setenv {} {})\n",
-                    elisp_string(k),
-                    elisp_string(v)
-                ));
-            }
-            out.push_str(&format!(
-                ";; Run this command to configure your environment:\n;; (with-temp-buffer (shell-command \"{hint_command}\" (current-buffer)) (eval-buffer))\n"
-            ));
-        }
-    }
-    Ok(out)
+    check_values(shell, dialect, vars)?;
+    let pairs: Vec<(&str, Option<&str>)> =
+        vars.iter().map(|(k, v)| (*k, Some(v.as_str()))).collect();
+    Ok(render(shell, dialect, &pairs, hint_command))
 }
 
 /// The script that unsets `names`.
-pub fn render_unset(shell: ShellKind, names: &[&str], hint_command: &str) -> String {
+pub fn render_unset(
+    shell: ShellKind,
+    dialect: Dialect,
+    names: &[&str],
+    hint_command: &str,
+) -> String {
+    let pairs: Vec<(&str, Option<&str>)> = names.iter().map(|k| (*k, None)).collect();
+    render(shell, dialect, &pairs, hint_command)
+}
+
+/// One line per variable (`None`: unset it), then the hint. Nushell's record has no room for
+/// a hint ([`nu_hint`]) and has no docker-machine form.
+fn render(
+    shell: ShellKind,
+    dialect: Dialect,
+    vars: &[(&str, Option<&str>)],
+    hint_command: &str,
+) -> String {
+    if shell == ShellKind::Nu {
+        return nu_record(vars);
+    }
     let mut out = String::new();
-    match shell {
-        ShellKind::Bash | ShellKind::Zsh | ShellKind::Sh => {
-            for k in names {
-                out.push_str(&format!("unset {k}\n"));
-            }
-            out.push_str(&format!(
-                "# Run this command to configure your shell:\n# eval \"$({hint_command})\"\n"
-            ));
+    for (name, value) in vars {
+        out.push_str(&match dialect {
+            Dialect::Berth => berth_line(shell, name, *value),
+            Dialect::DockerMachine => docker_machine_line(shell, name, *value),
+        });
+        out.push('\n');
+    }
+    out.push_str(&hint(shell, dialect, hint_command));
+    out
+}
+
+/// A variable as berth prints it: single-quoted wherever the shell has single quotes.
+fn berth_line(shell: ShellKind, k: &str, value: Option<&str>) -> String {
+    match (shell, value) {
+        (ShellKind::Fish, Some(v)) => format!("set -gx {k} {};", fish_quote(v)),
+        (ShellKind::Fish, None) => format!("set -e {k};"),
+        (ShellKind::Tcsh, Some(v)) => format!("setenv {k} {};", csh_quote(v)),
+        (ShellKind::Tcsh, None) => format!("unsetenv {k};"),
+        (ShellKind::Powershell, Some(v)) => format!("$Env:{k} = {}", powershell_quote(v)),
+        (ShellKind::Powershell, None) => {
+            format!("Remove-Item Env:\\{k} -ErrorAction SilentlyContinue")
         }
-        ShellKind::Fish => {
-            for k in names {
-                out.push_str(&format!("set -e {k};\n"));
-            }
-            out.push_str(&format!(
-                "# Run this command to configure your shell:\n# {hint_command} | source\n"
-            ));
+        (ShellKind::Cmd, Some(v)) => format!("SET \"{k}={}\"", cmd_escape(v)),
+        (ShellKind::Cmd, None) => format!("SET {k}="),
+        (ShellKind::Emacs, Some(v)) => format!("(setenv {} {})", elisp_string(k), elisp_string(v)),
+        (ShellKind::Emacs, None) => format!("(setenv {} nil)", elisp_string(k)),
+        (_, Some(v)) => format!("export {k}={}", posix_quote(v)),
+        (_, None) => format!("unset {k}"),
+    }
+}
+
+/// A variable as docker-machine printed it (env.go's Prefix, Delimiter and Suffix): values in
+/// double quotes, escaped where the shell would otherwise expand or end them (docker-machine
+/// did not escape, so ordinary values print byte for byte as it did; tcsh and cmd values that
+/// would need it are refused by [`check_values`]).
+fn docker_machine_line(shell: ShellKind, name: &str, value: Option<&str>) -> String {
+    match (shell, value) {
+        (ShellKind::Fish, Some(v)) => format!("set -gx {name} \"{}\";", fish_dq(v)),
+        (ShellKind::Fish, None) => format!("set -e {name};"),
+        (ShellKind::Powershell, Some(v)) => format!("$Env:{name} = \"{}\"", ps_dq(v)),
+        (ShellKind::Powershell, None) => format!("Remove-Item Env:\\\\{name}"),
+        (ShellKind::Cmd, Some(v)) => format!("SET {name}={v}"),
+        (ShellKind::Cmd, None) => format!("SET {name}="),
+        (ShellKind::Tcsh, Some(v)) => format!("setenv {name} \"{v}\";"),
+        (ShellKind::Tcsh, None) => format!("unsetenv {name};"),
+        (ShellKind::Emacs, Some(v)) => format!("(setenv \"{name}\" \"{}\")", elisp_dq(v)),
+        (ShellKind::Emacs, None) => format!("(setenv \"{name}\" nil)"),
+        (_, Some(v)) => format!("export {name}=\"{}\"", posix_dq(v)),
+        (_, None) => format!("unset {name}"),
+    }
+}
+
+/// The two lines that say how to evaluate the script: the comment syntax and the evaluating
+/// command per shell, in berth's words or in docker-machine's (env.go `GenerateUsageHint`).
+fn hint(shell: ShellKind, dialect: Dialect, cmd: &str) -> String {
+    let comment = match shell {
+        ShellKind::Cmd => "REM",
+        ShellKind::Emacs => ";;",
+        ShellKind::Tcsh if dialect.is_docker_machine() => ":",
+        _ => "#",
+    };
+    let eval = match (shell, dialect) {
+        (ShellKind::Fish, Dialect::Berth) => format!("{cmd} | source"),
+        (ShellKind::Fish, Dialect::DockerMachine) => format!("eval ({cmd})"),
+        (ShellKind::Tcsh, Dialect::Berth) => format!("eval \"`{cmd}`\""),
+        (ShellKind::Tcsh, Dialect::DockerMachine) => format!("eval `{cmd}`"),
+        (ShellKind::Powershell, _) => format!("& {cmd} | Invoke-Expression"),
+        (ShellKind::Cmd, _) => format!("\t@FOR /f \"tokens=*\" %i IN ('{cmd}') DO @%i"),
+        (ShellKind::Emacs, _) => {
+            format!("(with-temp-buffer (shell-command \"{cmd}\" (current-buffer)) (eval-buffer))")
         }
-        ShellKind::Tcsh => {
-            for k in names {
-                out.push_str(&format!("unsetenv {k};\n"));
-            }
-            out.push_str(&format!(
-                "# Run this command to configure your shell:\n# eval \"`{hint_command}`\"\n"
-            ));
-        }
-        ShellKind::Powershell => {
-            for k in names {
-                out.push_str(&format!(
-                    "Remove-Item Env:\\{k} -ErrorAction SilentlyContinue\n"
-                ));
-            }
-            out.push_str(&format!("# Run this command to configure your shell:\n# & {hint_command} | Invoke-Expression\n"));
-        }
-        ShellKind::Cmd => {
-            for k in names {
-                out.push_str(&format!("SET {k}=\n"));
-            }
-            out.push_str(&format!(
-                "REM Run this command to configure your shell:\nREM \t@FOR /f \"tokens=*\" %i IN ('{hint_command}') DO @%i\n"
-            ));
-        }
-        ShellKind::Nu => {
-            let list: Vec<String> = names.iter().map(|k| json_string(k)).collect();
-            out.push_str(&format!("[{}]\n", list.join(", ")));
-        }
-        ShellKind::Emacs => {
-            for k in names {
-                out.push_str(&format!("(setenv {} nil)\n", elisp_string(k)));
-            }
-            out.push_str(&format!(
-                ";; Run this command to configure your environment:\n;; (with-temp-buffer (shell-command \"{hint_command}\" (current-buffer)) (eval-buffer))\n"
-            ));
+        (_, Dialect::Berth) => format!("eval \"$({cmd})\""),
+        (_, Dialect::DockerMachine) => format!("eval $({cmd})"),
+    };
+    match dialect {
+        Dialect::DockerMachine => berth_compat::words::env_usage_hint(comment, &eval),
+        Dialect::Berth => {
+            let what = if shell == ShellKind::Emacs {
+                "environment"
+            } else {
+                "shell"
+            };
+            format!("{comment} Run this command to configure your {what}:\n{comment} {eval}\n")
         }
     }
-    out
+}
+
+/// Nushell cannot evaluate text, so berth prints a record that `load-env` takes (JSON is also a
+/// valid nu record), or for unsetting a list of names for `hide-env`.
+fn nu_record(vars: &[(&str, Option<&str>)]) -> String {
+    if vars.iter().all(|(_, v)| v.is_none()) {
+        let list: Vec<String> = vars.iter().map(|(k, _)| json_string(k)).collect();
+        return format!("[{}]\n", list.join(", "));
+    }
+    let fields: Vec<String> = vars
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "  {}: {}",
+                json_string(k),
+                json_string(v.unwrap_or_default())
+            )
+        })
+        .collect();
+    format!("{{\n{}\n}}\n", fields.join(",\n"))
 }
 
 /// How nushell users apply the output; printed to stderr since JSON has no comments.
@@ -215,6 +242,37 @@ pub fn nu_hint(hint_command: &str, unset: bool) -> String {
     } else {
         format!("Run this command to configure your shell: {hint_command} | from json | load-env")
     }
+}
+
+/// Inside POSIX double quotes, `\`, `"`, `$` and `` ` `` are special.
+fn posix_dq(value: &str) -> String {
+    backslashed(value, &['\\', '"', '$', '`'], '\\')
+}
+
+/// Inside fish double quotes, `\`, `"` and `$` are special.
+fn fish_dq(value: &str) -> String {
+    backslashed(value, &['\\', '"', '$'], '\\')
+}
+
+/// Inside PowerShell double quotes, the backtick escapes `` ` ``, `"` and `$`.
+fn ps_dq(value: &str) -> String {
+    backslashed(value, &['`', '"', '$'], '`')
+}
+
+fn elisp_dq(value: &str) -> String {
+    backslashed(value, &['\\', '"'], '\\')
+}
+
+/// `value` with `with` before each of the `special` characters.
+fn backslashed(value: &str, special: &[char], with: char) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if special.contains(&c) {
+            out.push(with);
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// POSIX single quotes: nothing inside is special; a quote is closed, escaped, reopened.
@@ -287,6 +345,7 @@ mod tests {
     fn posix_output_has_exports_then_the_hint() {
         let out = render_set(
             ShellKind::Bash,
+            Dialect::Berth,
             &[("DOCKER_HOST", "tcp://1.2.3.4:2376".into())],
             "berth env web1",
         )
@@ -301,13 +360,14 @@ mod tests {
     fn nu_output_is_json() {
         let out = render_set(
             ShellKind::Nu,
+            Dialect::Berth,
             &[("A", "x \"y\"".into()), ("B", "1".into())],
             "berth env w",
         )
         .expect("nu quotes anything");
         let parsed: serde_json::Value = serde_json::from_str(&out).expect("json");
         assert_eq!(parsed["A"], "x \"y\"");
-        let unset = render_unset(ShellKind::Nu, &["A", "B"], "berth env -u");
+        let unset = render_unset(ShellKind::Nu, Dialect::Berth, &["A", "B"], "berth env -u");
         let parsed: serde_json::Value = serde_json::from_str(&unset).expect("json");
         assert_eq!(parsed, serde_json::json!(["A", "B"]));
     }
@@ -321,12 +381,18 @@ mod tests {
             (ShellKind::Cmd, "a\"&calc&\""),
             (ShellKind::Cmd, "a\r\ncalc"),
         ] {
-            let err = render_set(shell, &[("DOCKER_HOST", value.into())], "berth env w")
-                .expect_err(value);
+            let err = render_set(
+                shell,
+                Dialect::Berth,
+                &[("DOCKER_HOST", value.into())],
+                "berth env w",
+            )
+            .expect_err(value);
             assert!(err.to_string().contains("DOCKER_HOST"), "{err}");
         }
         let ok = render_set(
             ShellKind::Cmd,
+            Dialect::Berth,
             &[("DOCKER_CERT_PATH", r"C:\a & b ^ | <c> 100%".into())],
             "berth env w",
         )
@@ -337,6 +403,7 @@ mod tests {
         );
         let ok = render_set(
             ShellKind::Tcsh,
+            Dialect::Berth,
             &[("A", "it's $HOME!".into())],
             "berth env w",
         )
@@ -350,143 +417,80 @@ mod tests {
         assert_eq!(powershell_quote("it\u{2019}s"), "'it\u{2019}\u{2019}s'");
         assert_eq!(elisp_string(r#"a"b\c"#), r#""a\"b\\c""#);
     }
-}
-
-/// `env` as docker-machine 0.16.2 printed it (commands/env.go), for when berth is called by
-/// that name.
-pub mod docker_machine {
-    use crate::cli::ShellKind;
-
-    /// The `env` script as docker-machine printed it: values in double quotes (escaped where the
-    /// shell would otherwise expand or end them; docker-machine did not escape, so ordinary paths
-    /// print byte for byte as it did), then its two hint lines naming the command as typed.
-    pub fn render_env(
-        shell: ShellKind,
-        vars: &[(&str, String)],
-        unset: bool,
-        command_line: &[String],
-    ) -> String {
-        let mut out = String::new();
-        for (name, value) in vars {
-            out.push_str(&match (shell, unset) {
-                (ShellKind::Fish, false) => format!("set -gx {name} \"{}\";\n", fish_dq(value)),
-                (ShellKind::Fish, true) => format!("set -e {name};\n"),
-                (ShellKind::Powershell, false) => format!("$Env:{name} = \"{}\"\n", ps_dq(value)),
-                (ShellKind::Powershell, true) => format!("Remove-Item Env:\\\\{name}\n"),
-                (ShellKind::Cmd, false) => format!("SET {name}={value}\n"),
-                (ShellKind::Cmd, true) => format!("SET {name}=\n"),
-                (ShellKind::Tcsh, false) => format!("setenv {name} \"{value}\";\n"),
-                (ShellKind::Tcsh, true) => format!("unsetenv {name};\n"),
-                (ShellKind::Emacs, false) => {
-                    format!("(setenv \"{name}\" \"{}\")\n", elisp_dq(value))
-                }
-                (ShellKind::Emacs, true) => format!("(setenv \"{name}\" nil)\n"),
-                (_, false) => format!("export {name}=\"{}\"\n", posix_dq(value)),
-                (_, true) => format!("unset {name}\n"),
-            });
-        }
-        out.push_str(&usage_hint(shell, command_line));
-        out
+    fn dm_set(shell: ShellKind, value: &str) -> Result<String, Unrepresentable> {
+        render_set(
+            shell,
+            Dialect::DockerMachine,
+            &[("DOCKER_HOST", value.into())],
+            "docker-machine env web1",
+        )
     }
 
-    /// commands/env.go `GenerateUsageHint`, trailing space after the colon included.
-    fn usage_hint(shell: ShellKind, args: &[String]) -> String {
-        let mut args = args.to_vec();
-        if let Some(first) = args.first_mut()
-            && (first.contains(' ') || first.contains('\\'))
-        {
-            *first = format!("\"{first}\"");
+    #[test]
+    fn bash_env_is_byte_for_byte_docker_machines() {
+        assert_eq!(
+            dm_set(ShellKind::Bash, "tcp://1.2.3.4:2376").unwrap_or_default(),
+            "export DOCKER_HOST=\"tcp://1.2.3.4:2376\"\n# Run this command to configure your shell: \n# eval $(docker-machine env web1)\n"
+        );
+        assert_eq!(
+            dm_set(ShellKind::Tcsh, "tcp://1.2.3.4:2376").unwrap_or_default(),
+            "setenv DOCKER_HOST \"tcp://1.2.3.4:2376\";\n: Run this command to configure your shell: \n: eval `docker-machine env web1`\n"
+        );
+    }
+
+    #[test]
+    fn values_that_a_shell_would_expand_are_escaped() {
+        assert_eq!(posix_dq(r#"a$b"c\d`e"#), r#"a\$b\"c\\d\`e"#);
+        assert_eq!(ps_dq("a$b"), "a`$b");
+    }
+
+    #[test]
+    fn docker_machines_tcsh_and_cmd_forms_refuse_what_would_run() {
+        for (shell, value) in [
+            (ShellKind::Tcsh, "tcp://1.2.3.4:2376`touch /tmp/x`"),
+            (ShellKind::Tcsh, "tcp://$HOME:1"),
+            (ShellKind::Tcsh, "tcp://a\"b:1"),
+            (ShellKind::Tcsh, "tcp://a!b:1"),
+            (ShellKind::Tcsh, "tcp://a\nb:1"),
+            (ShellKind::Cmd, "tcp://a&calc:1"),
+            (ShellKind::Cmd, "tcp://a|b:1"),
+            (ShellKind::Cmd, "tcp://%PATH%:1"),
+            (ShellKind::Cmd, "tcp://a\"b:1"),
+            (ShellKind::Cmd, "tcp://a\r\nb:1"),
+        ] {
+            let err = dm_set(shell, value).expect_err(value);
+            assert!(err.to_string().contains("DOCKER_HOST"), "{err}");
         }
-        let line = args.join(" ");
-        let (comment, cmd) = match shell {
-            ShellKind::Fish => ("#", format!("eval ({line})")),
-            ShellKind::Powershell => ("#", format!("& {line} | Invoke-Expression")),
-            ShellKind::Cmd => (
-                "REM",
-                format!("\t@FOR /f \"tokens=*\" %i IN ('{line}') DO @%i"),
+        // What berth's own forms carry safely, they still print.
+        assert!(
+            render_set(
+                ShellKind::Tcsh,
+                Dialect::Berth,
+                &[("DOCKER_HOST", "tcp://a`b`:1".into())],
+                "berth env w"
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_hint_names_the_command_in_each_dialect() {
+        assert_eq!(
+            hint(ShellKind::Fish, Dialect::DockerMachine, "dm env w"),
+            "# Run this command to configure your shell: \n# eval (dm env w)\n"
+        );
+        assert_eq!(
+            hint(ShellKind::Fish, Dialect::Berth, "berth env w"),
+            "# Run this command to configure your shell:\n# berth env w | source\n"
+        );
+        assert_eq!(
+            render_unset(
+                ShellKind::Powershell,
+                Dialect::DockerMachine,
+                &["A"],
+                "dm env -u"
             ),
-            ShellKind::Emacs => (
-                ";;",
-                format!(
-                    "(with-temp-buffer (shell-command \"{line}\" (current-buffer)) (eval-buffer))"
-                ),
-            ),
-            ShellKind::Tcsh => (":", format!("eval `{line}`")),
-            _ => ("#", format!("eval $({line})")),
-        };
-        format!("{comment} Run this command to configure your shell: \n{comment} {cmd}\n")
-    }
-
-    /// Inside POSIX double quotes, `\`, `"`, `$` and `` ` `` are special.
-    fn posix_dq(value: &str) -> String {
-        escape(value, &['\\', '"', '$', '`'], '\\')
-    }
-
-    /// Inside fish double quotes, `\`, `"` and `$` are special.
-    fn fish_dq(value: &str) -> String {
-        escape(value, &['\\', '"', '$'], '\\')
-    }
-
-    /// Inside PowerShell double quotes, the backtick escapes `` ` ``, `"` and `$`.
-    fn ps_dq(value: &str) -> String {
-        escape(value, &['`', '"', '$'], '`')
-    }
-
-    fn elisp_dq(value: &str) -> String {
-        escape(value, &['\\', '"'], '\\')
-    }
-
-    fn escape(value: &str, special: &[char], with: char) -> String {
-        let mut out = String::with_capacity(value.len());
-        for c in value.chars() {
-            if special.contains(&c) {
-                out.push(with);
-            }
-            out.push(c);
-        }
-        out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        fn words(line: &str) -> Vec<String> {
-            line.split(' ').map(str::to_owned).collect()
-        }
-
-        #[test]
-        fn bash_env_is_byte_for_byte_docker_machines() {
-            let out = render_env(
-                ShellKind::Bash,
-                &[("DOCKER_HOST", "tcp://1.2.3.4:2376".into())],
-                false,
-                &words("docker-machine env web1"),
-            );
-            assert_eq!(
-                out,
-                "export DOCKER_HOST=\"tcp://1.2.3.4:2376\"\n# Run this command to configure your shell: \n# eval $(docker-machine env web1)\n"
-            );
-        }
-
-        #[test]
-        fn values_that_a_shell_would_expand_are_escaped() {
-            assert_eq!(posix_dq(r#"a$b"c\d`e"#), r#"a\$b\"c\\d\`e"#);
-            assert_eq!(ps_dq("a$b"), "a`$b");
-        }
-
-        #[test]
-        fn a_program_path_with_a_space_is_quoted_in_the_hint() {
-            let args = vec![
-                "/opt/my tools/docker-machine".to_owned(),
-                "env".to_owned(),
-                "w".to_owned(),
-            ];
-            let hint = usage_hint(ShellKind::Fish, &args);
-            assert!(
-                hint.ends_with("# eval (\"/opt/my tools/docker-machine\" env w)\n"),
-                "{hint}"
-            );
-        }
+            "Remove-Item Env:\\\\A\n# Run this command to configure your shell: \n# & dm env -u | Invoke-Expression\n"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
+use berth_compat::words::Sentence;
 
 use super::Ctx;
 
@@ -10,17 +10,23 @@ use super::Ctx;
 /// machines that share a URL (a host re-created under a new name).
 pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let Some(docker_host) = ctx.env.get("DOCKER_HOST") else {
-        bail!(
-            "no machine is active: DOCKER_HOST is not set; run `eval \"$(berth env NAME)\"` first"
-        );
+        return Err(ctx.dialect.error(
+            "no machine is active: DOCKER_HOST is not set; run `eval \"$(berth env NAME)\"` first",
+            Sentence::NoActiveHost,
+        ));
     };
     let matches = active_names(ctx, docker_host)?;
     let preferred = ctx.env.get("DOCKER_MACHINE_NAME");
     let name = match matches.as_slice() {
-        [] => bail!(
-            "no machine in {} has the URL {docker_host} that DOCKER_HOST points at",
-            ctx.store().root().display()
-        ),
+        [] => {
+            return Err(ctx.dialect.error(
+                format!(
+                    "no machine in {} has the URL {docker_host} that DOCKER_HOST points at",
+                    ctx.store().root().display()
+                ),
+                Sentence::NoActiveHost,
+            ));
+        }
         [one] => one.clone(),
         many => preferred
             .filter(|p| many.iter().any(|m| m == p))

@@ -15,11 +15,19 @@ use berth_tls::KeyAlgorithm;
 use super::Ctx;
 use crate::cli::CreateArgs;
 use crate::driver_flags::ChosenDriver;
+use berth_compat::words::Sentence;
 
 pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result<ExitCode> {
     // Everything that can be refused without touching a network is refused first.
+    if ctx.dialect.is_docker_machine() && args.names.len() > 1 {
+        return Err(Sentence::ExtraArguments(args.names[1..].to_vec()).into());
+    }
     for name in &args.names {
-        berth_store::validate_new_name(name)?;
+        if let Err(err) = berth_store::validate_new_name(name) {
+            return Err(ctx
+                .dialect
+                .error(err.to_string(), Sentence::InvalidHostname));
+        }
     }
     let mut seen = std::collections::BTreeSet::new();
     if let Some(dup) = args.names.iter().find(|n| !seen.insert(n.as_str())) {

@@ -7,7 +7,9 @@ use berth_machine::MachineState;
 
 use super::Ctx;
 use crate::cli::{EnvArgs, ShellKind};
+use crate::dialect::Dialect;
 use crate::shell;
+use berth_compat::words::Sentence;
 
 /// The variables `env` sets, in the order it prints them.
 const VARS: [&str; 4] = [
@@ -21,44 +23,34 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     let shell = args
         .shell
         .unwrap_or_else(|| shell::detect(ctx.env.get("SHELL")));
-    let hint = hint_command(args, shell);
-    let dm = crate::dialect::current().is_docker_machine() && shell != ShellKind::Nu;
+    // docker-machine's hint repeats the command line as typed; berth's names its own call.
+    let hint = match ctx.dialect {
+        Dialect::DockerMachine => berth_compat::words::command_line(ctx.env.args()),
+        Dialect::Berth => hint_command(args, shell),
+    };
     let (proxy_var, proxy_value) = no_proxy_var(ctx);
     if args.unset {
         if let Some(name) = &args.name {
-            if dm {
-                bail!("Error: Expected no machine name when the -u flag is present");
-            }
-            bail!(
-                "`env --unset` unsets the variables of whichever machine they point at and takes no machine name ('{name}'); leave the name out"
-            );
+            return Err(ctx.dialect.error(
+                format!("`env --unset` unsets the variables of whichever machine they point at and takes no machine name ('{name}'); leave the name out"),
+                Sentence::ImproperUnsetEnvArgs,
+            ));
         }
         let mut names: Vec<&str> = VARS.to_vec();
         if args.no_proxy {
             names.push(proxy_var);
         }
-        if dm {
-            let vars: Vec<(&str, String)> = names.iter().map(|n| (*n, String::new())).collect();
-            ctx.printer.data(&crate::shell::docker_machine::render_env(
-                shell,
-                &vars,
-                true,
-                ctx.env.args(),
-            ));
-            return Ok(ExitCode::SUCCESS);
-        }
         ctx.printer
-            .script(&shell::render_unset(shell, &names, &hint));
+            .script(&shell::render_unset(shell, ctx.dialect, &names, &hint));
         if shell == ShellKind::Nu {
             ctx.printer.info(&shell::nu_hint(&hint, true));
         }
         return Ok(ExitCode::SUCCESS);
     }
     let Some(name) = args.name.as_deref() else {
-        if dm {
-            bail!("Error: No machine name(s) specified and no \"default\" machine exists");
-        }
-        bail!("name the machine: berth env NAME")
+        return Err(ctx
+            .dialect
+            .error("name the machine: berth env NAME", Sentence::NoDefault));
     };
     let (machine, record) = ctx.load(name)?;
     let Some(url) = record.url.clone() else {
@@ -85,16 +77,8 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
         let host = record.engine_host().unwrap_or_default();
         vars.push((proxy_var, no_proxy_with(proxy_value, host)));
     }
-    if dm {
-        ctx.printer.data(&crate::shell::docker_machine::render_env(
-            shell,
-            &vars,
-            false,
-            ctx.env.args(),
-        ));
-        return Ok(ExitCode::SUCCESS);
-    }
-    ctx.printer.script(&shell::render_set(shell, &vars, &hint)?);
+    ctx.printer
+        .script(&shell::render_set(shell, ctx.dialect, &vars, &hint)?);
     if shell == ShellKind::Nu {
         ctx.printer.info(&shell::nu_hint(&hint, false));
     }

@@ -41,7 +41,7 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         ctx.printer.raw(&format!("{text}\n"));
         return Ok(ExitCode::SUCCESS);
     }
-    if crate::dialect::current().is_docker_machine() {
+    if ctx.dialect.is_docker_machine() {
         ctx.printer
             .data(&pretty4(&host).context("cannot render the machine as JSON")?);
         return Ok(ExitCode::SUCCESS);

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::LsArgs;
+use crate::dialect::Dialect;
 use berth_compat::template::{GoTemplate, Shape};
+use berth_compat::words::Sentence;
 
 /// One row of `berth ls`; also its JSON shape.
 #[derive(Debug, Serialize)]
@@ -80,8 +82,8 @@ impl Format {
     /// `json` and `table` keep berth's meaning; anything else is a Go template, as in
     /// docker-machine (commands/ls.go `parseFormat`). Called as docker-machine, the default
     /// is docker-machine's own table.
-    fn of(arg: Option<&str>) -> Format {
-        let dm = crate::dialect::current().is_docker_machine();
+    fn of(arg: Option<&str>, dialect: Dialect) -> Format {
+        let dm = dialect.is_docker_machine();
         let text = match arg {
             Some("json") => return Format::Json,
             None | Some("table") if !dm => return Format::Table,
@@ -104,8 +106,8 @@ impl Format {
 }
 
 pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
-    let filters = Filters::parse(&args.filter)?;
-    let format = Format::of(args.format.as_deref());
+    let filters = Filters::parse(&args.filter, ctx.dialect)?;
+    let format = Format::of(args.format.as_deref(), ctx.dialect);
     let deadline = Duration::from_secs(args.timeout.max(1));
     let entries = ctx.store().list()?;
     // Every machine is asked at once under one deadline, so `ls` of a hundred machines with
@@ -177,7 +179,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
             Err(err) => Row {
                 name: entry.name,
                 active: false,
-                driver: if crate::dialect::current().is_docker_machine() {
+                driver: if ctx.dialect.is_docker_machine() {
                     "not found".into()
                 } else {
                     String::new()
@@ -268,17 +270,15 @@ enum NameFilter {
 }
 
 impl Filters {
-    fn parse(filters: &[String]) -> anyhow::Result<Filters> {
-        let dm = crate::dialect::current().is_docker_machine();
+    fn parse(filters: &[String], dialect: Dialect) -> anyhow::Result<Filters> {
+        let dm = dialect.is_docker_machine();
         let mut out = Filters::default();
         for text in filters {
             let Some((key, value)) = text.split_once('=') else {
-                if dm {
-                    bail!("Unsupported filter syntax");
-                }
-                bail!(
-                    "the filter '{text}' is not KEY=VALUE; use name=PATTERN, driver=NAME, state=STATE or label=KEY=VALUE"
-                );
+                return Err(dialect.error(
+                    format!("the filter '{text}' is not KEY=VALUE; use name=PATTERN, driver=NAME, state=STATE or label=KEY=VALUE"),
+                    Sentence::UnsupportedFilterSyntax,
+                ));
             };
             let value = value.to_owned();
             match key.to_ascii_lowercase().as_str() {
@@ -293,10 +293,12 @@ impl Filters {
                 "state" => out.states.push(value),
                 "label" => out.labels.push(value),
                 "swarm" => out.swarms.push(value),
-                key if dm => bail!("Unsupported filter key '{key}'"),
-                key => bail!(
-                    "unknown filter key '{key}'; use name=PATTERN, driver=NAME, state=STATE or label=KEY=VALUE"
-                ),
+                key => {
+                    return Err(dialect.error(
+                        format!("unknown filter key '{key}'; use name=PATTERN, driver=NAME, state=STATE or label=KEY=VALUE"),
+                        Sentence::UnsupportedFilterKey(key.to_owned()),
+                    ));
+                }
             }
         }
         Ok(out)

@@ -30,6 +30,7 @@ use berth_store::{Machine, Store};
 
 use crate::cli::{Cli, Command};
 use crate::context::{ProcessEnv, open_store};
+use crate::dialect::Dialect;
 use crate::driver_flags::ChosenDriver;
 use crate::printer::Printer;
 use crate::progress::{MachineProgress, Progress};
@@ -42,6 +43,8 @@ pub struct RemoteExit(pub u8);
 /// What every command gets.
 pub struct Ctx<'a> {
     pub machines: Machines,
+    /// The language of the command line: berth's, or docker-machine's (decided in `main`).
+    pub dialect: Dialect,
     pub env: ProcessEnv,
     pub printer: &'a Printer,
 }
@@ -62,13 +65,15 @@ pub fn run(
     cli: Cli,
     chosen: Option<ChosenDriver>,
     env: ProcessEnv,
+    dialect: Dialect,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
-    let store = open_store(cli.storage_path, crate::dialect::current(), &env)?;
+    let store = open_store(cli.storage_path, dialect, &env)?;
     let docker = berth_context::DockerConfig::locate(env.get("DOCKER_CONFIG").map(Into::into))?;
     crate::context::check_trusted_folders(store.root(), Some(docker.dir()))?;
     let ctx = Ctx {
         machines: Machines::new(store).with_docker_config(docker),
+        dialect,
         env,
         printer,
     };
@@ -97,7 +102,7 @@ pub fn run(
         Command::Version(args) => match &args.name {
             Some(name) => info::engine_version(&ctx, name),
             None => {
-                printer.data(&if crate::dialect::current().is_docker_machine() {
+                printer.data(&if dialect.is_docker_machine() {
                     crate::dialect::docker_machine_version_line()
                 } else {
                     format!("berth {}", env!("CARGO_PKG_VERSION"))
@@ -110,7 +115,7 @@ pub fn run(
         Command::Compat(command) => compat::run(&ctx, &command),
         Command::Completion(args) => {
             let mut out = Vec::new();
-            let mut command = crate::driver_flags::completion_command();
+            let mut command = crate::driver_flags::completion_command(dialect);
             clap_complete::generate(args.shell, &mut command, "berth", &mut out);
             printer.script(&String::from_utf8_lossy(&out));
             Ok(ExitCode::SUCCESS)

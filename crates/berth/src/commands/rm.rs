@@ -9,9 +9,20 @@ use berth_machine::Removed;
 
 use super::Ctx;
 use crate::cli::RmArgs;
+use berth_compat::words::Sentence;
 
 pub fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
-    super::check_all_exist(ctx, &args.names)?;
+    if let Err(err) = super::check_all_exist(ctx, &args.names) {
+        // docker-machine names the machine it could not remove (rm.go).
+        if ctx.dialect.is_docker_machine()
+            && let Some(Sentence::HostDoesNotExist(name)) =
+                berth_compat::output::error_message(&err)
+        {
+            let cause = Box::new(Sentence::HostDoesNotExist(name.clone()));
+            return Err(Sentence::Removing(name, cause).into());
+        }
+        return Err(err);
+    }
     if !args.yes && !confirm(ctx, &args.names)? {
         bail!("nothing was removed");
     }

@@ -352,6 +352,39 @@ fn versions_and_errors_in_docker_machines_words() {
         &["create", "-d", "none", "--url", "tcp://127.0.0.1:1", "web1"],
     );
     dm.dm("dm_bad_flag", &["ls", "--bogus"]);
+    // Each usage and argument error in docker-machine's words and with its exit status
+    // (docs/docker-machine.md lists them beside berth's own).
+    dm.dm("dm_bad_global_flag", &["--bogus", "ls"]);
+    dm.dm("dm_not_a_command", &["frobnicate"]);
+    dm.dm("dm_ip_no_name", &["ip"]);
+    dm.dm("dm_env_two_names", &["env", "web1", "db2"]);
+    dm.dm("dm_create_no_name", &["create", "-d", "none"]);
+    dm.dm(
+        "dm_create_invalid_name",
+        &[
+            "create",
+            "-d",
+            "none",
+            "--url",
+            "tcp://127.0.0.1:1",
+            "bad!name",
+        ],
+    );
+    dm.dm(
+        "dm_create_extra_arguments",
+        &[
+            "create",
+            "-d",
+            "none",
+            "--url",
+            "tcp://127.0.0.1:1",
+            "a",
+            "b",
+            "c",
+        ],
+    );
+    dm.dm("dm_scp_one_argument", &["scp", "web1:/etc/hostname"]);
+    dm.dm("dm_active_none", &["active"]);
     dm.both(
         "regenerate_certs_force_on_none",
         &["regenerate-certs", "-f", "db2"],

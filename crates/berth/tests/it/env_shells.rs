@@ -169,3 +169,52 @@ fn every_listed_shell_has_output() {
     let record: serde_json::Value = serde_json::from_slice(&nu.stdout).unwrap();
     assert_eq!(record["DOCKER_HOST"], URL);
 }
+
+/// Called as docker-machine, `env` prints docker-machine's tcsh form (`setenv K "V";`), in
+/// which a backquote runs a command. A URL planted in a record (an imported store's) with
+/// one must not run when the user types docker-machine's own hint, ``eval `docker-machine env
+/// NAME` ``: berth refuses the value with a sentence naming it, and tcsh runs nothing.
+#[test]
+fn docker_machines_tcsh_form_runs_no_backquote_from_a_planted_url() {
+    let tcsh = require("tcsh", "tcsh");
+    let sb = Sandbox::new();
+    let marker = sb.root.with_file_name("planted-ran");
+    let planted = format!("tcp://127.0.0.7:2376`touch {}`", marker.display());
+    sb.add_machine("web1", URL);
+    let record = sb.root.join("web1/config.toml");
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(
+        &record,
+        text.replace(
+            &format!("url = \"{URL}\""),
+            &format!("url = {}", toml_string(&planted)),
+        ),
+    )
+    .unwrap();
+    let bin = sb.root.with_file_name("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_berth"), bin.join("docker-machine")).unwrap();
+    let out = Command::new(tcsh)
+        .arg("-c")
+        .arg("eval `docker-machine env --shell tcsh web1`; echo evaluated")
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("MACHINE_STORAGE_PATH", sb.root.parent().unwrap())
+        .env_remove("BERTH_STORAGE_PATH")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        !marker.exists(),
+        "tcsh ran the backquoted command of the planted URL; stderr: {err}"
+    );
+    assert!(
+        err.contains("DOCKER_HOST") && err.contains("backquote"),
+        "berth should refuse the value naming it: {err}"
+    );
+}
+
+/// A TOML basic string holding `text`.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
