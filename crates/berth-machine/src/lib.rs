@@ -10,12 +10,10 @@
 mod certs;
 mod contexts;
 mod create;
-pub mod docker_machine;
 mod driver;
 mod engine;
 mod error;
 mod event;
-mod import;
 mod interrupt;
 mod live_restore;
 mod power;
@@ -30,20 +28,22 @@ pub use certs::{
     Expiry, Renewal, WARN_WITHIN_DAYS, client_tls, expiry_warning, foreign_ca_refusal,
     has_foreign_ca,
 };
-pub use contexts::{active_machine, context_name, own_context, unset_current, use_machine};
+pub use contexts::{
+    active_machine, check_free as check_context_free, context_name, own_context,
+    sync as sync_context, unset_current, use_machine,
+};
 pub use create::{CreateSpec, create};
 pub use driver::{Machines, json_to_toml, machine_ref};
 pub use engine::{ENGINE_WAIT, engine_for, probe, wait_for_engine};
 pub use error::{Context, MachineError};
 pub use event::Event;
-pub use import::{DockerMachineStore, Imported, ImportedAs, import};
 pub use interrupt::{HookGuard, Interrupt};
 pub use live_restore::{
     LIVE_RESTORE_OFF_OPT, LIVE_RESTORE_OPT, is_live_restore_opt, restart_risk,
     restart_risk_if_answering,
 };
 pub use power::{past_tense, power, verb};
-pub use provisioning::{Options, provision, reprovision};
+pub use provisioning::{Options, provision, reprovision, target as ssh_target};
 pub use reboot::REBOOT_WAIT;
 pub use remove::{Removed, remove};
 pub use status::{Live, LiveState, live_state, live_states};

@@ -1,12 +1,12 @@
 //! The systemd drop-in that puts the engine API on TCP behind mutual TLS,
-//! rendered from templates/10-machine.conf with what was found on the host.
+//! rendered from the crate's templates/10-machine.conf with what was found on the host.
 
 use crate::config::EngineConfig;
 use crate::facts::HostFacts;
 use crate::systemd::{environment_line, exec_arg};
 
 /// The drop-in's template, embedded so the binary carries it.
-const TEMPLATE: &str = include_str!("../../../templates/10-machine.conf");
+const TEMPLATE: &str = include_str!("../templates/10-machine.conf");
 
 /// Where the engine's TLS files go on the host.
 pub const CA_PATH: &str = "/etc/docker/ca.pem";

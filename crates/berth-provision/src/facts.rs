@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorKind;
 
 /// The script that prints the facts; one round trip, read-only, runs without sudo.
-pub(crate) const DETECT_SCRIPT: &str = include_str!("../../../templates/scripts/detect.sh");
+pub(crate) const DETECT_SCRIPT: &str = include_str!("../templates/scripts/detect.sh");
 
 /// Distributions whose `docker.io` package and apt berth knows how to drive.
 const SUPPORTED: &[&str] = &["debian", "ubuntu"];

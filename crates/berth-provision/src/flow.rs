@@ -18,11 +18,11 @@ use crate::remote::{Remote, RemoteError};
 use crate::runner::Runner;
 use crate::step::{Event, Step};
 
-pub(crate) const HOSTNAME_SCRIPT: &str = include_str!("../../../templates/scripts/hostname.sh");
-pub(crate) const INSTALL_SCRIPT: &str = include_str!("../../../templates/scripts/install.sh");
+pub(crate) const HOSTNAME_SCRIPT: &str = include_str!("../templates/scripts/hostname.sh");
+pub(crate) const INSTALL_SCRIPT: &str = include_str!("../templates/scripts/install.sh");
 pub(crate) const WRITE_FILES_SCRIPT: &str =
-    include_str!("../../../templates/scripts/write-files.sh");
-pub(crate) const CONFIGURE_SCRIPT: &str = include_str!("../../../templates/scripts/configure.sh");
+    include_str!("../templates/scripts/write-files.sh");
+pub(crate) const CONFIGURE_SCRIPT: &str = include_str!("../templates/scripts/configure.sh");
 
 /// Prints the host's TCP listeners on port `$1` that others can reach (not loopback-only), as
 /// `ss` shows them; nothing when none listens or `ss` is missing.

@@ -7,14 +7,12 @@ mod cli;
 mod commands;
 mod context;
 mod dialect;
-mod docker_machine;
 mod driver_flags;
 mod interrupt;
 mod printer;
 mod progress;
 mod shell;
 mod table;
-mod template;
 
 use std::process::ExitCode;
 
@@ -85,7 +83,7 @@ fn report(printer: &printer::Printer, err: &anyhow::Error) -> ExitCode {
             .downcast_ref::<berth_machine::MachineError>()
             .is_some_and(berth_machine::MachineError::is_interrupted);
     if dialect::current().is_docker_machine()
-        && let Some(message) = docker_machine::error_message(err)
+        && let Some(message) = berth_compat::output::error_message(err)
     {
         printer.error(&message);
         return ExitCode::FAILURE;

@@ -351,3 +351,142 @@ mod tests {
         assert_eq!(elisp_string(r#"a"b\c"#), r#""a\"b\\c""#);
     }
 }
+
+/// `env` as docker-machine 0.16.2 printed it (commands/env.go), for when berth is called by
+/// that name.
+pub mod docker_machine {
+    use crate::cli::ShellKind;
+
+    /// The `env` script as docker-machine printed it: values in double quotes (escaped where the
+    /// shell would otherwise expand or end them; docker-machine did not escape, so ordinary paths
+    /// print byte for byte as it did), then its two hint lines naming the command as typed.
+    pub fn render_env(
+        shell: ShellKind,
+        vars: &[(&str, String)],
+        unset: bool,
+        command_line: &[String],
+    ) -> String {
+        let mut out = String::new();
+        for (name, value) in vars {
+            out.push_str(&match (shell, unset) {
+                (ShellKind::Fish, false) => format!("set -gx {name} \"{}\";\n", fish_dq(value)),
+                (ShellKind::Fish, true) => format!("set -e {name};\n"),
+                (ShellKind::Powershell, false) => format!("$Env:{name} = \"{}\"\n", ps_dq(value)),
+                (ShellKind::Powershell, true) => format!("Remove-Item Env:\\\\{name}\n"),
+                (ShellKind::Cmd, false) => format!("SET {name}={value}\n"),
+                (ShellKind::Cmd, true) => format!("SET {name}=\n"),
+                (ShellKind::Tcsh, false) => format!("setenv {name} \"{value}\";\n"),
+                (ShellKind::Tcsh, true) => format!("unsetenv {name};\n"),
+                (ShellKind::Emacs, false) => {
+                    format!("(setenv \"{name}\" \"{}\")\n", elisp_dq(value))
+                }
+                (ShellKind::Emacs, true) => format!("(setenv \"{name}\" nil)\n"),
+                (_, false) => format!("export {name}=\"{}\"\n", posix_dq(value)),
+                (_, true) => format!("unset {name}\n"),
+            });
+        }
+        out.push_str(&usage_hint(shell, command_line));
+        out
+    }
+
+    /// commands/env.go `GenerateUsageHint`, trailing space after the colon included.
+    fn usage_hint(shell: ShellKind, args: &[String]) -> String {
+        let mut args = args.to_vec();
+        if let Some(first) = args.first_mut()
+            && (first.contains(' ') || first.contains('\\'))
+        {
+            *first = format!("\"{first}\"");
+        }
+        let line = args.join(" ");
+        let (comment, cmd) = match shell {
+            ShellKind::Fish => ("#", format!("eval ({line})")),
+            ShellKind::Powershell => ("#", format!("& {line} | Invoke-Expression")),
+            ShellKind::Cmd => (
+                "REM",
+                format!("\t@FOR /f \"tokens=*\" %i IN ('{line}') DO @%i"),
+            ),
+            ShellKind::Emacs => (
+                ";;",
+                format!(
+                    "(with-temp-buffer (shell-command \"{line}\" (current-buffer)) (eval-buffer))"
+                ),
+            ),
+            ShellKind::Tcsh => (":", format!("eval `{line}`")),
+            _ => ("#", format!("eval $({line})")),
+        };
+        format!("{comment} Run this command to configure your shell: \n{comment} {cmd}\n")
+    }
+
+    /// Inside POSIX double quotes, `\`, `"`, `$` and `` ` `` are special.
+    fn posix_dq(value: &str) -> String {
+        escape(value, &['\\', '"', '$', '`'], '\\')
+    }
+
+    /// Inside fish double quotes, `\`, `"` and `$` are special.
+    fn fish_dq(value: &str) -> String {
+        escape(value, &['\\', '"', '$'], '\\')
+    }
+
+    /// Inside PowerShell double quotes, the backtick escapes `` ` ``, `"` and `$`.
+    fn ps_dq(value: &str) -> String {
+        escape(value, &['`', '"', '$'], '`')
+    }
+
+    fn elisp_dq(value: &str) -> String {
+        escape(value, &['\\', '"'], '\\')
+    }
+
+    fn escape(value: &str, special: &[char], with: char) -> String {
+        let mut out = String::with_capacity(value.len());
+        for c in value.chars() {
+            if special.contains(&c) {
+                out.push(with);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn words(line: &str) -> Vec<String> {
+            line.split(' ').map(str::to_owned).collect()
+        }
+
+        #[test]
+        fn bash_env_is_byte_for_byte_docker_machines() {
+            let out = render_env(
+                ShellKind::Bash,
+                &[("DOCKER_HOST", "tcp://1.2.3.4:2376".into())],
+                false,
+                &words("docker-machine env web1"),
+            );
+            assert_eq!(
+                out,
+                "export DOCKER_HOST=\"tcp://1.2.3.4:2376\"\n# Run this command to configure your shell: \n# eval $(docker-machine env web1)\n"
+            );
+        }
+
+        #[test]
+        fn values_that_a_shell_would_expand_are_escaped() {
+            assert_eq!(posix_dq(r#"a$b"c\d`e"#), r#"a\$b\"c\\d\`e"#);
+            assert_eq!(ps_dq("a$b"), "a`$b");
+        }
+
+        #[test]
+        fn a_program_path_with_a_space_is_quoted_in_the_hint() {
+            let args = vec![
+                "/opt/my tools/docker-machine".to_owned(),
+                "env".to_owned(),
+                "w".to_owned(),
+            ];
+            let hint = usage_hint(ShellKind::Fish, &args);
+            assert!(
+                hint.ends_with("# eval (\"/opt/my tools/docker-machine\" env w)\n"),
+                "{hint}"
+            );
+        }
+    }
+}

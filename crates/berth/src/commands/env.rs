@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
         }
         if dm {
             let vars: Vec<(&str, String)> = names.iter().map(|n| (*n, String::new())).collect();
-            ctx.printer.data(&crate::docker_machine::render_env(
+            ctx.printer.data(&crate::shell::docker_machine::render_env(
                 shell,
                 &vars,
                 true,
@@ -86,7 +86,7 @@ pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
         vars.push((proxy_var, no_proxy_with(proxy_value, &host)));
     }
     if dm {
-        ctx.printer.data(&crate::docker_machine::render_env(
+        ctx.printer.data(&crate::shell::docker_machine::render_env(
             shell,
             &vars,
             false,

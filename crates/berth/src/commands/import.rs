@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use berth_machine::{DockerMachineStore, ImportedAs};
+use berth_compat::{DockerMachineStore, ImportedAs};
 
 use super::Ctx;
 use crate::cli::ImportArgs;
@@ -39,7 +39,7 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     };
     let names_done = names.clone();
     let code = super::for_each_machine(ctx, &names, move |machines, name, events| {
-        let imported = berth_machine::import(machines, &source, name, events)?;
+        let imported = berth_compat::import(machines, &source, name, events)?;
         let engine = imported
             .engine
             .map(|v| format!(", engine {v} answers"))

@@ -7,7 +7,7 @@ use berth_store::MachineRecord;
 
 use super::Ctx;
 use crate::cli::InspectArgs;
-use crate::template::{GoTemplate, Shape, pretty4};
+use berth_compat::template::{GoTemplate, Shape, pretty4};
 
 /// How long `version NAME` waits for the engine.
 const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -33,7 +33,7 @@ pub fn engine_version(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 /// that is what every existing template (`{{.Driver.IPAddress}}`) was written against.
 pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(&args.name)?;
-    let host = berth_machine::docker_machine::host_of(&machine, &record);
+    let host = berth_compat::host::host_of(&machine, &record);
     if let Some(format) = &args.format {
         let data = serde_json::to_value(&host).context("cannot render the machine as JSON")?;
         let text = GoTemplate::parse(format)?.render(&data, Shape::Map)?;

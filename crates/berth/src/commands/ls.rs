@@ -10,8 +10,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::LsArgs;
-use crate::docker_machine;
-use crate::template::{GoTemplate, Shape};
+use berth_compat::template::{GoTemplate, Shape};
 
 /// One row of `berth ls`; also its JSON shape.
 #[derive(Debug, Serialize)]
@@ -49,7 +48,7 @@ impl Row {
             "EngineOptions": null,
             "Error": self.error.lines().next().unwrap_or(""),
             "DockerVersion": if self.docker.is_empty() { "Unknown" } else { self.docker.as_str() },
-            "ResponseTime": docker_machine::go_duration(self.response),
+            "ResponseTime": berth_compat::output::go_duration(self.response),
         })
     }
 }
@@ -220,7 +219,7 @@ pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
                 out.push_str(&template.render(&row.docker_machine_item(), Shape::Struct)?);
             }
             if table {
-                out = docker_machine::tabwrite(&out);
+                out = berth_compat::output::tabwrite(&out);
             }
             ctx.printer.raw(&out);
         }

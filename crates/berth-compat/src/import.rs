@@ -2,7 +2,7 @@
 //! `eval "$(berth env NAME)"; docker ps` works at once with the certificates they already have.
 //!
 //! docker-machine 0.16.2 keeps `<storage path>/machines/<name>/config.json` (libmachine's
-//! `host.Host`, read through [`crate::docker_machine::Host`]), beside the copies of the client
+//! `host.Host`, read through [`crate::host::Host`]), beside the copies of the client
 //! certificate and CA that `docker-machine env` points `DOCKER_CERT_PATH` at, the server's
 //! certificate and the SSH key it copied; the CA and its key are shared by every machine in
 //! `<storage path>/certs/`.
@@ -12,7 +12,7 @@
 //! machine of that store, and a copy in each berth machine's folder would spread the one secret
 //! that opens them all. An imported machine can therefore keep its certificates but not sign new
 //! ones from that CA; `regenerate-certs --client-certs` moves it onto a CA of its own
-//! ([`crate::certs::foreign_ca_refusal`] says so wherever a signature is needed).
+//! ([`berth_machine::foreign_ca_refusal`] says so wherever a signature is needed).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,11 +22,12 @@ use berth_provision::EngineConfig;
 use berth_ssh::{HostKeyPolicy, Session};
 use berth_store::{FileMode, Machine, MachineRecord, MachineState, SshSettings, Store};
 
-use crate::docker_machine::Host;
-use crate::driver::{Machines, json_to_toml};
-use crate::error::{Context as _, MachineError};
-use crate::event::Event;
-use crate::provisioning::target;
+use berth_machine::{
+    Context as _, Event, MachineError, Machines, check_context_free, json_to_toml,
+    ssh_target as target, sync_context,
+};
+
+use crate::host::Host;
 
 /// How long import waits for the engine's answer (it only reports it).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -192,7 +193,7 @@ pub fn import(
     record.engine =
         toml::Table::try_from(&plan.engine).context("cannot record the imported engine options")?;
     // A docker context of that name that berth did not make refuses the import first.
-    crate::contexts::check_free(machines, name, &record.context)?;
+    check_context_free(machines, name, &record.context)?;
     let (machine, lock) = machines.store().create_machine(&record)?;
     let result = fill(
         &machine,
@@ -210,7 +211,7 @@ pub fn import(
     }
     machine.save(&record)?;
     // The imported machine is a docker context too, with the certificates it came with.
-    if let Err(err) = crate::contexts::sync(machines, &machine, &mut record, events) {
+    if let Err(err) = sync_context(machines, &machine, &mut record, events) {
         events(Event::Warn(&format!(
             "imported, but its docker context could not be made: {}",
             err.full_message()
@@ -220,7 +221,7 @@ pub fn import(
     drop(lock);
 
     events(Event::Step("asking the engine"));
-    let engine = match berth_engine::block_on(crate::engine::probe(
+    let engine = match berth_engine::block_on(berth_machine::probe(
         &machine,
         &record,
         PROBE_TIMEOUT,
