@@ -265,7 +265,13 @@ pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
         }
         _ => {
             // A plugin's own data, as it keeps it, beside the common fields.
-            for (k, v) in record.driver_data.as_map() {
+            // A docker-machine driver's config holds its credentials: never shown.
+            for (k, v) in record
+                .driver_data
+                .as_map()
+                .iter()
+                .filter(|(k, _)| k.as_str() != berth_driver::gomachine::CONFIG_KEY)
+            {
                 driver.other.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }

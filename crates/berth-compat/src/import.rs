@@ -66,9 +66,11 @@ pub struct DockerMachineStore {
 pub enum ImportedAs {
     /// A generic machine: berth reaches its host over SSH with the key docker-machine kept.
     Generic,
-    /// A `none` machine with only its engine URL: docker-machine's `driver` is not one berth
-    /// has, so berth cannot power or provision the host.
+    /// A `none` machine with only its engine URL (docker-machine's `none` driver).
     None { driver: String },
+    /// A machine of another docker-machine driver, kept with its driver's name and its `Driver`
+    /// object: berth runs that docker-machine driver for start, stop and rm (docs/drivers.md).
+    Driver { driver: String },
 }
 
 /// The outcome of importing one machine.
@@ -427,9 +429,11 @@ pub fn import(
             None
         }
     };
-    if let ImportedAs::None { driver } = &plan.as_ {
+    if let ImportedAs::Driver { driver } = &plan.as_
+        && let Some(wanted) = machines.go_driver_missing(driver)
+    {
         events(Event::Warn(&format!(
-            "berth has no {driver} driver: '{name}' came in as a none machine with its URL {}; berth cannot start, stop, ssh to or provision it (docker-machine's {driver} driver still can)",
+            "the {driver} driver is not installed: '{name}' works over its engine URL {}, and start, stop and rm need {wanted}",
             plan.url
         )));
     }
@@ -509,7 +513,9 @@ fn read_files(
         _ => None,
     };
     let (ssh_key, ssh_key_elsewhere) = match plan.as_ {
-        ImportedAs::Generic => read_ssh_key(source, host, name, events)?,
+        ImportedAs::Generic | ImportedAs::Driver { .. } => {
+            read_ssh_key(source, host, name, events)?
+        }
         ImportedAs::None { .. } => (None, None),
     };
     Ok(Files {
@@ -636,7 +642,7 @@ fn fill(
             record.driver_data =
                 record::DriverData::from_driver(serde_json::json!({ "url": plan.url }))?;
         }
-        ImportedAs::Generic => {
+        ImportedAs::Generic | ImportedAs::Driver { .. } => {
             let key_path = match &files.ssh_key {
                 Some((key, public)) => {
                     machine.write_file(SSH_KEY_FILE, key, FileMode::Secret)?;
@@ -661,12 +667,18 @@ fn fill(
                 user: record::SshUser::new(ssh.2)?,
                 key_path: key_path.clone().map(record::KeyPath::new).transpose()?,
             };
-            record.driver_data = record::DriverData::from_driver(serde_json::json!({
-                "ip_address": ssh.host,
-                "ssh_user": ssh.user,
-                "ssh_port": ssh.port,
-                "ssh_key": key_path,
-            }))?;
+            record.driver_data = match &plan.driver_object {
+                // The driver's own object, as docker-machine hands it back (SetConfigRaw).
+                Some(object) => record::DriverData::from_driver(
+                    berth_driver::gomachine::data_from_config(object),
+                )?,
+                None => record::DriverData::from_driver(serde_json::json!({
+                    "ip_address": ssh.host,
+                    "ssh_user": ssh.user,
+                    "ssh_port": ssh.port,
+                    "ssh_key": key_path,
+                }))?,
+            };
             record.ssh = Some(ssh);
             // docker-machine never checked host keys (its #534): pin the key now, so that
             // every later `ssh` and `provision` checks it.
@@ -694,8 +706,10 @@ struct Plan {
     as_: ImportedAs,
     url: String,
     engine: EngineConfig,
-    /// A generic machine's SSH host, port and user, parsed.
+    /// A generic machine's SSH host, port and user, parsed (also a docker-machine driver's).
     ssh: Option<(String, u16, String)>,
+    /// A docker-machine driver's `Driver` object, handed back to that driver (SetConfigRaw).
+    driver_object: Option<serde_json::Value>,
 }
 
 /// The refusal of one field of a foreign config.json, naming the field, the file and the value
@@ -791,25 +805,30 @@ impl Plan {
             }
             Ok(d.ip_address.clone())
         };
+        let ssh_port_and_user = || -> Result<(u16, String), MachineError> {
+            let port = parse_port(d.ssh_port, 22).ok_or_else(|| {
+                refuse(
+                    "Driver.SSHPort",
+                    &d.ssh_port.to_string(),
+                    "a port from 1 to 65535",
+                )
+            })?;
+            let user = if d.ssh_user.is_empty() {
+                "root".to_owned()
+            } else if is_user_name(&d.ssh_user) {
+                d.ssh_user.clone()
+            } else {
+                return Err(refuse("Driver.SSHUser", &d.ssh_user, "a POSIX user name"));
+            };
+            Ok((port, user))
+        };
+        let mut driver_object = None;
         let (as_, url, ssh) = match host.driver_name.as_str() {
             "generic" => {
                 let ip = address(format!(
                     "docker-machine's record of '{name}' has no IPAddress; fix its config.json or create the machine again with berth"
                 ))?;
-                let port = parse_port(d.ssh_port, 22).ok_or_else(|| {
-                    refuse(
-                        "Driver.SSHPort",
-                        &d.ssh_port.to_string(),
-                        "a port from 1 to 65535",
-                    )
-                })?;
-                let user = if d.ssh_user.is_empty() {
-                    "root".to_owned()
-                } else if is_user_name(&d.ssh_user) {
-                    d.ssh_user.clone()
-                } else {
-                    return Err(refuse("Driver.SSHUser", &d.ssh_user, "a POSIX user name"));
-                };
+                let (port, user) = ssh_port_and_user()?;
                 let url = HostPort::new(ip.clone(), engine.port).engine_url();
                 (ImportedAs::Generic, url, Some((ip, port, user)))
             }
@@ -832,13 +851,16 @@ impl Plan {
                 let ip = address(format!(
                     "docker-machine's record of '{name}' ({other} driver) has no IPAddress, so berth cannot tell where its engine is; start it with `docker-machine start {name}` (which records the address) and import again"
                 ))?;
-                let url = HostPort::new(ip, DEFAULT_ENGINE_PORT).engine_url();
+                let (port, user) = ssh_port_and_user()?;
+                let url = HostPort::new(ip.clone(), DEFAULT_ENGINE_PORT).engine_url();
+                driver_object =
+                    Some(serde_json::to_value(d).context("cannot read the driver's config")?);
                 (
-                    ImportedAs::None {
+                    ImportedAs::Driver {
                         driver: other.to_owned(),
                     },
                     url,
-                    None,
+                    Some((ip, port, user)),
                 )
             }
         };
@@ -853,13 +875,15 @@ impl Plan {
             url,
             engine,
             ssh,
+            driver_object,
         })
     }
 
-    fn driver(&self) -> &'static str {
-        match self.as_ {
+    fn driver(&self) -> &str {
+        match &self.as_ {
             ImportedAs::Generic => "generic",
             ImportedAs::None { .. } => "none",
+            ImportedAs::Driver { driver } => driver,
         }
     }
 }
@@ -930,6 +954,7 @@ mod tests {
         assert_eq!(plan.engine.install_url, None);
         assert_eq!(plan.engine.env["HTTP_PROXY"], "http://p:3128");
 
+        // Issue 19: a machine of any other driver keeps its driver (it used to become `none`).
         let plan = Plan::of(
             &host("virtualbox", serde_json::json!({"CPU": 2})),
             "m",
@@ -938,10 +963,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             plan.as_,
-            ImportedAs::None {
+            ImportedAs::Driver {
                 driver: "virtualbox".into()
             }
         );
+        assert_eq!(plan.driver(), "virtualbox");
         assert_eq!(plan.url, "tcp://203.0.113.7:2376");
 
         let plan = Plan::of(

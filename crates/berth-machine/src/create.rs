@@ -85,6 +85,7 @@ pub fn create(
         ssh_public_key: None,
         // A driver that can take the engine's files before the first boot does so (below).
         preboot: true,
+        machine_flags: docker_machine_flags(spec),
     };
     let stop_driver = driver
         .interrupter()
@@ -285,4 +286,32 @@ fn boot_with_engine_files(
     }
     events(Event::StepDone(step));
     Ok(())
+}
+
+/// docker-machine's shared create flags that this create was given, under docker-machine's
+/// names and as `commands/create.go` sends them to a Go driver (its list flags only when set).
+fn docker_machine_flags(spec: &CreateSpec) -> BTreeMap<String, serde_json::Value> {
+    use serde_json::json;
+    let mut flags = BTreeMap::new();
+    let engine = &spec.engine;
+    if let Some(url) = &engine.install_url {
+        flags.insert("engine-install-url".to_owned(), json!(url));
+    }
+    if let Some(driver) = &engine.storage_driver {
+        flags.insert("engine-storage-driver".to_owned(), json!(driver));
+    }
+    let env: Vec<String> = engine.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for (name, values) in [
+        ("engine-opt", &engine.opts),
+        ("engine-label", &engine.labels),
+        ("engine-insecure-registry", &engine.insecure_registries),
+        ("engine-registry-mirror", &engine.registry_mirrors),
+        ("engine-env", &env),
+        ("tls-san", &spec.tls_sans),
+    ] {
+        if !values.is_empty() {
+            flags.insert(name.to_owned(), json!(values));
+        }
+    }
+    flags
 }

@@ -256,6 +256,7 @@ mod tests {
             flags: serde_json::from_value(flags).unwrap(),
             ssh_public_key: None,
             preboot: false,
+            machine_flags: Default::default(),
         }
     }
 

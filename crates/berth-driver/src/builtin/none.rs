@@ -205,6 +205,7 @@ mod tests {
             flags: [(URL.to_owned(), json!(url))].into(),
             ssh_public_key: None,
             preboot: false,
+            machine_flags: Default::default(),
         };
         let c = NoneDriver.create(&req, &no_progress).unwrap();
         assert_eq!(c.engine_url.as_deref(), Some(url.as_str()));
@@ -229,6 +230,7 @@ mod tests {
             flags: [(URL.to_owned(), json!("unix:///var/run/docker.sock"))].into(),
             ssh_public_key: None,
             preboot: false,
+            machine_flags: Default::default(),
         };
         let e = NoneDriver
             .create(&req, &no_progress)

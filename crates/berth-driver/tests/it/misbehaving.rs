@@ -339,6 +339,7 @@ fn a_create_result_with_neither_ssh_nor_engine_url_is_refused() {
         flags: Default::default(),
         ssh_public_key: None,
         preboot: false,
+        machine_flags: Default::default(),
     };
     let e = d.create(&req, &|_| {}).unwrap_err();
     assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
@@ -415,6 +416,7 @@ fn create_with(dir: &Path, name: &str, result: &str) -> Result<berth_driver::Cre
         flags: Default::default(),
         ssh_public_key: None,
         preboot: false,
+        machine_flags: Default::default(),
     };
     d.create(&req, &|_| {})
 }

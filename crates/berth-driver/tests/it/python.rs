@@ -46,6 +46,7 @@ fn python_plugin_creates_reports_state_and_removes() {
         .unwrap(),
         ssh_public_key: None,
         preboot: false,
+        machine_flags: Default::default(),
     };
     let progress = Progress::default();
     let created = d.create(&req, &progress.sink()).unwrap();

@@ -21,6 +21,7 @@ fn create_request(dir: &Path, flags: serde_json::Value) -> CreateRequest {
         flags: serde_json::from_value(flags).unwrap(),
         ssh_public_key: Some("ssh-ed25519 AAAA test".into()),
         preboot: false,
+        machine_flags: Default::default(),
     }
 }
 
