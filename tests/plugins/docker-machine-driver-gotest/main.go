@@ -27,7 +27,8 @@
 // Test hooks, all from the environment (which the plugin inherits from its host):
 //
 //	GOTEST_CALL_LOG=FILE        appends one line per RPC call (not Heartbeat); the line of
-//	                            SetConfigFromFlags lists every flag received with its Go type
+//	                            SetConfigFromFlags lists every flag received with its Go type,
+//	                            SetConfigRaw's the machine name, store path, address and key path
 //	GOTEST_MISBEHAVE=KIND:METHOD[,KIND:METHOD…]   on METHOD (e.g. Create, GetState, * for all):
 //	    hang       never answer (heartbeats are still served, so the process stays alive)
 //	    exit       exit with status 3 in the middle of the call
@@ -552,7 +553,15 @@ func (r *RPCServerDriver) GetCreateFlags(_ *struct{}, reply *[]Flag) error {
 }
 
 func (r *RPCServerDriver) SetConfigRaw(data []byte, _ *struct{}) error {
-	if err := r.enter("SetConfigRaw", ""); err != nil {
+	// The call log shows what came back (no secret): a later process works only if the host
+	// handed the config back.
+	detail := ""
+	var peek Driver
+	if json.Unmarshal(data, &peek) == nil && peek.BaseDriver != nil {
+		detail = fmt.Sprintf("MachineName=%s StorePath=%s IPAddress=%s SSHKeyPath=%s",
+			peek.MachineName, peek.StorePath, peek.IPAddress, peek.SSHKeyPath)
+	}
+	if err := r.enter("SetConfigRaw", detail); err != nil {
 		return err
 	}
 	r.mu.Lock()
