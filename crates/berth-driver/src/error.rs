@@ -16,10 +16,11 @@ pub enum DriverError {
     /// No built-in driver and no plugin executable carries this name.
     #[error(
         "There is no driver named {name:?}: it is not built in ({builtins}) and no executable \
-         berth-driver-{name} was found in {looked}. Install the plugin into one of those \
-         places or pick a built-in driver.",
+         berth-driver-{name} or docker-machine-driver-{name} was found in {looked}{core}. \
+         Install the plugin into one of those places or pick a built-in driver.",
         builtins = builtins.join(", "),
-        looked = display_paths(looked_in)
+        looked = display_paths(looked_in),
+        core = core_hint(name)
     )]
     UnknownDriver {
         /// The name the user asked for.
@@ -237,6 +238,10 @@ pub enum DriverError {
         how: String,
     },
 
+    /// A docker-machine Go driver plugin failed or refused (its own words are in it).
+    #[error(transparent)]
+    Go(#[from] berth_gorpc::GoRpcError),
+
     /// Talking to the plugin's pipes failed.
     #[error(
         "Could not talk to the driver plugin {} during {method}: {source}.",
@@ -250,6 +255,18 @@ pub enum DriverError {
         /// What the operating system said.
         source: io::Error,
     },
+}
+
+/// For one of docker-machine's core drivers, the binary that would serve it.
+fn core_hint(name: &str) -> String {
+    if berth_gorpc::CORE_DRIVERS.contains(&name) {
+        format!(
+            ", and no docker-machine or rancher-machine (which serves the core driver {name}) \
+             was found on PATH"
+        )
+    } else {
+        String::new()
+    }
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

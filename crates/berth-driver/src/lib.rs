@@ -1,11 +1,13 @@
 //! berth's drivers: the [`Driver`] trait, the built-in `generic` and `none`
 //! drivers, the host side of the plugin protocol ([`plugin`]) and the SDK for
-//! writing plugins ([`sdk`]). docs/plugins.md specifies the protocol.
+//! writing plugins ([`sdk`]). docs/plugins.md specifies the protocol. docker-machine's own
+//! Go driver plugins run as drivers too ([`gomachine`]; docs/drivers.md).
 
 pub mod builtin;
 mod driver;
 mod error;
 mod flag_values;
+pub mod gomachine;
 pub mod plugin;
 pub mod probe;
 pub mod protocol;
@@ -14,14 +16,16 @@ mod types;
 
 pub use driver::{Driver, Interrupter, no_progress};
 pub use error::DriverError;
+pub use gomachine::GoDriver;
 pub use plugin::{Deadlines, PluginDriver, PluginOptions, PluginSearch};
 pub use types::{
     CreateRequest, Created, FlagKind, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
 };
 
 /// The driver called `name`: a built-in one, else the first plugin
-/// executable `search` finds (started and handshaken now). The error for an
-/// unknown name lists where it looked and the built-in names.
+/// executable `search` finds (started and handshaken now), else a docker-machine driver:
+/// `docker-machine-driver-NAME`, or for docker-machine's core drivers its own binary. The
+/// error for an unknown name lists where it looked and the built-in names.
 pub fn open_driver(
     name: &str,
     search: &PluginSearch,
@@ -30,6 +34,17 @@ pub fn open_driver(
     if let Some(driver) = builtin::builtin(name) {
         return Ok(driver);
     }
-    let path = search.find(name)?;
-    Ok(Box::new(PluginDriver::launch(&path, options)?))
+    let missing = match search.find(name) {
+        Ok(path) => return Ok(Box::new(PluginDriver::launch(&path, options)?)),
+        Err(e @ DriverError::UnknownDriver { .. }) => e,
+        Err(e) => return Err(e),
+    };
+    match search.go_search().find(name) {
+        Some(path) => Ok(Box::new(gomachine::GoDriver::open(
+            name,
+            &path,
+            gomachine::launch_options(),
+        )?)),
+        None => Err(missing),
+    }
 }

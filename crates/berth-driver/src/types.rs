@@ -106,6 +106,11 @@ pub struct FlagSpec {
     pub default: Option<String>,
     /// How berth parses the value.
     pub kind: FlagKind,
+    /// The environment variable that sets the flag, when the driver names its own
+    /// (docker-machine's drivers do: `--amazonec2-access-key` reads `AWS_ACCESS_KEY_ID`);
+    /// otherwise berth derives one ([`FlagSpec::env_var`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }
 
 impl FlagSpec {
@@ -116,6 +121,7 @@ impl FlagSpec {
             help: help.to_owned(),
             default: default.map(str::to_owned),
             kind,
+            env: None,
         }
     }
 
@@ -127,6 +133,9 @@ impl FlagSpec {
     /// (`url` of `none` → `NONE_URL`): otherwise a flag called `path` or `home` would read
     /// `PATH` or `HOME`, variables every process has for other reasons.
     pub fn env_var(&self, driver: &str) -> String {
+        if let Some(env) = self.env.as_ref().filter(|e| !e.is_empty()) {
+            return env.clone();
+        }
         let prefixed = self
             .name
             .strip_prefix(driver)
@@ -156,6 +165,11 @@ pub struct CreateRequest {
     /// its path as [`SshEndpoint::key_path`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_public_key: Option<String>,
+    /// docker-machine's shared create flags that were given (`engine-opt`, `tls-san`, …), by
+    /// its names, for docker-machine's Go drivers, whose `SetConfigFromFlags` gets them as
+    /// `commands/create.go` sends them. Not sent to berth's own plugins.
+    #[serde(skip)]
+    pub machine_flags: BTreeMap<String, serde_json::Value>,
 }
 
 /// What a driver reports after creating a machine.
@@ -274,6 +288,7 @@ mod tests {
             machine_dir: "/tmp/m".into(),
             flags: serde_json::from_value(flags).unwrap(),
             ssh_public_key: None,
+            machine_flags: Default::default(),
         }
     }
 

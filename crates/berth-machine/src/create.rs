@@ -80,6 +80,7 @@ pub fn create(
         machine_dir: machine.dir().to_path_buf(),
         flags: spec.flags.clone(),
         ssh_public_key: None,
+        machine_flags: docker_machine_flags(spec),
     };
     let stop_driver = driver
         .interrupter()
@@ -186,4 +187,32 @@ pub fn create(
     contexts::sync(machines, &machine, &mut record, events)?;
     machine.save(&record)?;
     Ok(())
+}
+
+/// docker-machine's shared create flags that this create was given, under docker-machine's
+/// names and as `commands/create.go` sends them to a Go driver (its list flags only when set).
+fn docker_machine_flags(spec: &CreateSpec) -> BTreeMap<String, serde_json::Value> {
+    use serde_json::json;
+    let mut flags = BTreeMap::new();
+    let engine = &spec.engine;
+    if let Some(url) = &engine.install_url {
+        flags.insert("engine-install-url".to_owned(), json!(url));
+    }
+    if let Some(driver) = &engine.storage_driver {
+        flags.insert("engine-storage-driver".to_owned(), json!(driver));
+    }
+    let env: Vec<String> = engine.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for (name, values) in [
+        ("engine-opt", &engine.opts),
+        ("engine-label", &engine.labels),
+        ("engine-insecure-registry", &engine.insecure_registries),
+        ("engine-registry-mirror", &engine.registry_mirrors),
+        ("engine-env", &env),
+        ("tls-san", &spec.tls_sans),
+    ] {
+        if !values.is_empty() {
+            flags.insert(name.to_owned(), json!(values));
+        }
+    }
+    flags
 }

@@ -258,7 +258,11 @@ pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
         _ => {
             // A plugin's own data, as it keeps it, beside the common fields.
             if let Ok(serde_json::Value::Object(data)) = serde_json::to_value(&record.driver_data) {
-                for (k, v) in data {
+                // A docker-machine driver's config holds its credentials: never shown.
+                for (k, v) in data
+                    .into_iter()
+                    .filter(|(k, _)| k != berth_driver::gomachine::CONFIG_KEY)
+                {
                     driver.other.entry(k).or_insert(v);
                 }
             }

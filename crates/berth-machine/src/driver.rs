@@ -69,6 +69,18 @@ impl Machines {
         )?)
     }
 
+    /// What to install for docker-machine driver `name` when neither berth nor a
+    /// docker-machine driver binary serves it; `None` when something does.
+    pub fn go_driver_missing(&self, name: &str) -> Option<String> {
+        if berth_driver::builtin::builtin(name).is_some()
+            || self.search.find(name).is_ok()
+            || self.search.go_search().find(name).is_some()
+        {
+            return None;
+        }
+        Some(berth_driver::gomachine::wanted(name))
+    }
+
     /// The machine's state as its driver sees it; Unknown when the driver cannot be asked
     /// (why is logged: [`Machines::ask_state`] gives it to callers that show it).
     pub fn driver_state(&self, record: &MachineRecord) -> berth_driver::MachineState {

@@ -45,9 +45,11 @@ pub struct DockerMachineStore {
 pub enum ImportedAs {
     /// A generic machine: berth reaches its host over SSH with the key docker-machine kept.
     Generic,
-    /// A `none` machine with only its engine URL: docker-machine's `driver` is not one berth
-    /// has, so berth cannot power or provision the host.
+    /// A `none` machine with only its engine URL (docker-machine's `none` driver).
     None { driver: String },
+    /// A machine of another docker-machine driver, kept with its driver's name and its `Driver`
+    /// object: berth runs that docker-machine driver for start, stop and rm (docs/drivers.md).
+    Driver { driver: String },
 }
 
 /// The outcome of importing one machine.
@@ -236,9 +238,11 @@ pub fn import(
             None
         }
     };
-    if let ImportedAs::None { driver } = &plan.as_ {
+    if let ImportedAs::Driver { driver } = &plan.as_
+        && let Some(wanted) = machines.go_driver_missing(driver)
+    {
         events(Event::Warn(&format!(
-            "berth has no {driver} driver: '{name}' came in as a none machine with its URL {}; berth cannot start, stop, ssh to or provision it (docker-machine's {driver} driver still can)",
+            "the {driver} driver is not installed: '{name}' works over its engine URL {}, and start, stop and rm need {wanted}",
             plan.url
         )));
     }
@@ -286,7 +290,7 @@ fn fill(
         ImportedAs::None { .. } => {
             record.driver_data = json_to_toml(&serde_json::json!({ "url": plan.url }))?;
         }
-        ImportedAs::Generic => {
+        ImportedAs::Generic | ImportedAs::Driver { .. } => {
             let d = &host.driver;
             let key_path = copy_ssh_key(machine, source, host)?;
             let ssh = SshSettings {
@@ -302,12 +306,18 @@ fn fill(
                 },
                 key_path: key_path.clone(),
             };
-            record.driver_data = json_to_toml(&serde_json::json!({
-                "ip_address": ssh.host,
-                "ssh_user": ssh.user,
-                "ssh_port": ssh.port,
-                "ssh_key": key_path,
-            }))?;
+            record.driver_data = if let ImportedAs::Driver { .. } = &plan.as_ {
+                // The driver's own object, as docker-machine hands it back (SetConfigRaw).
+                let object = serde_json::to_value(d).context("cannot read the driver's config")?;
+                json_to_toml(&berth_driver::gomachine::data_from_config(&object))?
+            } else {
+                json_to_toml(&serde_json::json!({
+                    "ip_address": ssh.host,
+                    "ssh_user": ssh.user,
+                    "ssh_port": ssh.port,
+                    "ssh_key": key_path,
+                }))?
+            };
             record.ssh = Some(ssh);
             // docker-machine never checked host keys (its #534): pin the key now, so that
             // every later `ssh` and `provision` checks it.
@@ -407,7 +417,7 @@ impl Plan {
                 }
                 let url = HostPort::new(d.ip_address.clone(), DEFAULT_ENGINE_PORT).engine_url();
                 (
-                    ImportedAs::None {
+                    ImportedAs::Driver {
                         driver: other.to_owned(),
                     },
                     url,
@@ -421,10 +431,11 @@ impl Plan {
         Ok(Plan { as_, url, engine })
     }
 
-    fn driver(&self) -> &'static str {
-        match self.as_ {
+    fn driver(&self) -> &str {
+        match &self.as_ {
             ImportedAs::Generic => "generic",
             ImportedAs::None { .. } => "none",
+            ImportedAs::Driver { driver } => driver,
         }
     }
 }
@@ -500,13 +511,15 @@ mod tests {
         assert_eq!(plan.engine.install_url, None);
         assert_eq!(plan.engine.env["HTTP_PROXY"], "http://p:3128");
 
+        // Issue 19: a machine of any other driver keeps its driver (it used to become `none`).
         let plan = Plan::of(&host("virtualbox", serde_json::json!({"CPU": 2})), "m").unwrap();
         assert_eq!(
             plan.as_,
-            ImportedAs::None {
+            ImportedAs::Driver {
                 driver: "virtualbox".into()
             }
         );
+        assert_eq!(plan.driver(), "virtualbox");
         assert_eq!(plan.url, "tcp://203.0.113.7:2376");
 
         let plan = Plan::of(

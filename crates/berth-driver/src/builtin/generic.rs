@@ -243,6 +243,7 @@ mod tests {
             machine_dir: "/tmp/web1".into(),
             flags: serde_json::from_value(flags).unwrap(),
             ssh_public_key: None,
+            machine_flags: Default::default(),
         }
     }
 

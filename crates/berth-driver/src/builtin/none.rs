@@ -192,6 +192,7 @@ mod tests {
             machine_dir: "/tmp/e".into(),
             flags: [(URL.to_owned(), json!(url))].into(),
             ssh_public_key: None,
+            machine_flags: Default::default(),
         };
         let c = NoneDriver.create(&req, &no_progress).unwrap();
         assert_eq!(c.engine_url.as_deref(), Some(url.as_str()));
@@ -215,6 +216,7 @@ mod tests {
             machine_dir: "/tmp/e".into(),
             flags: [(URL.to_owned(), json!("unix:///var/run/docker.sock"))].into(),
             ssh_public_key: None,
+            machine_flags: Default::default(),
         };
         let e = NoneDriver
             .create(&req, &no_progress)

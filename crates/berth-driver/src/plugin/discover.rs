@@ -19,6 +19,11 @@ pub const PLUGIN_PREFIX: &str = "berth-driver-";
 pub struct PluginSearch {
     /// Folders searched in order; the first executable found wins.
     pub dirs: Vec<PathBuf>,
+    /// The PATH entries alone: where docker-machine's own binary is looked for, which serves
+    /// its core drivers (docker-machine looks for it on PATH only).
+    pub path_dirs: Vec<PathBuf>,
+    /// berth's own executable, which is never run as docker-machine's plugin host.
+    pub current_exe: Option<PathBuf>,
 }
 
 impl PluginSearch {
@@ -29,14 +34,22 @@ impl PluginSearch {
         if let Some(dir) = current_exe.and_then(Path::parent) {
             dirs.push(dir.to_path_buf());
         }
+        let mut path_dirs = Vec::new();
         if let Some(path) = path_var {
             // Empty PATH entries mean the current folder to a shell; a
             // plugin must not be picked up from wherever berth was run.
-            dirs.extend(std::env::split_paths(path).filter(|p| p.is_absolute()));
+            path_dirs.extend(std::env::split_paths(path).filter(|p| p.is_absolute()));
         }
+        dirs.extend(path_dirs.iter().cloned());
         let mut seen = std::collections::HashSet::new();
         dirs.retain(|d| seen.insert(d.clone()));
-        Self { dirs }
+        let mut seen = std::collections::HashSet::new();
+        path_dirs.retain(|d| seen.insert(d.clone()));
+        Self {
+            dirs,
+            path_dirs,
+            current_exe: current_exe.map(Path::to_path_buf),
+        }
     }
 
     /// The standard order for this process: its own executable and `PATH`.
@@ -44,6 +57,16 @@ impl PluginSearch {
         let exe = std::env::current_exe().ok();
         let path = std::env::var_os("PATH");
         Self::new(storage, exe.as_deref(), path.as_ref())
+    }
+
+    /// Where docker-machine's driver binaries are looked for: `docker-machine-driver-NAME` in
+    /// the same folders as berth's plugins, docker-machine itself on PATH.
+    pub fn go_search(&self) -> berth_gorpc::GoSearch {
+        berth_gorpc::GoSearch {
+            driver_dirs: self.dirs.clone(),
+            host_dirs: self.path_dirs.clone(),
+            current_exe: self.current_exe.clone(),
+        }
     }
 
     /// The plugin executable for driver `name`, or an error that lists every
@@ -151,6 +174,7 @@ mod tests {
         touch(&b.path().join("berth-driver-x1"), 0o755);
         let s = PluginSearch {
             dirs: vec![a.path().into(), b.path().into()],
+            ..Default::default()
         };
         assert_eq!(s.find("kvm").unwrap(), b.path().join("berth-driver-kvm"));
         let names: Vec<String> = s.list().into_iter().map(|(n, _)| n).collect();
@@ -165,6 +189,7 @@ mod tests {
         touch(&plugin, 0o644);
         let s = PluginSearch {
             dirs: vec![a.path().into()],
+            ..Default::default()
         };
         let e = s.find("kvm").unwrap_err();
         assert!(matches!(e, DriverError::PluginNotExecutable { .. }), "{e}");
@@ -181,6 +206,7 @@ mod tests {
         let a = tempfile::tempdir().unwrap();
         let s = PluginSearch {
             dirs: vec![a.path().into()],
+            ..Default::default()
         };
         let e = s.find("nope").unwrap_err().to_string();
         assert!(e.contains(&a.path().display().to_string()), "{e}");

@@ -21,6 +21,7 @@ use serde_json::Value;
 
 pub use discover::{PLUGIN_PREFIX, PluginSearch, validate_name};
 pub use process::LogSink;
+pub(crate) use process::printable;
 
 use crate::driver::{Driver, Interrupter};
 use crate::error::DriverError;

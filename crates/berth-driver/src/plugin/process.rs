@@ -599,7 +599,7 @@ impl LogBudget {
 /// A plugin's log line as plain text: every control character but the tab (ESC, CR, BEL,
 /// backspace, DEL, the C1 set) written as an escape, so that whatever prints the line, the
 /// plugin cannot move the cursor, rewrite berth's lines or set the terminal's title.
-fn printable(line: &str) -> String {
+pub(crate) fn printable(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     for c in line.chars() {
         match c {

@@ -338,6 +338,7 @@ fn a_create_result_with_neither_ssh_nor_engine_url_is_refused() {
         machine_dir: dir.path().to_path_buf(),
         flags: Default::default(),
         ssh_public_key: None,
+        machine_flags: Default::default(),
     };
     let e = d.create(&req, &|_| {}).unwrap_err();
     assert!(matches!(e, DriverError::PluginBadResult { .. }), "{e}");
@@ -413,6 +414,7 @@ fn create_with(dir: &Path, name: &str, result: &str) -> Result<berth_driver::Cre
         machine_dir: dir.to_path_buf(),
         flags: Default::default(),
         ssh_public_key: None,
+        machine_flags: Default::default(),
     };
     d.create(&req, &|_| {})
 }

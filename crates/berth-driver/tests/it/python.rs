@@ -45,6 +45,7 @@ fn python_plugin_creates_reports_state_and_removes() {
         }))
         .unwrap(),
         ssh_public_key: None,
+        machine_flags: Default::default(),
     };
     let progress = Progress::default();
     let created = d.create(&req, &progress.sink()).unwrap();

@@ -20,6 +20,7 @@ fn create_request(dir: &Path, flags: serde_json::Value) -> CreateRequest {
         machine_dir: dir.to_path_buf(),
         flags: serde_json::from_value(flags).unwrap(),
         ssh_public_key: Some("ssh-ed25519 AAAA test".into()),
+        machine_flags: Default::default(),
     }
 }
 

@@ -48,8 +48,11 @@ pub fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
             ImportedAs::Generic => {
                 format!("imported as a generic machine ({}{engine})", imported.url)
             }
-            ImportedAs::None { driver } => format!(
-                "imported as a none machine ({}{engine}): berth has no {driver} driver, so it keeps only the URL",
+            ImportedAs::None { .. } => {
+                format!("imported as a none machine ({}{engine})", imported.url)
+            }
+            ImportedAs::Driver { driver } => format!(
+                "imported with its {driver} driver ({}{engine})",
                 imported.url
             ),
         })

@@ -47,6 +47,16 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut value = serde_json::to_value(&record).context("cannot render the record as JSON")?;
+    // A docker-machine driver's config holds its credentials (access keys, tokens).
+    if let Some(config) = value
+        .get_mut("driver_data")
+        .and_then(|d| d.get_mut(berth_driver::gomachine::CONFIG_KEY))
+    {
+        *config = serde_json::Value::String(
+            "(hidden: the docker-machine driver's own config, which holds its credentials)"
+                .to_owned(),
+        );
+    }
     if let Some(object) = value.as_object_mut() {
         let path = |file: &str| {
             serde_json::Value::String(machine.path(file).to_string_lossy().into_owned())
