@@ -88,7 +88,7 @@ fn virtualbox_config(store: &Path, name: &str, host: &TestHost) -> String {
     serde_json::to_string_pretty(&config).unwrap()
 }
 
-fn host_options(store: &str, machine: &str) -> serde_json::Value {
+pub(crate) fn host_options(store: &str, machine: &str) -> serde_json::Value {
     serde_json::json!({
         "Driver": "",
         "Memory": 0,
@@ -141,7 +141,7 @@ fn host_options(store: &str, machine: &str) -> serde_json::Value {
     })
 }
 
-fn write(path: &Path, text: &[u8], mode: u32) {
+pub(crate) fn write(path: &Path, text: &[u8], mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
@@ -150,7 +150,7 @@ fn write(path: &Path, text: &[u8], mode: u32) {
 
 /// Every file of the folder with its mode and SHA-256, sorted: equal listings mean nothing
 /// was written, removed, added or re-moded.
-fn fingerprint(dir: &Path) -> String {
+pub(crate) fn fingerprint(dir: &Path) -> String {
     let out = Command::new("bash")
         .arg("-c")
         .arg("cd \"$1\" && find . -printf '%p %m %s\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum")

@@ -11,6 +11,7 @@ mod docker_machine;
 mod env_flags;
 mod failures;
 mod generic_more;
+mod gorpc;
 mod hosts;
 mod import;
 mod interrupt;

@@ -1,0 +1,3 @@
+module docker-machine-driver-gotest
+
+go 1.19
