@@ -5,11 +5,13 @@
 
 mod cli;
 mod commands;
+mod completion;
 mod context;
 mod dialect;
 mod docker_machine;
 mod driver_flags;
 mod interrupt;
+mod logging;
 mod printer;
 mod progress;
 mod shell;
@@ -21,6 +23,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // The one read of the process environment; everything else gets this snapshot.
     let env = context::ProcessEnv::from_process();
+    // A completion script asking for candidates on Tab: answered before anything else runs.
+    if let Some(code) = completion::respond(&env) {
+        return code;
+    }
     if dialect::current().is_docker_machine()
         && matches!(
             env.args().get(1).map(String::as_str),
@@ -35,20 +41,9 @@ fn main() -> ExitCode {
         Err(err) => return report(&printer::Printer::new(false, &env), &err),
     };
     let printer = printer::Printer::new(cli.debug, &env);
-    if cli.debug {
-        // Plugins' stderr and the libraries' debug events arrive through tracing, and go out
-        // through the printer like every other line.
-        let for_tracing = printer.clone();
-        let _ = tracing_subscriber::fmt()
-            // bollard logs every request and answer body at debug level, and those carry
-            // secrets: `GET /swarm` answers with the cluster's join tokens, `POST /swarm/join`
-            // sends one. Its URLs are not worth that risk.
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,bollard=info"))
-            .with_writer(move || for_tracing.tracing_writer())
-            .with_ansi(false)
-            .without_time()
-            .try_init();
-    }
+    // Plugins' stderr and berth's debug events arrive through tracing, and go out through
+    // the printer like every other line.
+    logging::install(cli.debug, &env, &printer);
     // One runtime for the whole command: engine calls are async (bollard), drivers and SSH
     // block and run on its blocking threads. The main thread drives it with `block_on`.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
