@@ -6,6 +6,7 @@
 mod audit;
 mod cli;
 mod contexts;
+mod conveniences;
 mod create;
 mod docker_machine;
 mod env_flags;

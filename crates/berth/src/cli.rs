@@ -36,7 +36,10 @@ pub struct Cli {
     #[arg(long, short = 's', global = true, value_name = "PATH")]
     pub storage_path: Option<PathBuf>,
 
-    /// Print each remote command with its output and timing.
+    /// Print berth's steps: each remote command with its output and timing, plugins' stderr.
+    ///
+    /// Of the libraries under berth only their warnings show; BERTH_LOG=debug (tracing's
+    /// EnvFilter syntax) adds their own debug lines.
     #[arg(long, short = 'D', global = true, env = "BERTH_DEBUG")]
     pub debug: bool,
 
@@ -63,6 +66,8 @@ pub enum Command {
     Ssh(SshArgs),
     /// Copy files between this computer and machines (NAME:path).
     Scp(ScpArgs),
+    /// Mount a folder of a machine here with SSHFS, or unmount it (-u).
+    Mount(MountArgs),
     /// List machines with their state, URL and engine version.
     Ls(LsArgs),
     /// Show everything berth knows about a machine, as JSON (or through a Go template).
@@ -110,8 +115,16 @@ pub enum Command {
     /// Living beside docker-machine: the `docker-machine` symlink.
     #[command(subcommand)]
     Compat(CompatCommand),
-    /// Print a completion script for a shell.
+    /// Print the script that completes commands and machine names in a shell.
+    ///
+    /// On each Tab the script asks this berth for the candidates: the commands and flags, and
+    /// the machine and driver names of the store as it is then. Load it at each shell start:
+    /// `source <(berth completion bash)` in ~/.bashrc, `source <(berth completion zsh)` in
+    /// ~/.zshrc (after compinit), `berth completion fish | source` in
+    /// ~/.config/fish/config.fish.
     Completion(CompletionArgs),
+    /// Write manual pages for berth and each of its commands (groff, section 1).
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -372,6 +385,20 @@ pub struct ScpArgs {
     pub destination: String,
 }
 
+/// `mount`'s arguments, as docker-machine's: `[NAME:]PATH [DIR]`.
+#[derive(Debug, Args)]
+pub struct MountArgs {
+    /// Unmount DIR instead of mounting.
+    #[arg(long = "unmount", short = 'u')]
+    pub unmount: bool,
+    /// The machine's folder, NAME:PATH (USER@NAME:PATH logs in as USER; called as
+    /// docker-machine, a PATH alone is on the machine `default`, as docker-machine has it).
+    #[arg(value_name = "[NAME:]PATH")]
+    pub source: String,
+    /// The local folder to mount it on (it must exist); default: PATH.
+    pub dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Output format.
@@ -478,4 +505,11 @@ pub struct ImportArgs {
 pub struct CompletionArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write the pages into (made if missing), e.g. /usr/local/share/man/man1;
+    /// without it, berth's own page goes to stdout (`berth man | man -l -`).
+    pub dir: Option<PathBuf>,
 }

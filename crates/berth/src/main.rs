@@ -5,10 +5,12 @@
 
 mod cli;
 mod commands;
+mod completion;
 mod context;
 mod dialect;
 mod driver_flags;
 mod interrupt;
+mod logging;
 mod printer;
 mod progress;
 mod shell;
@@ -19,6 +21,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // The one read of the process environment; everything else gets this snapshot.
     let env = context::ProcessEnv::from_process();
+    // A completion script asking for candidates on Tab: answered before anything else runs.
+    if let Some(code) = completion::respond(&env) {
+        return code;
+    }
     // The one place the dialect is decided: the name berth was called by.
     let dialect = dialect::Dialect::of_argv0(env.args().first().map_or("", String::as_str));
     if dialect.is_docker_machine()
@@ -35,20 +41,9 @@ fn main() -> ExitCode {
         Err(err) => return report(&printer::Printer::new(false, &env, dialect), &err),
     };
     let printer = printer::Printer::new(cli.debug, &env, dialect);
-    if cli.debug {
-        // Plugins' stderr and the libraries' debug events arrive through tracing, and go out
-        // through the printer like every other line.
-        let for_tracing = printer.clone();
-        let _ = tracing_subscriber::fmt()
-            // bollard logs every request and answer body at debug level, and those carry
-            // secrets: `GET /swarm` answers with the cluster's join tokens, `POST /swarm/join`
-            // sends one. Its URLs are not worth that risk.
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,bollard=info"))
-            .with_writer(move || for_tracing.tracing_writer())
-            .with_ansi(false)
-            .without_time()
-            .try_init();
-    }
+    // Plugins' stderr and berth's debug events arrive through tracing, and go out through
+    // the printer like every other line.
+    logging::install(cli.debug, &env, &printer);
     // Commands that talk to an engine (or run several machines' work at once) get one runtime:
     // engine calls are async (bollard), drivers and SSH block and run on its blocking threads,
     // and the main thread drives it with `block_on`. The others (env, inspect, url, config,

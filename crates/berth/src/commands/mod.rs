@@ -9,6 +9,8 @@ mod env;
 mod import;
 mod info;
 mod ls;
+mod man;
+mod mount;
 mod power;
 mod provision;
 mod rm;
@@ -114,12 +116,23 @@ pub fn run(
         Command::Import(args) => import::run(&ctx, &args),
         Command::Compat(command) => compat::run(&ctx, &command),
         Command::Completion(args) => {
-            let mut out = Vec::new();
-            let mut command = crate::driver_flags::completion_command(dialect);
-            clap_complete::generate(args.shell, &mut command, "berth", &mut out);
-            printer.script(&String::from_utf8_lossy(&out));
+            let bin = if dialect.is_docker_machine() {
+                crate::dialect::DOCKER_MACHINE
+            } else {
+                "berth"
+            };
+            let argv0 = ctx.env.args().first().map_or(bin, String::as_str);
+            let script = crate::completion::registration(
+                args.shell,
+                bin,
+                &crate::completion::completer_path(argv0),
+            )
+            .context("cannot write the completion script")?;
+            printer.script(&script);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Man(args) => man::run(&ctx, &args),
+        Command::Mount(args) => mount::run(&ctx, &args),
         Command::Create(args) => {
             let chosen =
                 chosen.context("the create's driver was not opened; this is a bug in berth")?;

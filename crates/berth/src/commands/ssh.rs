@@ -115,7 +115,7 @@ fn split_words(words: &[String]) -> (&[String], &[String]) {
 /// destination already stops that, but a record whose host is `-oProxyCommand=…` is not a
 /// machine berth made (a hand-edited or planted record, or a driver gone wrong): say so rather
 /// than pass it to a client.
-fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Result<()> {
+pub(super) fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Result<()> {
     for (what, value) in [("user", ssh.user.as_str()), ("host", ssh.host.as_str())] {
         if value.starts_with('-') || value.is_empty() || value.chars().any(char::is_control) {
             bail!(
@@ -137,7 +137,7 @@ fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Result<()> {
 }
 
 /// Why berth cannot log in to `name`, and what the user can do instead.
-fn no_ssh_address(name: &str, record: &MachineRecord) -> String {
+pub(super) fn no_ssh_address(name: &str, record: &MachineRecord) -> String {
     if !record.capabilities().has_ssh {
         format!(
             "machine '{name}' has no SSH address: the {} driver records only an engine URL, so \

@@ -4,10 +4,13 @@
 
 mod certs_contexts;
 mod common;
+mod completion_shells;
 mod docker_machine;
 mod driver_flags;
 mod env_shells;
 mod fake_engine;
+mod man_pages;
+mod mount_refusals;
 mod plugin_spec;
 mod review_low;
 mod snapshots;
