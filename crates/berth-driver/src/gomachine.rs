@@ -501,6 +501,7 @@ impl Driver for GoDriver {
                 engine_url: None,
                 engine_port,
                 data: data_from_config(&parsed),
+                boot_pending: None,
             })
         })
         .map_err(|e| self.refused(e, "create"))

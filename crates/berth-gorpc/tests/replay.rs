@@ -137,10 +137,7 @@ fn fake(session: &str, misbehave: Misbehave) -> Fake {
         let mut requests = Vec::new();
         let mut answers = answers.chunks(2);
         let mut n = 0;
-        let outcome = loop {
-            let Some(header) = read_value(&mut stream, &mut decoder) else {
-                break;
-            };
+        while let Some(header) = read_value(&mut stream, &mut decoder) {
             let Some(body) = read_value(&mut stream, &mut decoder) else {
                 break;
             };
@@ -167,8 +164,7 @@ fn fake(session: &str, misbehave: Misbehave) -> Fake {
                 break;
             }
             n += 1;
-        };
-        let () = outcome;
+        }
         let _ = tx.send((connect, requests));
     });
     Fake { dir, script, sent }

@@ -20,7 +20,7 @@ mod store;
 pub use atomic::{FileMode, write_atomic};
 pub use error::StoreError;
 pub use lock::MachineLock;
-pub use ownership::{check_private, effective_uid, guarded_folders};
 pub use name::{HOSTNAME_RULE, NAME_RULE, validate_name, validate_new_name};
+pub use ownership::{check_private, effective_uid, guarded_folders};
 pub use root::{RootSource, default_root};
 pub use store::{CERT_FILES, Machine, MachineEntry, RECORD_VERSION, Store};

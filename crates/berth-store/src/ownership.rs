@@ -56,8 +56,14 @@ pub fn effective_uid() -> u32 {
 pub fn guarded_folders(root: &Path) -> [(PathBuf, &'static str); 3] {
     [
         (root.to_path_buf(), "the storage folder"),
-        (root.join(crate::store::PLUGINS_DIR), "the store's plugins folder"),
-        (root.join(crate::store::LOCKS_DIR), "the store's lock folder"),
+        (
+            root.join(crate::store::PLUGINS_DIR),
+            "the store's plugins folder",
+        ),
+        (
+            root.join(crate::store::LOCKS_DIR),
+            "the store's lock folder",
+        ),
     ]
 }
 

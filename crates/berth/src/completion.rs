@@ -25,6 +25,7 @@ use clap_complete::env::{EnvCompleter, Shells};
 use clap_complete::{PathCompleter, Shell};
 
 use crate::context::ProcessEnv;
+use crate::dialect::Dialect;
 
 /// Set (to the shell's name) by the completion scripts when they ask berth for candidates.
 pub const COMPLETE_VAR: &str = "BERTH_COMPLETE";
@@ -37,7 +38,7 @@ const STATES: [&str; 7] = [
 /// Answers a completion request when the process was started by a completion script
 /// ([`COMPLETE_VAR`] set to a shell's name): prints the candidates and says how to exit.
 /// `None` for every ordinary run.
-pub fn respond(env: &ProcessEnv) -> Option<ExitCode> {
+pub fn respond(env: &ProcessEnv, dialect: Dialect) -> Option<ExitCode> {
     let shell = env.get(COMPLETE_VAR).filter(|s| *s != "0")?;
     let shells = Shells::builtins();
     let Some(completer) = shells.completer(shell) else {
@@ -57,8 +58,8 @@ pub fn respond(env: &ProcessEnv) -> Option<ExitCode> {
         .iter()
         .map(|w| w.to_string_lossy().into_owned())
         .collect();
-    let root = store_root(&typed, env);
-    let mut command = command(root);
+    let root = store_root(&typed, env, dialect);
+    let mut command = command(root, dialect);
     let current_dir = std::env::current_dir().ok();
     let mut out = Vec::new();
     let written = if shell == "bash" {
@@ -146,7 +147,12 @@ fn join_broken_words(words: &[String], index: usize) -> (Vec<String>, usize, Str
 
 /// The script that registers completion of `bin` (the command as the user calls it) in `shell`;
 /// on Tab it runs `completer` (this berth, as it was started) to ask for candidates.
-pub fn registration(shell: Shell, bin: &str, completer: &str) -> std::io::Result<String> {
+pub fn registration(
+    shell: Shell,
+    bin: &str,
+    completer: &str,
+    dialect: Dialect,
+) -> std::io::Result<String> {
     let adapter: &dyn EnvCompleter = match shell {
         Shell::Bash => &clap_complete::env::Bash,
         Shell::Zsh => &clap_complete::env::Zsh,
@@ -156,7 +162,7 @@ pub fn registration(shell: Shell, bin: &str, completer: &str) -> std::io::Result
         // clap_complete's `Shell` is non-exhaustive; a shell added there gets its static script.
         _ => {
             let mut out = Vec::new();
-            let mut command = crate::driver_flags::completion_command();
+            let mut command = crate::driver_flags::completion_command(dialect);
             clap_complete::generate(shell, &mut command, bin, &mut out);
             return Ok(String::from_utf8_lossy(&out).into_owned());
         }
@@ -181,7 +187,7 @@ pub fn completer_path(argv0: &str) -> String {
 
 /// The storage folder the typed words name (`-s`/`--storage-path`), else the one the
 /// environment names; `None` when there is none (no home folder): then no names are offered.
-fn store_root(words: &[String], env: &ProcessEnv) -> Option<PathBuf> {
+fn store_root(words: &[String], env: &ProcessEnv, dialect: Dialect) -> Option<PathBuf> {
     let flag = words.iter().enumerate().find_map(|(i, word)| {
         if word == "--storage-path" || word == "-s" {
             words.get(i + 1).cloned()
@@ -189,13 +195,13 @@ fn store_root(words: &[String], env: &ProcessEnv) -> Option<PathBuf> {
             word.strip_prefix("--storage-path=").map(str::to_owned)
         }
     });
-    crate::context::store_root(flag.map(PathBuf::from), crate::dialect::current(), env).ok()
+    crate::context::store_root(flag.map(PathBuf::from), dialect, env).ok()
 }
 
 /// The command line with a completer on every argument that takes a machine or driver name.
-fn command(root: Option<PathBuf>) -> Command {
+fn command(root: Option<PathBuf>, dialect: Dialect) -> Command {
     let root = Arc::new(root);
-    attach(crate::driver_flags::completion_command(), "", &root)
+    attach(crate::driver_flags::completion_command(dialect), "", &root)
 }
 
 /// Adds the completers to `command` (called `name` under its parent) and its subcommands.
@@ -371,7 +377,11 @@ mod tests {
             }
         }
         let mut found = Vec::new();
-        walk(&crate::cli::command(), "", &mut found);
+        walk(
+            &crate::cli::command(crate::dialect::Dialect::Berth),
+            "",
+            &mut found,
+        );
         let uncompleted: Vec<_> = found
             .iter()
             .filter(|(_, _, kind)| kind.is_none())

@@ -21,12 +21,12 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // The one read of the process environment; everything else gets this snapshot.
     let env = context::ProcessEnv::from_process();
-    // A completion script asking for candidates on Tab: answered before anything else runs.
-    if let Some(code) = completion::respond(&env) {
-        return code;
-    }
     // The one place the dialect is decided: the name berth was called by.
     let dialect = dialect::Dialect::of_argv0(env.args().first().map_or("", String::as_str));
+    // A completion script asking for candidates on Tab: answered before anything else runs.
+    if let Some(code) = completion::respond(&env, dialect) {
+        return code;
+    }
     if dialect.is_docker_machine()
         && matches!(
             env.args().get(1).map(String::as_str),

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use berth_machine::MachineRecord;
 use berth_machine::{Live, LiveState};
 use serde::Serialize;

@@ -14,13 +14,13 @@ use crate::cli::ManArgs;
 pub fn run(ctx: &Ctx, args: &ManArgs) -> anyhow::Result<ExitCode> {
     let Some(dir) = &args.dir else {
         let mut out = Vec::new();
-        clap_mangen::Man::new(command())
+        clap_mangen::Man::new(command(ctx.dialect))
             .render(&mut out)
             .context("cannot render berth's manual page")?;
         ctx.printer.script(&String::from_utf8_lossy(&out));
         return Ok(ExitCode::SUCCESS);
     };
-    let written = write_pages(dir)?;
+    let written = write_pages(dir, ctx.dialect)?;
     ctx.printer.info(&format!(
         "wrote {} manual pages into {}{}",
         written.len(),
@@ -36,18 +36,19 @@ pub fn run(ctx: &Ctx, args: &ManArgs) -> anyhow::Result<ExitCode> {
 
 /// The command whose pages are written: the dialect's name, every built-in driver's flags on
 /// `create`, no `help` subcommand (it has no page of its own).
-fn command() -> clap::Command {
-    let mut command = crate::driver_flags::completion_command().disable_help_subcommand(true);
+fn command(dialect: crate::dialect::Dialect) -> clap::Command {
+    let mut command =
+        crate::driver_flags::completion_command(dialect).disable_help_subcommand(true);
     command.build();
     command
 }
 
 /// Writes every page into `dir` (made if missing); returns the files written.
-fn write_pages(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+fn write_pages(dir: &Path, dialect: crate::dialect::Dialect) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot make the folder {}", dir.display()))?;
     let mut written = Vec::new();
-    let mut pending = vec![command()];
+    let mut pending = vec![command(dialect)];
     while let Some(command) = pending.pop() {
         pending.extend(
             command
@@ -83,14 +84,19 @@ mod tests {
             }
         }
         let mut expected = Vec::new();
-        names(&crate::cli::command(), "", &mut expected);
+        names(
+            &crate::cli::command(crate::dialect::Dialect::Berth),
+            "",
+            &mut expected,
+        );
         expected.sort();
         let dir = tempfile::tempdir().unwrap();
-        let written: Vec<String> = write_pages(&dir.path().join("man1"))
-            .unwrap()
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let written: Vec<String> =
+            write_pages(&dir.path().join("man1"), crate::dialect::Dialect::Berth)
+                .unwrap()
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
         assert_eq!(written, expected);
         assert!(written.contains(&"berth-swarm-init.1".to_owned()));
         assert!(written.contains(&"berth-mount.1".to_owned()));

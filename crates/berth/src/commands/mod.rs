@@ -126,6 +126,7 @@ pub fn run(
                 args.shell,
                 bin,
                 &crate::completion::completer_path(argv0),
+                dialect,
             )
             .context("cannot write the completion script")?;
             printer.script(&script);
@@ -167,7 +168,9 @@ pub fn needs_runtime(command: &Command) -> bool {
         | Command::Compat(_)
         | Command::Completion(_)
         | Command::Ssh(_)
-        | Command::Scp(_) => false,
+        | Command::Scp(_)
+        | Command::Mount(_)
+        | Command::Man(_) => false,
         Command::Version(args) => args.name.is_some(),
         Command::Create(_)
         | Command::Ls(_)

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
-use berth_store::SshSettings;
+use berth_machine::SshSettings;
 
 use super::Ctx;
 use super::ssh::{check_endpoint, no_ssh_address};
@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
     let source = Source::parse(&args.source);
     // Under its own name berth names no machine for the user (see docs/docker-machine.md);
     // docker-machine's scripts that mount from `default` keep working under that name.
-    if !args.source.contains(':') && !crate::dialect::current().is_docker_machine() {
+    if !args.source.contains(':') && !ctx.dialect.is_docker_machine() {
         bail!(
             "{} names no machine: write NAME:PATH, as in `berth mount web1:{} DIR`",
             args.source,
@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
             check_user(user)?;
             user.clone()
         }
-        None => ssh.user.clone(),
+        None => ssh.user.to_string(),
     };
     let mut cmd = Command::new(sshfs);
     cmd.args(sshfs_args(
@@ -99,7 +99,7 @@ pub fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
             source.machine,
         );
     }
-    if !crate::dialect::current().is_docker_machine() {
+    if !ctx.dialect.is_docker_machine() {
         ctx.printer.info(&format!(
             "mounted {}:{} on {}; `berth mount -u {} {}` unmounts it",
             source.machine,
@@ -201,7 +201,7 @@ fn sshfs_args(
     let host = if ssh.host.contains(':') {
         format!("[{}]", ssh.host)
     } else {
-        ssh.host.clone()
+        ssh.host.to_string()
     };
     let mut args: Vec<OsString> = Vec::new();
     for option in options {
@@ -269,10 +269,13 @@ mod tests {
     #[test]
     fn sshfs_gets_the_pinned_key_the_port_and_no_option_from_a_path() {
         let ssh = SshSettings {
-            host: "2001:db8::7".into(),
+            host: berth_machine::record::Host::new("2001:db8::7").expect("host"),
             port: 2222,
-            user: "admin".into(),
-            key_path: Some("/store/a,allow_other/id_ed25519".into()),
+            user: berth_machine::record::SshUser::new("admin").expect("user"),
+            key_path: Some(
+                berth_machine::record::KeyPath::new("/store/a,allow_other/id_ed25519")
+                    .expect("key path"),
+            ),
         };
         let args: Vec<String> = sshfs_args(
             &ssh,

@@ -390,12 +390,10 @@ mod tests {
         assert!(config_word("/a/%h").is_err());
         assert!(config_word("a\"b").is_err());
         // Regression: the host went into the file unescaped, and a line break in it started a
-        // directive of its own.
-        let planted = berth_store::SshSettings {
-            host: "127.0.0.1\n  ProxyCommand touch /tmp/pwned".into(),
-            ..ssh
-        };
-        assert!(host_block("web1", &planted, std::path::Path::new("/k")).is_err());
+        // directive of its own. Such a host can no longer be held by a record at all.
+        assert!(
+            berth_machine::record::Host::new("127.0.0.1\n  ProxyCommand touch /tmp/pwned").is_err()
+        );
     }
 
     fn words(line: &str) -> Vec<String> {
