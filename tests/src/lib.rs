@@ -213,6 +213,17 @@ impl TestHost {
         if let Some(port) = shape.ssh_port() {
             drop(self.root.lock().map(|mut s| s.take()));
             self.port.store(port, Ordering::SeqCst);
+            // The shape replaced the host keys the harness pinned on port 22, and libssh2
+            // matches a plain-host line for any port: the harness learns the new key afresh.
+            match std::fs::remove_file(&self.known_hosts) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("removing {} after the shape", self.known_hosts.display())
+                    });
+                }
+            }
         }
         Ok(())
     }

@@ -426,14 +426,20 @@ fn to_spec(flag: &GoFlag) -> FlagSpec {
         GoValue::String(s) => (FlagKind::String, Some(s.clone()).filter(|s| !s.is_empty())),
         GoValue::Int(i) => (FlagKind::Int, Some(i.to_string())),
         GoValue::Bool(_) => (FlagKind::Bool, None),
-        GoValue::StringSlice(_) => (FlagKind::StringList, None),
+        // One item is a default clap can hold as it is; several are only shown (berth's list
+        // defaults are one value each, and Go sends its own default when none is given).
+        GoValue::StringSlice(items) => match items.as_slice() {
+            [one] => (FlagKind::StringList, Some(one.clone())),
+            _ => (FlagKind::StringList, None),
+        },
     };
-    let mut spec = FlagSpec::new(
-        &flag.name,
-        kind,
-        &printable(&flag.usage),
-        default.as_deref(),
-    );
+    let mut help = printable(&flag.usage);
+    if let GoValue::StringSlice(items) = &flag.default
+        && items.len() > 1
+    {
+        help.push_str(&format!(" [default: {}]", printable(&items.join(", "))));
+    }
+    let mut spec = FlagSpec::new(&flag.name, kind, &help, default.as_deref());
     spec.env = Some(flag.env_var.clone()).filter(|e| !e.is_empty());
     spec
 }

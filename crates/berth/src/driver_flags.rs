@@ -56,9 +56,16 @@ pub fn parse(env: &ProcessEnv, dialect: Dialect) -> anyhow::Result<(Cli, Option<
             .with_context(|| format!("the {name} driver could not say which flags it takes"))?;
         let mut command = crate::cli::command(dialect);
         let foreign = add_driver_flags(&mut command, driver.name(), &specs)?;
-        let matches = command
-            .try_get_matches_from_mut(&args)
-            .unwrap_or_else(|e| exit_with_hint(&mut command, e, driver.name(), &specs, dialect));
+        let matches = match command.try_get_matches_from_mut(&args) {
+            Ok(matches) => matches,
+            Err(e) => {
+                // Help and usage errors exit the process: close the driver first (a plugin,
+                // a Go plugin above all, must not outlive berth).
+                let driver_name = driver.name().to_owned();
+                drop(driver);
+                exit_with_hint(&mut command, e, &driver_name, &specs, dialect)
+            }
+        };
         let cli = from_matches(&matches, dialect);
         let Some(create) = matches.subcommand_matches("create") else {
             return Ok((cli, None));

@@ -421,17 +421,18 @@ func (d *Driver) restart() error {
 
 // remove "destroys" the machine: the key copies it made go, and the host is marked removed.
 func (d *Driver) remove() error {
+	// The host first, while the key that reaches it is still there.
+	if d.IPAddress != "" {
+		if _, err := d.ssh(fmt.Sprintf("mkdir -p %s && echo %s > %s/removed", markerDir, shellQuote(d.MachineName), markerDir)); err != nil {
+			// A cloud driver whose VM is already gone removes nothing and succeeds.
+			fmt.Fprintf(os.Stderr, "the host did not answer; nothing to remove there: %s\n", err)
+		}
+	}
 	if d.SSHKey != "" && d.SSHKeyPath != "" {
 		for _, p := range []string{d.SSHKeyPath, d.SSHKeyPath + ".pub"} {
 			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 				return err
 			}
-		}
-	}
-	if d.IPAddress != "" {
-		if _, err := d.ssh(fmt.Sprintf("mkdir -p %s && echo %s > %s/removed", markerDir, shellQuote(d.MachineName), markerDir)); err != nil {
-			// A cloud driver whose VM is already gone removes nothing and succeeds.
-			fmt.Fprintf(os.Stderr, "the host did not answer; nothing to remove there: %s\n", err)
 		}
 	}
 	return nil
