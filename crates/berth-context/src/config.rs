@@ -1,7 +1,7 @@
 //! The docker CLI's configuration folder (`$DOCKER_CONFIG`, else `~/.docker`) and the one key
 //! of its `config.json` that berth changes: `currentContext`, as `docker context use` writes it.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -95,12 +95,50 @@ impl DockerConfig {
     }
 
     /// Sets (or with None or `default`, removes) `currentContext` as `docker context use`
-    /// does. Every other key of config.json (credentials, proxies, formats) is kept; the file
-    /// keeps its mode (0600 when new, since it may hold credentials) and, when it is a symlink,
-    /// the file it points to is the one replaced.
+    /// does. Every other key of config.json (credentials, proxies, formats) is kept.
     pub fn set_current_context(&self, name: Option<&str>) -> Result<(), ContextError> {
+        self.update_current_context(|_| name.map(str::to_owned))
+    }
+
+    /// Removes `currentContext` when it is `name` (a context being removed); says whether it
+    /// was. The check and the write are one step under the lock, so a `berth use` of another
+    /// context at the same moment is not undone.
+    pub fn clear_current_context_if(&self, name: &str) -> Result<bool, ContextError> {
+        let mut was = false;
+        self.update_current_context(|current| {
+            was = current == Some(name);
+            if was { None } else { current.map(str::to_owned) }
+        })?;
+        Ok(was)
+    }
+
+    /// Reads config.json, sets `currentContext` to what `change` makes of the current one,
+    /// and writes it back, all under a lock of the folder (`flock` on the folder itself, so no
+    /// file of berth's own lands in the docker CLI's folder): two berth processes never lose
+    /// each other's change. The write is the docker CLI's own (`configfile.Save`): a temporary
+    /// file in the folder of the file (the target of a link, as `os.Readlink` gives it),
+    /// given the old file's mode and owner (0600 when new, since it may hold credentials),
+    /// then renamed over it. Nothing is written when nothing changes.
+    pub fn update_current_context(
+        &self,
+        change: impl FnOnce(Option<&str>) -> Option<String>,
+    ) -> Result<(), ContextError> {
+        create_dir_all(&self.dir, 0o700)?;
+        let lock = std::fs::File::open(&self.dir)
+            .map_err(|e| ContextError::io("open", &self.dir, e))?;
+        lock.lock()
+            .map_err(|e| ContextError::io("lock", &self.dir, e))?;
         let mut config = self.read_config()?;
-        match name.filter(|n| *n != DEFAULT_CONTEXT) {
+        let current = config
+            .get(CURRENT_CONTEXT)
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty() && *n != DEFAULT_CONTEXT)
+            .map(str::to_owned);
+        let wanted = change(current.as_deref()).filter(|n| n != DEFAULT_CONTEXT);
+        if wanted == current && (wanted.is_some() || !config.contains_key(CURRENT_CONTEXT)) {
+            return Ok(());
+        }
+        match wanted {
             Some(name) => {
                 config.insert(CURRENT_CONTEXT.into(), name.into());
             }
@@ -113,9 +151,12 @@ impl DockerConfig {
             path = std::fs::canonicalize(&path)
                 .map_err(|e| ContextError::io("follow the link", &path, e))?;
         }
-        let mode = std::fs::metadata(&path)
+        let old = std::fs::metadata(&path).ok();
+        let mode = old
+            .as_ref()
             .map(|m| m.permissions().mode() & 0o7777)
             .unwrap_or(0o600);
+        let owner = old.as_ref().map(|m| (m.uid(), m.gid()));
         let mut bytes = Vec::new();
         let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
         let mut ser = serde_json::Serializer::with_formatter(&mut bytes, formatter);
@@ -126,7 +167,7 @@ impl DockerConfig {
         if let Some(dir) = path.parent() {
             create_dir_all(dir, 0o700)?;
         }
-        write_atomic(&path, &bytes, mode)
+        write_atomic(&path, &bytes, mode, owner)
     }
 
     /// What the docker CLI would talk to, given the values of `DOCKER_HOST` and
@@ -189,6 +230,55 @@ mod tests {
         assert!(value.get("currentContext").is_none());
         assert_eq!(value["psFormat"], "x");
         assert_eq!(config.current_context().unwrap(), None);
+    }
+
+    /// Regression: config.json was read, changed and written back without a lock, so two
+    /// berth processes could each undo the other's change.
+    #[test]
+    fn concurrent_updates_under_the_lock_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = DockerConfig::new(dir.path());
+        std::fs::write(dir.path().join("config.json"), r#"{"auths":{}}"#).unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..25 {
+                        config
+                            .update_current_context(|current| {
+                                let n: u32 = current.and_then(|c| c.parse().ok()).unwrap_or(0);
+                                Some((n + 1).to_string())
+                            })
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(config.current_context().unwrap().as_deref(), Some("200"));
+        let text = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
+        assert!(text.contains("auths"), "{text}");
+    }
+
+    /// As the docker CLI's `copyFilePermissions`: a `sudo berth use` keeps the user's file the
+    /// user's.
+    #[test]
+    fn the_file_keeps_its_owner_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let root = std::fs::metadata(dir.path()).unwrap().uid() == 0;
+        if root {
+            std::os::unix::fs::chown(&path, Some(4242), Some(4242)).unwrap();
+        }
+        let config = DockerConfig::new(dir.path());
+        config.set_current_context(Some("web1")).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+        if root {
+            assert_eq!((meta.uid(), meta.gid()), (4242, 4242));
+        }
+        assert!(config.clear_current_context_if("web1").unwrap());
+        assert!(!config.clear_current_context_if("web1").unwrap());
     }
 
     #[test]

@@ -18,8 +18,14 @@ pub(crate) fn create_dir_all(dir: &Path, mode: u32) -> Result<(), ContextError> 
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder: write, fsync, chmod,
-/// rename, fsync the folder.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), ContextError> {
+/// (chown to `owner`, as the docker CLI's `copyFilePermissions` does, so that a `sudo berth`
+/// does not leave a user's config.json owned by root), rename, fsync the folder.
+pub(crate) fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> Result<(), ContextError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let mut tmp = tempfile::Builder::new()
@@ -31,6 +37,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), C
     tmp.as_file()
         .set_permissions(Permissions::from_mode(mode))
         .map_err(|e| io("set the mode of", e))?;
+    if let Some((uid, gid)) = owner {
+        // Only root may give a file away; for anyone else the file is theirs already.
+        let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
+    }
     tmp.write_all(bytes).map_err(|e| io("write", e))?;
     tmp.as_file().sync_all().map_err(|e| io("sync", e))?;
     tmp.persist(path)

@@ -135,7 +135,7 @@ impl ContextStore {
             ("cert.pem", spec.tls.cert),
             ("key.pem", spec.tls.key),
         ] {
-            write_atomic(&tls_dir.join(file), bytes, TLS_FILE_MODE)?;
+            write_atomic(&tls_dir.join(file), bytes, TLS_FILE_MODE, None)?;
         }
         let mut metadata = Map::new();
         if !spec.description.is_empty() {
@@ -167,7 +167,7 @@ impl ContextStore {
             message: e.to_string(),
         })?;
         create_dir_all(&meta_dir, META_DIR_MODE)?;
-        write_atomic(&path, &bytes, META_FILE_MODE)
+        write_atomic(&path, &bytes, META_FILE_MODE, None)
     }
 
     /// Removes the context `name` (metadata first, so that a half-removed context is no longer

@@ -15,7 +15,7 @@ mod insecure;
 
 use std::time::Duration;
 
-use berth_net::{ConnectError, HostPort, connect_first_async};
+use berth_net::{ConnectError, HostPort};
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use http_body_util::{BodyExt as _, Empty};
@@ -121,11 +121,17 @@ pub fn targets(address: &str) -> Result<Vec<HostPort>, berth_net::AddrError> {
     })
 }
 
-/// Probes every target at once; each takes at most about three times `timeout`
-/// (connect, handshake, answer).
+/// How many times the per-stage `timeout` one address given may take in all.
+const STAGES: u32 = 3;
+
+/// Probes every target at once. Each has one deadline for all of it, [`STAGES`] times
+/// `timeout`: its name's resolution, every address the name resolves to, the plain and the
+/// TLS probe. (A name resolving to many silent addresses took `timeout` for each of them.)
 pub async fn audit(targets: &[HostPort], timeout: Duration) -> Vec<Finding> {
     futures::future::join_all(targets.iter().map(|t| async move {
-        let verdict = probe(t, timeout).await;
+        let verdict = tokio::time::timeout(timeout.saturating_mul(STAGES), probe(t, timeout))
+            .await
+            .unwrap_or(Verdict::NoAnswer);
         Finding {
             address: t.host.clone(),
             port: t.port,
@@ -150,9 +156,45 @@ enum Plain {
     SpeaksTls,
 }
 
+/// Connects to the first address of `target` that answers; one `timeout` covers the name's
+/// resolution and all its addresses together, not each of them.
 async fn connect(target: &HostPort, timeout: Duration) -> Result<tokio::net::TcpStream, Verdict> {
-    connect_first_async(target, timeout)
+    let addrs = match target.ip() {
+        Some(ip) => vec![std::net::SocketAddr::new(ip, target.port)],
+        None => match tokio::time::timeout(
+            timeout,
+            tokio::net::lookup_host((target.host.as_str(), target.port)),
+        )
         .await
+        {
+            Err(_) => return Err(Verdict::NoAnswer),
+            Ok(Err(e)) => {
+                return Err(Verdict::Failed {
+                    detail: format!("could not resolve {target}: {e}"),
+                });
+            }
+            Ok(Ok(addrs)) => addrs.collect(),
+        },
+    };
+    connect_any(target, &addrs, timeout).await
+}
+
+/// The first of `addrs` that accepts within one `timeout` for them all.
+async fn connect_any(
+    target: &HostPort,
+    addrs: &[std::net::SocketAddr],
+    timeout: Duration,
+) -> Result<tokio::net::TcpStream, Verdict> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last = None;
+    for addr in addrs {
+        match tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(tcp)) => return Ok(tcp),
+            Ok(Err(e)) => last = Some(e),
+            Err(_) => return Err(Verdict::NoAnswer),
+        }
+    }
+    Err(ConnectError::from_last(target, timeout, last))
         .map_err(|e| match e {
             ConnectError::Refused { .. } => Verdict::Closed,
             ConnectError::Timeout { .. } => Verdict::NoAnswer,
@@ -386,6 +428,43 @@ mod tests {
             .exposed()
         );
         assert!(!Verdict::Closed.exposed());
+    }
+
+    /// A loopback address that never completes a connect: a listener with no room left in
+    /// its accept queue drops new SYNs (Linux), as a filtered port does.
+    fn black_hole(ip: [u8; 4]) -> (tokio::net::TcpListener, Vec<std::net::TcpStream>, std::net::SocketAddr) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(std::net::SocketAddr::from((ip, 0)))
+            .unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..8 {
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+                Ok(tcp) => fillers.push(tcp),
+                Err(_) => return (listener, fillers, addr),
+            }
+        }
+        panic!("the accept queue of {addr} never filled");
+    }
+
+    /// Regression: each address a name resolved to had a `timeout` of its own, so a name with
+    /// many silent addresses held `audit` for each of them.
+    #[tokio::test]
+    async fn all_addresses_of_one_name_share_one_deadline() {
+        let holes: Vec<_> = (2..=5).map(|last| black_hole([127, 0, 0, last])).collect();
+        let addrs: Vec<std::net::SocketAddr> = holes.iter().map(|(_, _, a)| *a).collect();
+        let target = HostPort::new("silent.example", addrs[0].port());
+        let timeout = Duration::from_millis(700);
+        let started = std::time::Instant::now();
+        let verdict = connect_any(&target, &addrs, timeout).await;
+        let took = started.elapsed();
+        assert!(matches!(verdict, Err(Verdict::NoAnswer)), "{verdict:?}");
+        assert!(
+            took < timeout * 2,
+            "four silent addresses took {took:?}, more than one deadline of {timeout:?}"
+        );
     }
 
     /// A real listener on loopback that answers like an engine on 2375.

@@ -99,6 +99,17 @@ pub enum EngineError {
         source: rustls::Error,
     },
 
+    /// The engine's answer was larger than berth reads ([`crate::MAX_ANSWER`]).
+    #[error(
+        "the answer from {address} is larger than {limit} bytes, more than any engine answer berth asks for; berth stopped reading it. Check what listens on that address"
+    )]
+    AnswerTooLarge {
+        /// host:port.
+        address: String,
+        /// The cap that was passed.
+        limit: usize,
+    },
+
     /// The engine answered with something that is not HTTP.
     #[error("the answer from {address} to {what} is not valid HTTP: {reason}")]
     BadHttp {

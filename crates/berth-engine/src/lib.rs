@@ -13,12 +13,14 @@
 //! the CA or the address, and an engine that answers but not as an engine should.
 
 pub mod audit;
+mod capped;
 mod client;
 mod error;
 mod transport;
 
 /// bollard's API models (swarm, nodes, containers), re-exported so callers use the same version.
 pub use bollard::models;
+pub use capped::MAX_ANSWER;
 pub use client::{
     ClientTls, Engine, EngineVersion, RunningContainer, SwarmJoin, TlsConfig, block_on,
 };

@@ -20,6 +20,7 @@ use rustls_pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use crate::EngineError;
+use crate::capped::{AnswerBudget, AnswerTooLarge, Capped, MAX_ANSWER};
 
 /// The request body as hyper sends it (bollard's own body type is not nameable).
 type Body = http_body_util::combinators::UnsyncBoxBody<
@@ -34,6 +35,8 @@ pub(crate) struct Inner {
     connector: TlsConnector,
     pub(crate) timeout: Duration,
     conn: tokio::sync::Mutex<Option<SendRequest<Body>>>,
+    /// What the current answer has read so far ([`crate::capped`]).
+    budget: AnswerBudget,
 }
 
 impl Inner {
@@ -57,6 +60,7 @@ impl Inner {
             connector: TlsConnector::from(config),
             timeout,
             conn: tokio::sync::Mutex::new(None),
+            budget: AnswerBudget::default(),
         }))
     }
 
@@ -115,6 +119,7 @@ impl Inner {
         if sender.ready().await.is_err() {
             sender = self.connect().await?;
         }
+        self.budget.reset();
         let answer = sender.send_request(req);
         *slot = Some(sender);
         drop(slot);
@@ -165,6 +170,7 @@ impl Inner {
             Ok(Err(e)) => return Err(self.classify(&e, "in the TLS handshake")),
             Err(_) => return Err(self.timed_out("in the TLS handshake")),
         };
+        let tls = Capped::new(tls, self.budget.clone(), MAX_ANSWER);
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|e| self.classify(&e, "starting HTTP"))?;
@@ -223,7 +229,22 @@ impl Inner {
                 return self.tls_error(tls);
             }
             if let Some(io) = e.downcast_ref::<io::Error>() {
+                if let Some(big) = io
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<AnswerTooLarge>())
+                {
+                    return EngineError::AnswerTooLarge {
+                        address,
+                        limit: big.limit,
+                    };
+                }
                 io_kind.get_or_insert(io.kind());
+            }
+            if let Some(big) = e.downcast_ref::<AnswerTooLarge>() {
+                return EngineError::AnswerTooLarge {
+                    address,
+                    limit: big.limit,
+                };
             }
             if let Some(h) = e.downcast_ref::<hyper::Error>()
                 && (h.is_incomplete_message() || h.is_closed())

@@ -218,10 +218,10 @@ pub fn remove(
             return Ok(());
         }
     }
-    if docker.current_context().ok().flatten().as_deref() == Some(context.as_str()) {
-        docker
-            .set_current_context(None)
-            .context("cannot reset the docker CLI's current context")?;
+    if docker
+        .clear_current_context_if(&context)
+        .context("cannot reset the docker CLI's current context")?
+    {
         events(Event::Warn(&format!(
             "'{context}' was the docker CLI's current context; it is `default` again"
         )));

@@ -45,7 +45,9 @@ pub enum ConnectError {
 }
 
 impl ConnectError {
-    fn from_last(address: &HostPort, timeout: Duration, last: Option<io::Error>) -> Self {
+    /// The error for `address` once every one of its resolved addresses failed, `last` being
+    /// the last one's failure (None: it resolved to nothing).
+    pub fn from_last(address: &HostPort, timeout: Duration, last: Option<io::Error>) -> Self {
         let address_text = address.to_string();
         match last {
             None => ConnectError::Resolve {

@@ -49,6 +49,20 @@ pub enum SshError {
         /// The command (its first line).
         command: String,
     },
+    /// A command printed more than berth keeps of one stream ([`crate::MAX_OUTPUT`]).
+    #[error(
+        "`{command}` on {addr} printed more than {limit} bytes to its {stream}, more than any command berth runs prints; berth kept none of it beyond that. Check what the host runs in place of that command (a login script, a wrapper)"
+    )]
+    OutputTooLarge {
+        /// `host:port`.
+        addr: String,
+        /// The command (its first line).
+        command: String,
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// The cap that was passed.
+        limit: usize,
+    },
     /// The SSH protocol handshake failed.
     #[error("the SSH handshake with {addr} failed: {source}. Check that this port speaks SSH")]
     Handshake {

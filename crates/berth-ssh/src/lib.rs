@@ -28,5 +28,5 @@ pub use error::SshError;
 pub use hostkey::fingerprint_of_key;
 pub use io::SESSION_PATIENCE;
 pub use output::{Output, Stream};
-pub use session::{Aborter, Session};
+pub use session::{Aborter, MAX_OUTPUT, Session};
 pub use target::{Auth, HostKeyPolicy, Target};

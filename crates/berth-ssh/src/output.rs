@@ -47,6 +47,9 @@ impl Output {
     }
 }
 
+/// The longest line [`LineSplitter`] holds before it hands on what it has.
+pub(crate) const MAX_LINE: usize = 64 * 1024;
+
 /// Splits a byte stream into lines for [`crate::Session::exec_streaming`].
 #[derive(Debug, Default)]
 pub(crate) struct LineSplitter {
@@ -55,12 +58,19 @@ pub(crate) struct LineSplitter {
 
 impl LineSplitter {
     /// Feeds bytes and calls `emit` for each complete line (without its newline).
+    ///
+    /// A line longer than [`MAX_LINE`] is handed on in pieces of that size: a host that never
+    /// prints a newline must not make berth hold all it prints.
     pub(crate) fn feed(&mut self, bytes: &[u8], emit: &mut dyn FnMut(&str)) {
         self.pending.extend_from_slice(bytes);
         while let Some(pos) = self.pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=pos).collect();
             let text = String::from_utf8_lossy(&line[..line.len() - 1]);
             emit(text.strip_suffix('\r').unwrap_or(&text));
+        }
+        while self.pending.len() > MAX_LINE {
+            let piece: Vec<u8> = self.pending.drain(..MAX_LINE).collect();
+            emit(&String::from_utf8_lossy(&piece));
         }
     }
 
@@ -85,6 +95,19 @@ mod tests {
         s.feed(b"c\r\nde\nf", &mut |l| lines.push(l.to_string()));
         s.finish(&mut |l| lines.push(l.to_string()));
         assert_eq!(lines, ["abc", "de", "f"]);
+    }
+
+    #[test]
+    fn a_line_without_end_is_handed_on_in_bounded_pieces() {
+        let mut s = LineSplitter::default();
+        let mut lines = Vec::new();
+        for _ in 0..10 {
+            s.feed(&[b'x'; MAX_LINE / 4 + 1], &mut |l| lines.push(l.len()));
+            assert!(s.pending.len() <= MAX_LINE);
+        }
+        s.finish(&mut |l| lines.push(l.len()));
+        assert_eq!(lines.iter().sum::<usize>(), 10 * (MAX_LINE / 4 + 1));
+        assert!(lines.iter().all(|n| *n <= MAX_LINE), "{lines:?}");
     }
 
     #[test]

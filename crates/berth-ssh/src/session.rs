@@ -121,12 +121,30 @@ impl Session {
     }
 
     /// Runs a command with `stdin` as its standard input, then end-of-file.
+    ///
+    /// Each stream is kept up to [`MAX_OUTPUT`] bytes: a host is not trusted to print a bounded
+    /// amount. Past that the command still runs to its end (its output read and dropped, so a
+    /// half-done install is not cut off), and the call fails with [`SshError::OutputTooLarge`].
     pub fn exec_with_stdin(&self, command: &str, stdin: &[u8]) -> Result<Output, SshError> {
         let mut out = Output::default();
-        out.status = self.run(command, stdin, &mut |stream, bytes| match stream {
-            Stream::Stdout => out.stdout.extend_from_slice(bytes),
-            Stream::Stderr => out.stderr.extend_from_slice(bytes),
+        let mut over = None;
+        out.status = self.run(command, stdin, &mut |stream, bytes| {
+            let (kept, name) = match stream {
+                Stream::Stdout => (&mut out.stdout, "stdout"),
+                Stream::Stderr => (&mut out.stderr, "stderr"),
+            };
+            if !keep_bounded(kept, bytes, MAX_OUTPUT) {
+                over.get_or_insert(name);
+            }
         })?;
+        if let Some(stream) = over {
+            return Err(SshError::OutputTooLarge {
+                addr: self.target.addr(),
+                command: crate::io::summary(command),
+                stream,
+                limit: MAX_OUTPUT,
+            });
+        }
         Ok(out)
     }
 
@@ -179,6 +197,17 @@ impl Session {
     }
 }
 
+/// The most berth keeps of one output stream of a command run with [`Session::exec`]: the
+/// largest thing berth reads that way (daemon.json, a unit file, os-release) is a few KiB.
+pub const MAX_OUTPUT: usize = 8 * 1024 * 1024;
+
+/// Appends `bytes` to `kept` up to `limit` bytes in all; false when some had to be dropped.
+fn keep_bounded(kept: &mut Vec<u8>, bytes: &[u8], limit: usize) -> bool {
+    let room = limit.saturating_sub(kept.len());
+    kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    bytes.len() <= room
+}
+
 /// Resolves the target and connects to the first address that answers within `connect_timeout`.
 fn connect_tcp(target: &Target) -> Result<TcpStream, SshError> {
     use berth_net::ConnectError;
@@ -197,4 +226,19 @@ fn connect_tcp(target: &Target) -> Result<TcpStream, SshError> {
         },
         ConnectError::Io { source, .. } => SshError::Connect { addr, source },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_beyond_the_cap_is_dropped_and_said() {
+        let mut kept = Vec::new();
+        assert!(keep_bounded(&mut kept, b"abc", 5));
+        assert!(keep_bounded(&mut kept, b"de", 5));
+        assert!(!keep_bounded(&mut kept, b"f", 5));
+        assert!(!keep_bounded(&mut kept, &[b'x'; 1000], 5));
+        assert_eq!(kept, b"abcde");
+    }
 }

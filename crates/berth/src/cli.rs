@@ -155,6 +155,11 @@ pub struct InspectArgs {
     /// or '{{json .}}'.
     #[arg(long, short = 'f', value_name = "TEMPLATE")]
     pub format: Option<String>,
+    /// Print secrets as they are: engine environment values (`--engine-env`, proxy passwords)
+    /// and driver credentials are shown as `<redacted>` otherwise. docker-machine's inspect
+    /// always printed them.
+    #[arg(long)]
+    pub show_secrets: bool,
     /// The machine's name.
     pub name: String,
 }
@@ -404,7 +409,8 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: TableFormat,
-    /// Seconds each probe may wait (connect, handshake, answer).
+    /// Seconds each stage of a probe may wait (connect, handshake, answer); one address given
+    /// gets three times that in all, however many addresses its name resolves to.
     #[arg(long, short = 't', default_value_t = 5)]
     pub timeout: u64,
     /// Hosts to check (HOST probes 2375 and 2376; HOST:PORT or tcp://HOST:PORT only that port).

@@ -13,6 +13,7 @@ mod interrupt;
 mod logging;
 mod printer;
 mod progress;
+mod redact;
 mod shell;
 mod table;
 

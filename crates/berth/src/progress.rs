@@ -189,7 +189,8 @@ impl MachineProgress {
                         duration.as_secs_f64() * 1000.0
                     );
                     for (label, bytes) in [("stdout", stdout), ("stderr", stderr)] {
-                        let out = String::from_utf8_lossy(bytes);
+                        // The facts script ends with daemon.json, whose values can be secrets.
+                        let out = crate::redact::facts_output(&String::from_utf8_lossy(bytes));
                         for line in out.lines() {
                             text.push_str(&format!("\n    {label}: {line}"));
                         }

@@ -14,6 +14,7 @@
 mod cgroup;
 mod cmd;
 mod config;
+mod console_log;
 mod error;
 mod guest_fs;
 pub mod image;

@@ -425,6 +425,7 @@ impl Machine {
             image::INIT_PATH.into(),
         ]);
         let log = self.dir.join("nspawn.log");
+        crate::console_log::rotate(&log, crate::console_log::ROTATE_AT);
         let pid_file = self.dir.join("nspawn.pid");
         // sh starts a supervisor in the background and exits: it is nobody's child here, so
         // it outlives this process (the driver is a short-lived command). The supervisor joins
@@ -502,9 +503,11 @@ impl Machine {
 
     /// The last lines of nspawn's console log, for error messages.
     pub fn log_tail(&self) -> String {
-        let text = fs::read_to_string(self.dir.join("nspawn.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        crate::console_log::tail(
+            &self.dir.join("nspawn.log"),
+            crate::console_log::TAIL_BYTES,
+            20,
+        )
     }
 
     /// Orderly power-off: SIGTERM makes nspawn halt the guest; after the stop

@@ -11,6 +11,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,8 +25,13 @@ use crate::protocol::{self, ProgressParams, RpcError};
 pub type LogSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 /// A stdout line longer than this is garbage, not a message: it protects
-/// berth's memory from a plugin that writes without newlines.
-const MAX_LINE: usize = 16 * 1024 * 1024;
+/// berth's memory from a plugin that writes without newlines. The largest message a plugin
+/// sends is a create's result with its driver data, a few KiB.
+const MAX_LINE: usize = 1024 * 1024;
+/// How many stdout lines wait for berth to read them. Past that the reader thread waits, and
+/// so does the plugin on its full pipe: a plugin writing between calls (when nobody reads)
+/// cannot make berth hold more than `QUEUED_LINES × MAX_LINE`.
+const QUEUED_LINES: usize = 16;
 /// How many stderr lines an error message quotes.
 const TAIL_LINES: usize = 12;
 /// A stderr line is a log message for a person: past this many bytes the rest of it is
@@ -60,13 +66,18 @@ pub(crate) enum CallError {
 }
 
 /// Wakes a call waiting on its plugin with [`Event::Interrupted`], from another thread.
+///
+/// The queue is bounded, so the waker never waits on it: it raises a flag that the call
+/// checks after every event, and sends the event only when there is room (when there is none,
+/// the call has lines to read and sees the flag right after).
 #[derive(Clone)]
-pub(crate) struct Waker(mpsc::Sender<Event>);
+pub(crate) struct Waker(mpsc::SyncSender<Event>, Arc<AtomicBool>);
 
 impl Waker {
     pub(crate) fn wake(&self) {
-        // A process already gone has no call to end.
-        let _ = self.0.send(Event::Interrupted);
+        self.1.store(true, Ordering::SeqCst);
+        // A process already gone has no call to end; a full queue wakes the call already.
+        let _ = self.0.try_send(Event::Interrupted);
     }
 }
 
@@ -76,7 +87,9 @@ pub(crate) struct PluginProcess {
     stdin: Option<ChildStdin>,
     events: Receiver<Event>,
     /// A sender into `events`, so that an interrupt can wake a waiting call; dropped in `drop`.
-    wake: Option<mpsc::Sender<Event>>,
+    wake: Option<mpsc::SyncSender<Event>>,
+    /// Raised by a [`Waker`]; the call stops at its next event.
+    interrupted: Arc<AtomicBool>,
     tail: Arc<Mutex<VecDeque<String>>>,
     stderr_done: Receiver<()>,
     next_id: u64,
@@ -117,7 +130,7 @@ impl PluginProcess {
                 }
             };
 
-        let (tx, events) = mpsc::channel();
+        let (tx, events) = mpsc::sync_channel(QUEUED_LINES);
         let wake = tx.clone();
         std::thread::Builder::new()
             .name(format!("plugin-stdout-{label}"))
@@ -149,6 +162,7 @@ impl PluginProcess {
             stdin: Some(stdin),
             events,
             wake: Some(wake),
+            interrupted: Arc::new(AtomicBool::new(false)),
             tail,
             stderr_done,
             next_id: 1,
@@ -158,7 +172,9 @@ impl PluginProcess {
 
     /// What ends a call of this process from another thread.
     pub(crate) fn waker(&self) -> Option<Waker> {
-        self.wake.clone().map(Waker)
+        self.wake
+            .clone()
+            .map(|tx| Waker(tx, Arc::clone(&self.interrupted)))
     }
 
     /// Send one request and wait for its response until `deadline`, passing
@@ -208,6 +224,11 @@ impl PluginProcess {
                         stderr_tail: self.tail(),
                     }));
                 }
+            };
+            let event = if self.interrupted.load(Ordering::SeqCst) {
+                Event::Interrupted
+            } else {
+                event
             };
             let line = match event {
                 Event::Interrupted => {
@@ -452,7 +473,7 @@ impl Drop for PluginProcess {
     }
 }
 
-fn read_stdout(stdout: impl Read, tx: &mpsc::Sender<Event>) {
+fn read_stdout(stdout: impl Read, tx: &mpsc::SyncSender<Event>) {
     let mut reader = BufReader::new(stdout);
     loop {
         let mut buf = Vec::new();

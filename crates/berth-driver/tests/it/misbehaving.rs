@@ -485,3 +485,22 @@ fn the_handshake_and_the_flag_listing_share_one_deadline() {
     }
     assert!(e.to_string().contains("Nothing was made"), "{e}");
 }
+
+/// Regression: a stdout line of up to 16 MiB was read whole, and lines queued without bound
+/// while no call read them. A valid answer padded past the 1 MiB line cap is now refused.
+#[test]
+fn an_answer_longer_than_the_line_cap_is_refused_before_it_is_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        dir.path(),
+        "padded",
+        r#"read l
+printf '{"jsonrpc":"2.0","id":1,"pad":"'
+head -c 2097152 /dev/zero | tr '\0' x
+echo '","result":{"protocol_version":1,"name":"padded","implements":["Driver"]}}'
+read l"#,
+    );
+    let e = launch_err(&p, quick());
+    assert!(matches!(e, DriverError::PluginGarbage { .. }), "{e}");
+    assert!(e.to_string().contains("longer than 1048576 bytes"), "{e}");
+}

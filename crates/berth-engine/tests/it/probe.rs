@@ -287,3 +287,32 @@ fn probe_of_a_port_that_does_not_speak_tls() {
     assert!(matches!(err, EngineError::Handshake { .. }), "{err:?}");
     thread.join().unwrap();
 }
+
+/// Answers `/version` with a body past [`berth_engine::MAX_ANSWER`].
+fn huge_version(path: &str) -> (u16, String) {
+    match path {
+        "/version" => (
+            200,
+            format!(
+                "{{\"Version\":\"{}\"}}",
+                "x".repeat(berth_engine::MAX_ANSWER + 1024)
+            ),
+        ),
+        other => engine(other),
+    }
+}
+
+/// Regression: an answer was read whole, whatever its size.
+#[test]
+fn an_answer_larger_than_the_cap_is_refused_not_read_whole() {
+    let b = &machines().b;
+    let server = b_engine("127.0.0.1", 1, huge_version);
+    let port = server.addr.port();
+    let err = probe_engine("127.0.0.1", port, &b.ca.cert_pem, &b.client, TIMEOUT).unwrap_err();
+    assert!(matches!(err, EngineError::AnswerTooLarge { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+    assert!(msg.contains("larger than"), "{msg}");
+    // The server's write fails once berth stops reading; that is its business.
+    let _ = server.outcomes();
+}

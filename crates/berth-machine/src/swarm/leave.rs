@@ -13,6 +13,7 @@ use crate::driver::Machines;
 use crate::error::MachineError;
 use crate::event::Event;
 
+use super::confirm::{Unconfirmed, confirmed_node_id};
 use super::member::{Membership, NodeState, Role};
 use super::nodes::find_manager;
 use super::order::Departures;
@@ -245,7 +246,16 @@ fn leave_manager(
         ))
     })?;
     events(Event::StepDone("demoting to worker"));
-    finish(node, acting.as_ref(), Role::Manager, events)
+    let acting = acting.and_then(|manager| {
+        let id = confirm(&manager, node, events)?;
+        Some((manager, id))
+    });
+    finish(
+        node,
+        acting.as_ref().map(|(m, id)| (m, id.as_str())),
+        Role::Manager,
+        events,
+    )
 }
 
 fn leave_worker(
@@ -259,28 +269,86 @@ fn leave_worker(
         &|m| m.same_cluster(member),
         &[node.name()],
     ))?;
+    // The node to drain and remove is the one the manager lists at the machine's address,
+    // never just the one the leaving worker names.
+    let acting = acting.and_then(|manager| {
+        let id = confirm(&manager, node, events)?;
+        Some((manager, id))
+    });
     match &acting {
-        Some(manager) => drain(manager, &member.node_id, node.name(), events)?,
+        Some((manager, id)) => drain(manager, id, node.name(), events)?,
         None => events(Event::Warn(&format!(
-            "no manager of the cluster of '{}' is among berth's machines: it leaves without draining (Swarm restarts its tasks elsewhere), and its node stays in the list as down until `docker node rm {}` on a manager",
+            "no manager of the cluster of '{}' among berth's machines confirms which node it is: it leaves without draining (Swarm restarts its tasks elsewhere), and its node stays in the list as down until `docker node rm` on a manager",
             node.name(),
-            member.node_id
         ))),
     }
-    finish(node, acting.as_ref(), Role::Worker, events)
+    finish(
+        node,
+        acting.as_ref().map(|(m, id)| (m, id.as_str())),
+        Role::Worker,
+        events,
+    )
+}
+
+/// The node ID of `node` as `manager` lists it at the machine's address (why: the
+/// `swarm::confirm` module); `None`, with a warning that says what to do, when the manager confirms none.
+fn confirm(manager: &Node, node: &Node, events: &mut dyn FnMut(Event<'_>)) -> Option<String> {
+    let name = node.name();
+    let claimed = &node.member.node_id;
+    let listed = match berth_engine::block_on(manager.engine.nodes()) {
+        Ok(listed) => listed,
+        Err(e) => {
+            events(Event::Warn(&format!(
+                "the manager '{}' did not list its nodes ({e}), so berth cannot confirm which node '{name}' is and drains or removes none; `docker node rm` on a manager removes it once it is down",
+                manager.name()
+            )));
+            return None;
+        }
+    };
+    let address = match super::machine_ip(&node.record) {
+        Ok(address) => address,
+        Err(e) => {
+            events(Event::Warn(&format!(
+                "{e}; berth cannot confirm which node '{name}' is and drains or removes none"
+            )));
+            return None;
+        }
+    };
+    match confirmed_node_id(claimed, address, &listed) {
+        Ok(id) => {
+            if id != *claimed {
+                events(Event::Warn(&format!(
+                    "the engine of '{name}' says it is node {claimed}, but the manager '{}' lists node {id} at its address {address}: berth drains and removes {id}, the node the manager confirms",
+                    manager.name()
+                )));
+            }
+            Some(id)
+        }
+        Err(why) => {
+            events(Event::Warn(&format!(
+                "the manager '{}' lists {} at the address of '{name}' ({address}), so berth cannot confirm that it is node {claimed} and drains or removes no node; once it has left, `docker node ls` and `docker node rm` on a manager tidy the list",
+                manager.name(),
+                match why {
+                    Unconfirmed::NoneAt => "no node".to_owned(),
+                    Unconfirmed::SeveralAt(ids) => format!("several nodes ({})", ids.join(", ")),
+                }
+            )));
+            None
+        }
+    }
 }
 
 /// Leaves, then removes the node from the list through `acting`.
 fn finish(
     node: &Node,
-    acting: Option<&Node>,
+    acting: Option<(&Node, &str)>,
     role: Role,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<LeaveOutcome, MachineError> {
     events(Event::Step("leaving"));
     berth_engine::block_on(node.engine.swarm_leave(false))?;
     events(Event::StepDone("leaving"));
-    let Some(manager) = acting else {
+    let Some((manager, id)) = acting else {
         return Ok(LeaveOutcome::Left {
             role,
             removed: false,
@@ -288,13 +356,12 @@ fn finish(
     };
     events(Event::Step("removing the node from the cluster"));
     // Forced: the node has left, but the manager may not have marked it down yet.
-    berth_engine::block_on(manager.engine.node_remove(&node.member.node_id, true)).map_err(
+    berth_engine::block_on(manager.engine.node_remove(id, true)).map_err(
         |e| {
             MachineError::with_source(
                 format!(
-                    "'{}' left, but its node could not be removed from the list; `docker node rm {}` on a manager does it",
+                    "'{}' left, but its node could not be removed from the list; `docker node rm {id}` on a manager does it",
                     node.name(),
-                    node.member.node_id
                 ),
                 e,
             )

@@ -9,6 +9,7 @@
 
 mod certs_warning;
 mod cluster;
+mod confirm;
 mod host;
 mod init;
 mod leave;

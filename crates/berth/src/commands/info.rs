@@ -33,7 +33,10 @@ pub fn engine_version(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 /// that is what every existing template (`{{.Driver.IPAddress}}`) was written against.
 pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(&args.name)?;
-    let host = berth_compat::host::host_of(&machine, &record);
+    let mut host = berth_compat::host::host_of(&machine, &record);
+    if !args.show_secrets {
+        crate::redact::redact_host(&mut host);
+    }
     if let Some(format) = &args.format {
         let data = serde_json::to_value(&host).context("cannot render the machine as JSON")?;
         let text = GoTemplate::parse(format)?.render(&data, Shape::Map)?;
@@ -47,15 +50,18 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut value = serde_json::to_value(&record).context("cannot render the record as JSON")?;
-    // A docker-machine driver's config holds its credentials (access keys, tokens).
-    if let Some(config) = value
-        .get_mut("driver_data")
-        .and_then(|d| d.get_mut(berth_driver::gomachine::CONFIG_KEY))
-    {
-        *config = serde_json::Value::String(
-            "(hidden: the docker-machine driver's own config, which holds its credentials)"
-                .to_owned(),
-        );
+    if !args.show_secrets {
+        crate::redact::redact(&mut value);
+        // A docker-machine driver's config holds its credentials (access keys, tokens).
+        if let Some(config) = value
+            .get_mut("driver_data")
+            .and_then(|d| d.get_mut(berth_driver::gomachine::CONFIG_KEY))
+        {
+            *config = serde_json::Value::String(
+                "(hidden: the docker-machine driver's own config, which holds its credentials)"
+                    .to_owned(),
+            );
+        }
     }
     if let Some(object) = value.as_object_mut() {
         let path = |file: &str| {

@@ -13,6 +13,7 @@ mod man_pages;
 mod mount_refusals;
 mod plugin_spec;
 mod review_low;
+mod secrets;
 mod snapshots;
 mod store_commands;
 mod store_trust;
