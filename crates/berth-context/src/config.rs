@@ -107,7 +107,11 @@ impl DockerConfig {
         let mut was = false;
         self.update_current_context(|current| {
             was = current == Some(name);
-            if was { None } else { current.map(str::to_owned) }
+            if was {
+                None
+            } else {
+                current.map(str::to_owned)
+            }
         })?;
         Ok(was)
     }
@@ -124,8 +128,8 @@ impl DockerConfig {
         change: impl FnOnce(Option<&str>) -> Option<String>,
     ) -> Result<(), ContextError> {
         create_dir_all(&self.dir, 0o700)?;
-        let lock = std::fs::File::open(&self.dir)
-            .map_err(|e| ContextError::io("open", &self.dir, e))?;
+        let lock =
+            std::fs::File::open(&self.dir).map_err(|e| ContextError::io("open", &self.dir, e))?;
         lock.lock()
             .map_err(|e| ContextError::io("lock", &self.dir, e))?;
         let mut config = self.read_config()?;

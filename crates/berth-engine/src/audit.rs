@@ -194,14 +194,13 @@ async fn connect_any(
             Err(_) => return Err(Verdict::NoAnswer),
         }
     }
-    Err(ConnectError::from_last(target, timeout, last))
-        .map_err(|e| match e {
-            ConnectError::Refused { .. } => Verdict::Closed,
-            ConnectError::Timeout { .. } => Verdict::NoAnswer,
-            other => Verdict::Failed {
-                detail: other.to_string(),
-            },
-        })
+    Err(ConnectError::from_last(target, timeout, last)).map_err(|e| match e {
+        ConnectError::Refused { .. } => Verdict::Closed,
+        ConnectError::Timeout { .. } => Verdict::NoAnswer,
+        other => Verdict::Failed {
+            detail: other.to_string(),
+        },
+    })
 }
 
 async fn plain(target: &HostPort, timeout: Duration) -> Plain {
@@ -432,11 +431,15 @@ mod tests {
 
     /// A loopback address that never completes a connect: a listener with no room left in
     /// its accept queue drops new SYNs (Linux), as a filtered port does.
-    fn black_hole(ip: [u8; 4]) -> (tokio::net::TcpListener, Vec<std::net::TcpStream>, std::net::SocketAddr) {
+    fn black_hole(
+        ip: [u8; 4],
+    ) -> (
+        tokio::net::TcpListener,
+        Vec<std::net::TcpStream>,
+        std::net::SocketAddr,
+    ) {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket
-            .bind(std::net::SocketAddr::from((ip, 0)))
-            .unwrap();
+        socket.bind(std::net::SocketAddr::from((ip, 0))).unwrap();
         let listener = socket.listen(0).unwrap();
         let addr = listener.local_addr().unwrap();
         let mut fillers = Vec::new();

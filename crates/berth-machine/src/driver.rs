@@ -15,6 +15,21 @@ pub struct Machines {
     search: PluginSearch,
     docker: Option<berth_context::DockerConfig>,
     interrupt: Interrupt,
+    /// Unit tests' stand-in for every driver opened by name.
+    #[cfg(test)]
+    pub(crate) fake_driver: Option<FakeOpener>,
+}
+
+/// Opens the fake driver of a unit test.
+#[cfg(test)]
+#[derive(Clone)]
+pub(crate) struct FakeOpener(pub(crate) std::sync::Arc<dyn Fn() -> Box<dyn Driver> + Send + Sync>);
+
+#[cfg(test)]
+impl std::fmt::Debug for FakeOpener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FakeOpener")
+    }
 }
 
 impl Machines {
@@ -26,6 +41,8 @@ impl Machines {
             search,
             docker: None,
             interrupt: Interrupt::new(),
+            #[cfg(test)]
+            fake_driver: None,
         }
     }
 
@@ -69,6 +86,10 @@ impl Machines {
 
     /// The driver `name`: built in, or a plugin.
     pub fn open_driver(&self, name: &str) -> Result<Box<dyn Driver>, MachineError> {
+        #[cfg(test)]
+        if let Some(fake) = &self.fake_driver {
+            return Ok((fake.0)());
+        }
         Ok(berth_driver::open_driver(
             name,
             &self.search,

@@ -7,6 +7,8 @@
 //! and every failure a [`MachineError`] whose message says what happened and what to do. The
 //! binary holds only the command line, the output and the progress display.
 
+#[cfg(test)]
+mod bookkeeping_tests;
 mod certs;
 mod contexts;
 mod create;

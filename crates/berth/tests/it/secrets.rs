@@ -42,7 +42,12 @@ fn inspect_redacts_engine_env_values_and_driver_credentials() {
     for args in [
         &["inspect", "web1"][..],
         &["inspect", "--format", "{{json .}}", "web1"],
-        &["inspect", "--format", "{{json .HostOptions.EngineOptions.Env}}", "web1"],
+        &[
+            "inspect",
+            "--format",
+            "{{json .HostOptions.EngineOptions.Env}}",
+            "web1",
+        ],
     ] {
         let out = sb.run(args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
@@ -51,7 +56,12 @@ fn inspect_redacts_engine_env_values_and_driver_credentials() {
         assert!(!text.contains("tok-123456"), "{args:?}: {text}");
         assert!(text.contains("<redacted>"), "{args:?}: {text}");
     }
-    let out = sb.run(&["inspect", "--format", "{{json .HostOptions.EngineOptions.Env}}", "web1"]);
+    let out = sb.run(&[
+        "inspect",
+        "--format",
+        "{{json .HostOptions.EngineOptions.Env}}",
+        "web1",
+    ]);
     assert_eq!(stdout(&out).trim(), r#"["HTTPS_PROXY=<redacted>"]"#);
     // What is not a secret is still there for scripts.
     let out = sb.run(&["inspect", "--format", "{{.Driver.IPAddress}}", "web1"]);
