@@ -668,9 +668,15 @@ fn fill(
                 key_path: key_path.clone().map(record::KeyPath::new).transpose()?,
             };
             record.driver_data = match &plan.driver_object {
-                // The driver's own object, as docker-machine hands it back (SetConfigRaw).
+                // The driver's own object, as docker-machine hands it back (SetConfigRaw), but
+                // pointed at berth's copies: the driver writes and deletes its files under
+                // StorePath and at SSHKeyPath, and the docker-machine store is never touched.
                 Some(object) => record::DriverData::from_driver(
-                    berth_driver::gomachine::data_from_config(object),
+                    berth_driver::gomachine::data_from_config(&driver_object_for_berth(
+                        object,
+                        machine,
+                        key_path.as_deref().filter(|_| files.ssh_key.is_some()),
+                    )),
                 )?,
                 None => record::DriverData::from_driver(serde_json::json!({
                     "ip_address": ssh.host,
@@ -698,6 +704,30 @@ fn fill(
         }
     }
     Ok(())
+}
+
+/// A docker-machine driver's `Driver` object with the two paths libmachine's `BaseDriver` keeps
+/// (`StorePath`, `SSHKeyPath`) moved from the docker-machine store to berth's machine folder:
+/// the driver's files are then berth's copies, and its `Remove` deletes nothing of the store
+/// the user imported from. Without a copied key the key path is left empty.
+fn driver_object_for_berth(
+    object: &serde_json::Value,
+    machine: &Machine,
+    copied_key: Option<&Path>,
+) -> serde_json::Value {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        let store = berth_driver::gomachine::store_path(machine.dir());
+        map.insert(
+            "StorePath".to_owned(),
+            serde_json::json!(store.to_string_lossy()),
+        );
+        map.insert(
+            "SSHKeyPath".to_owned(),
+            serde_json::json!(copied_key.map(|p| p.to_string_lossy()).unwrap_or_default()),
+        );
+    }
+    object
 }
 
 /// What a docker-machine record becomes in berth.
@@ -1353,5 +1383,37 @@ mod tests {
             err.contains("client key") && err.contains("does not belong"),
             "{err}"
         );
+    }
+
+    /// Regression: the imported driver config kept the docker-machine store's paths, and the
+    /// driver's Remove (run by `berth rm`) deleted its key copy in that store.
+    #[test]
+    fn a_go_driver_config_points_at_berth_s_folder_not_the_imported_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("machines"));
+        let (machine, _lock) = store
+            .create_machine("gt1", &serde_json::json!({ "version": 1 }))
+            .unwrap();
+        let object = serde_json::json!({
+            "MachineName": "gt1",
+            "StorePath": "/home/u/.docker/machine",
+            "SSHKeyPath": "/home/u/.docker/machine/machines/gt1/id_rsa",
+            "SSHKey": "/home/u/.ssh/id_ed25519",
+            "Token": "t",
+        });
+        let copied = machine.path(SSH_KEY_FILE);
+        let moved = driver_object_for_berth(&object, &machine, Some(&copied));
+        assert_eq!(
+            moved["StorePath"],
+            serde_json::json!(dir.path().to_string_lossy())
+        );
+        assert_eq!(
+            moved["SSHKeyPath"],
+            serde_json::json!(copied.to_string_lossy())
+        );
+        assert_eq!(moved["SSHKey"], object["SSHKey"]);
+        assert_eq!(moved["Token"], object["Token"]);
+        let without_key = driver_object_for_berth(&object, &machine, None);
+        assert_eq!(without_key["SSHKeyPath"], serde_json::json!(""));
     }
 }

@@ -19,7 +19,6 @@ use std::time::Duration;
 use crate::record::MachineRecord;
 use berth_engine::RunningContainer;
 use berth_provision::EngineConfig;
-use berth_ssh::Session;
 use berth_store::Machine;
 
 use crate::engine::engine_for;
@@ -75,15 +74,38 @@ pub fn engine_before(machine: &Machine, record: &MachineRecord) -> EngineBefore 
     }
 }
 
-/// The `live-restore` key of the host's daemon.json: None when the file or the key is absent
-/// (or the file cannot be read, which leaves the decision to the flag).
-pub fn daemon_json_setting(session: &Session) -> Option<bool> {
-    let output = session
-        .exec(&format!("cat {DAEMON_JSON} 2>/dev/null || true"))
-        .ok()?;
-    parse_daemon_json(&String::from_utf8_lossy(&output.stdout))
+/// Settles live-restore for one provisioning run from the host's daemon.json (the text the
+/// provisioner's detection read, so the host is asked once) and the engine as it ran before:
+/// adds the flag to `engine` when berth may, and returns the warnings to show.
+pub fn adjust(
+    engine: &mut EngineConfig,
+    daemon_json: Option<&str>,
+    before: &EngineBefore,
+) -> Vec<String> {
+    let from_file = daemon_json.and_then(parse_daemon_json);
+    match decide(engine, from_file, before) {
+        Decision::AddFlag => {
+            engine.opts.push(LIVE_RESTORE_OPT.to_owned());
+            if before.answered && !before.live_restore {
+                vec!["berth turned live-restore on (--live-restore in its drop-in), so engine restarts keep containers running from now on".to_owned()]
+            } else {
+                Vec::new()
+            }
+        }
+        Decision::AlreadyOn => Vec::new(),
+        Decision::Off(why) => {
+            let at_risk = at_risk(before);
+            if at_risk.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!("{why}: {}", at_risk.join(", "))]
+            }
+        }
+    }
 }
 
+/// The `live-restore` key of the host's daemon.json: None when the file or the key is absent
+/// (or the file cannot be read, which leaves the decision to the flag).
 fn parse_daemon_json(text: &str) -> Option<bool> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     value.get("live-restore")?.as_bool()

@@ -109,8 +109,9 @@ fn run(
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
     let name = record.name.clone();
-    // This run's options: the record's, plus what berth decides below (live-restore).
-    let mut engine = record.engine.clone();
+    // This run's options: the record's; the provisioner adds what berth decides about
+    // live-restore once it has read daemon.json (see `live_restore::adjust`).
+    let engine = record.engine.clone();
     // Asked before anything changes: what runs now, and whether a restart would stop it.
     let before = live_restore::engine_before(machine, record);
     let target = target(machine, record, policy)?;
@@ -137,30 +138,13 @@ fn run(
     record.steps_done = vec![Step::Connecting];
     machine.save(record)?;
 
-    match live_restore::decide(
-        &engine,
-        live_restore::daemon_json_setting(&session),
-        &before,
-    ) {
-        live_restore::Decision::AddFlag => {
-            engine.opts.push(live_restore::LIVE_RESTORE_OPT.to_owned());
-            if before.answered && !before.live_restore {
-                events(Event::Warn(
-                    "berth turned live-restore on (--live-restore in its drop-in), so engine restarts keep containers running from now on",
-                ));
-            }
-        }
-        live_restore::Decision::AlreadyOn => {}
-        live_restore::Decision::Off(why) => {
-            let at_risk = live_restore::at_risk(&before);
-            if !at_risk.is_empty() {
-                events(Event::Warn(&format!("{why}: {}", at_risk.join(", "))));
-            }
-        }
-    }
-
+    let adjust = |facts: &berth_provision::HostFacts,
+                  engine: &mut berth_provision::EngineConfig| {
+        live_restore::adjust(engine, facts.daemon_json.as_deref(), &before)
+    };
     let address = target.host.clone();
     let mut plan = Plan::new(machine.name(), &address, &engine);
+    plan.adjust_engine = Some(berth_provision::EngineHook(&adjust));
     plan.install_engine = options.install_engine;
     plan.stop = Some(interrupt.flag());
     // The closure changes only the record's TLS section; the rest stays readable beside it.

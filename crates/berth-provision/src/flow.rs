@@ -77,6 +77,20 @@ pub struct Plan<'a> {
     /// How berth checks that the engine's port can be reached from here when the engine does
     /// not answer (see [`tcp_reach`]).
     pub reach: Reach,
+    /// Settles this run's engine options from what detection found (berth's live-restore
+    /// decision reads daemon.json there), so that the host is not asked twice.
+    pub adjust_engine: Option<EngineHook<'a>>,
+}
+
+/// Changes a run's engine options once the host's facts are known, returning warnings for
+/// the user (the provisioner sends them as [`Event::Warning`]).
+#[derive(Clone, Copy)]
+pub struct EngineHook<'a>(pub &'a dyn Fn(&HostFacts, &mut EngineConfig) -> Vec<String>);
+
+impl std::fmt::Debug for EngineHook<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineHook")
+    }
 }
 
 impl<'a> Plan<'a> {
@@ -91,6 +105,7 @@ impl<'a> Plan<'a> {
             ready_timeout: Duration::from_secs(60),
             stop: None,
             reach: tcp_reach,
+            adjust_engine: None,
         }
     }
 }
@@ -214,16 +229,22 @@ impl Run<'_, '_> {
         ready: &mut dyn FnMut() -> Result<V, RE>,
     ) -> Result<Outcome<V>, ProvisionError> {
         let plan = self.plan;
-        let (mut facts, daemon) = self.step(Step::Detecting, |run| {
+        let (mut facts, daemon, engine) = self.step(Step::Detecting, |run| {
             // Refuse bad input before touching the host.
             plan.engine.validate()?;
             if plan.set_hostname {
                 check_hostname(plan.machine_name)?;
             }
             let mut facts = run.detect()?;
+            let mut engine = plan.engine.clone();
+            if let Some(EngineHook(adjust)) = plan.adjust_engine {
+                for warning in adjust(&facts, &mut engine) {
+                    run.runner.emit(Event::Warning(&warning));
+                }
+            }
             // Refuse what berth cannot live with before changing anything.
-            let daemon = run.coexist(&mut facts)?;
-            Ok((facts, daemon))
+            let daemon = run.coexist(&mut facts, &engine)?;
+            Ok((facts, daemon, engine))
         })?;
 
         if !plan.set_hostname {
@@ -257,7 +278,7 @@ impl Run<'_, '_> {
             run.upload_certs(&server)
         })?;
 
-        let dropin = render_dropin(&facts, plan.engine);
+        let dropin = render_dropin(&facts, &engine);
         let (dropin_changed, restarted) = self.step(Step::Configuring, |run| {
             run.configure(&dropin, daemon.new_text.as_deref(), certs_changed)
         })?;
@@ -302,7 +323,11 @@ impl Run<'_, '_> {
 
     /// Checks that berth's drop-in can take effect beside what is on the host, reports the
     /// drop-ins it keeps, and decides what happens to daemon.json.
-    fn coexist(&mut self, facts: &mut HostFacts) -> Result<DaemonPlan, ErrorKind> {
+    fn coexist(
+        &mut self,
+        facts: &mut HostFacts,
+        engine: &EngineConfig,
+    ) -> Result<DaemonPlan, ErrorKind> {
         let ours = DROPIN_PATH.rsplit('/').next().unwrap_or(DROPIN_PATH);
         if let Some(file) = facts.exec_dropins.iter().find(|f| {
             // Drop-ins apply in file-name order; an ExecStart before berth's is cleared by it.
@@ -317,7 +342,7 @@ impl Run<'_, '_> {
             );
             self.runner.emit(Event::Detail(&note));
         }
-        let daemon = daemon_json::plan(facts.daemon_json.as_deref(), self.plan.engine)?;
+        let daemon = daemon_json::plan(facts.daemon_json.as_deref(), engine)?;
         if !daemon.moved_hosts.is_empty() {
             let note = format!(
                 "moving \"hosts\" ({}) from {DAEMON_JSON_PATH} into berth's drop-in (dockerd refuses it there beside -H flags); the file's other keys stay, the old file is kept as daemon.json.berth-previous",

@@ -681,3 +681,40 @@ fn engine_made_bridges_on_the_host_reissue_nothing_and_restart_nothing() {
     assert!(!outcome.restarted, "the engine was restarted");
     assert_eq!(host.restarts.get(), restarts);
 }
+
+#[test]
+fn the_engine_hook_reads_detection_s_daemon_json_and_its_options_reach_the_dropin() {
+    // berth's live-restore decision needs daemon.json: it gets the text detection read (the
+    // host is asked once), and what it adds goes into the drop-in; its warning is shown.
+    let host = FakeHost::debian(true);
+    host.files.borrow_mut().insert(
+        crate::DAEMON_JSON_PATH.to_owned(),
+        ("0644".into(), br#"{"log-level": "warn"}"#.to_vec()),
+    );
+    let engine = EngineConfig::default();
+    let seen = std::cell::RefCell::new(None);
+    let adjust = |facts: &crate::HostFacts, engine: &mut EngineConfig| {
+        *seen.borrow_mut() = facts.daemon_json.clone();
+        engine.opts.push("live-restore".to_owned());
+        vec!["live-restore turned on".to_owned()]
+    };
+    let plan = Plan {
+        adjust_engine: Some(crate::EngineHook(&adjust)),
+        ..plan("web1", &engine)
+    };
+    let (result, events) = run(&host, &plan, 1, 0);
+    let outcome = result.unwrap();
+    assert_eq!(
+        seen.borrow().as_deref().map(str::trim),
+        Some(r#"{"log-level": "warn"}"#)
+    );
+    assert!(
+        outcome.dropin.contains("--live-restore"),
+        "{}",
+        outcome.dropin
+    );
+    assert!(
+        events.iter().any(|e| e.contains("live-restore turned on")),
+        "{events:#?}"
+    );
+}

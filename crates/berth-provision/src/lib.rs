@@ -36,7 +36,8 @@ pub use dropin::{CA_PATH, SERVER_CERT_PATH, SERVER_KEY_PATH, dockerd_args, rende
 pub use error::{DROPIN_PATH, ErrorKind, ProvisionError};
 pub use facts::{HostFacts, parse_os_release};
 pub use flow::{
-    Outcome, Plan, Reach, ServerCerts, dropin_mode_bits, engine_running, provision, tcp_reach,
+    EngineHook, Outcome, Plan, Reach, ServerCerts, dropin_mode_bits, engine_running, provision,
+    tcp_reach,
 };
 pub use remote::{Output, Remote, RemoteError, StreamKind};
 pub use step::{Event, Step};
