@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --bin berth
-BERTH_BIN="$PWD/target/release/berth" cargo bench -p berth-e2e --bench create
+# FRESH=1 adds a create on a fresh host; BERTH_BASELINE_BIN pairs a baseline binary in each round.
+BERTH_BIN="${BERTH_BIN:-$PWD/target/release/berth}" cargo bench -p berth-e2e --bench create

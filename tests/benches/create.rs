@@ -3,7 +3,7 @@
 //! host's sshd log). Run with `bench/create.sh`.
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -24,12 +24,19 @@ fn accepted_logins(host: &TestHost) -> usize {
     log.trim().parse().unwrap_or(0)
 }
 
-/// One timed create; returns (seconds, SSH connections berth opened).
-fn timed_create(store: &std::path::Path, host: &TestHost, name: &str) -> (f64, usize) {
+/// One timed create by `bin`; returns (seconds, SSH connections berth opened).
+fn timed_create(
+    bin: &Path,
+    store: &Path,
+    docker_config: &Path,
+    host: &TestHost,
+    name: &str,
+) -> (f64, usize) {
     let before = accepted_logins(host);
     let started = Instant::now();
-    let out = Command::new(berth_bin())
+    let out = Command::new(bin)
         .env("BERTH_STORAGE_PATH", store)
+        .env("DOCKER_CONFIG", docker_config)
         .args([
             "create",
             "-d",
@@ -45,42 +52,94 @@ fn timed_create(store: &std::path::Path, host: &TestHost, name: &str) -> (f64, u
     let took = started.elapsed().as_secs_f64();
     assert!(
         out.status.success(),
-        "create failed: {}",
+        "create by {} failed: {}",
+        bin.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     let opened = accepted_logins(host).saturating_sub(before);
     (took, opened)
 }
 
-fn main() {
-    let fleet = Fleet::boot(2).expect("booting 2 test hosts");
-    let (fresh, ready) = (&fleet.hosts()[0], &fleet.hosts()[1]);
-    let store = tempfile::tempdir().unwrap();
-    ready.check("DEBIAN_FRONTEND=noninteractive apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y docker.io >/dev/null").unwrap();
+/// The floor of a create on a host with the engine: one SSH connection and one engine restart.
+fn timed_floor(host: &TestHost) -> f64 {
+    let started = Instant::now();
+    let session = host.ssh("root").unwrap();
+    let out = session.exec("systemctl restart docker.service").unwrap();
+    assert!(out.success(), "the restart failed: {}", out.stderr_str());
+    started.elapsed().as_secs_f64()
+}
 
-    let (secs, conns) = timed_create(store.path(), fresh, "bench-fresh");
-    println!("create on a fresh host (installs docker.io): {secs:.2} s, {conns} SSH connection(s)");
-    let mut runs = Vec::new();
-    for i in 0..5 {
-        let name = format!("bench-ready-{i}");
-        let (secs, conns) = timed_create(store.path(), ready, &name);
-        println!(
-            "create on a host with the engine installed, run {i}: {secs:.2} s, {conns} SSH connection(s)"
-        );
-        runs.push(secs);
-        let rm = Command::new(berth_bin())
-            .env("BERTH_STORAGE_PATH", store.path())
-            .args(["rm", "-y", &name])
-            .output()
-            .unwrap();
-        assert!(rm.status.success());
-    }
-    runs.sort_by(f64::total_cmp);
-    println!(
-        "engine already installed: median {:.2} s, min {:.2} s, max {:.2} s over {} runs",
-        runs[runs.len() / 2],
-        runs[0],
-        runs[runs.len() - 1],
-        runs.len()
+fn remove(bin: &Path, store: &Path, docker_config: &Path, name: &str) {
+    let rm = Command::new(bin)
+        .env("BERTH_STORAGE_PATH", store)
+        .env("DOCKER_CONFIG", docker_config)
+        .args(["rm", "-y", name])
+        .output()
+        .unwrap();
+    assert!(
+        rm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rm.stderr)
     );
+}
+
+fn median(mut runs: Vec<f64>) -> f64 {
+    runs.sort_by(f64::total_cmp);
+    runs[runs.len() / 2]
+}
+
+/// `FRESH=1` also times one create on a fresh host (apt installs docker.io: about 80 s here).
+/// `BERTH_BASELINE_BIN` names a baseline binary, timed in the same rounds; `RUNS` (default 5).
+fn main() {
+    let fresh = std::env::var_os("FRESH").is_some();
+    let fleet = Fleet::boot(if fresh { 2 } else { 1 }).expect("booting test hosts");
+    let ready = &fleet.hosts()[0];
+    let store = tempfile::tempdir().unwrap();
+    let docker_config = tempfile::tempdir().unwrap();
+    let (store, dc) = (store.path(), docker_config.path());
+    ready.check("DEBIAN_FRONTEND=noninteractive apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y docker.io >/dev/null").unwrap();
+    let current = berth_bin();
+    let baseline = std::env::var_os("BERTH_BASELINE_BIN").map(PathBuf::from);
+
+    if fresh {
+        let (secs, conns) = timed_create(&current, store, dc, &fleet.hosts()[1], "bench-fresh");
+        println!(
+            "create on a fresh host (installs docker.io): {secs:.2} s, {conns} SSH connection(s)"
+        );
+    }
+    let rounds: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let (mut now, mut before, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..rounds {
+        floor.push(timed_floor(ready));
+        if let Some(baseline) = &baseline {
+            let name = format!("bench-base-{i}");
+            let (secs, conns) = timed_create(baseline, store, dc, ready, &name);
+            println!("round {i}: baseline {secs:.2} s, {conns} SSH connection(s)");
+            before.push(secs);
+            remove(baseline, store, dc, &name);
+        }
+        let name = format!("bench-ready-{i}");
+        let (secs, conns) = timed_create(&current, store, dc, ready, &name);
+        println!(
+            "round {i}: this berth {secs:.2} s, {conns} SSH connection(s); floor {:.2} s",
+            floor[i]
+        );
+        now.push(secs);
+        remove(&current, store, dc, &name);
+    }
+    let floor = median(floor);
+    let now = median(now);
+    println!("engine already installed, medians of {rounds} rounds:");
+    println!("  floor (one SSH connection + one engine restart): {floor:.2} s");
+    println!("  this berth: {now:.2} s ({:.2}x the floor)", now / floor);
+    if !before.is_empty() {
+        let before = median(before);
+        println!(
+            "  baseline: {before:.2} s ({:.2}x the floor)",
+            before / floor
+        );
+    }
 }
