@@ -13,6 +13,7 @@
 
 mod insecure;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use berth_net::{ConnectError, HostPort};
@@ -234,7 +235,8 @@ async fn tls(target: &HostPort, timeout: Duration) -> Verdict {
         Ok(tcp) => tcp,
         Err(verdict) => return verdict,
     };
-    let config = match insecure::client_config() {
+    let asked = Arc::new(insecure::AskedForCertificate::default());
+    let config = match insecure::client_config(asked.clone()) {
         Ok(config) => config,
         Err(e) => {
             return Verdict::Failed {
@@ -249,6 +251,11 @@ async fn tls(target: &HostPort, timeout: Duration) -> Verdict {
         Ok(Err(e)) => {
             return match refusal(&e) {
                 Some(detail) => Verdict::ClientCertificateRequired { detail },
+                None if asked.asked() => Verdict::ClientCertificateRequired {
+                    detail: format!(
+                        "the server asked for a client certificate and ended the handshake without one ({e})"
+                    ),
+                },
                 None => Verdict::NotAnEngine {
                     detail: format!("neither an engine's HTTP nor TLS: {e}"),
                 },
@@ -270,6 +277,13 @@ async fn tls(target: &HostPort, timeout: Duration) -> Verdict {
         Err(Answer::NoAnswer) => Verdict::NoAnswer,
         Err(Answer::Broken(e)) => match refusal_in(&*e) {
             Some(detail) => Verdict::ClientCertificateRequired { detail },
+            // The alert lost the race with the closed connection (hyper then says "operation
+            // was canceled"), but the server did ask for a certificate.
+            None if asked.asked() => Verdict::ClientCertificateRequired {
+                detail: format!(
+                    "the server asked for a client certificate and ended the connection without one ({e})"
+                ),
+            },
             None => Verdict::NotAnEngine {
                 detail: format!("TLS, then: {e}"),
             },

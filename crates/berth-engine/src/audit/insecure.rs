@@ -8,6 +8,7 @@
 //! through [`crate::Engine`], whose only root is the machine's own CA.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use berth_net::HostPort;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -58,8 +59,39 @@ impl ServerCertVerifier for AcceptAnyServer {
     }
 }
 
-/// A client that verifies no server and presents no client certificate.
-pub(super) fn client_config() -> Result<Arc<ClientConfig>, rustls::Error> {
+/// Presents no client certificate, and remembers whether the server asked for one (its
+/// CertificateRequest): the one sure sign of mutual TLS. The refusal that follows in TLS 1.3
+/// reaches the client as an alert or as a dropped connection, whichever the client reads first.
+#[derive(Debug, Default)]
+pub(super) struct AskedForCertificate(AtomicBool);
+
+impl AskedForCertificate {
+    /// Whether the server sent a CertificateRequest.
+    pub(super) fn asked(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl rustls::client::ResolvesClientCert for AskedForCertificate {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.0.store(true, Ordering::SeqCst);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
+/// A client that verifies no server and presents no client certificate; `asked` learns
+/// whether the server wanted one.
+pub(super) fn client_config(
+    asked: Arc<AskedForCertificate>,
+) -> Result<Arc<ClientConfig>, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(AcceptAnyServer {
         algorithms: provider.signature_verification_algorithms,
@@ -68,7 +100,7 @@ pub(super) fn client_config() -> Result<Arc<ClientConfig>, rustls::Error> {
         .with_safe_default_protocol_versions()?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_client_cert_resolver(asked);
     Ok(Arc::new(config))
 }
 
