@@ -1,5 +1,6 @@
 //! The CLI tests' sandbox: a temporary store and a way to run the berth binary against it.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -65,4 +66,21 @@ pub fn require(program: &str, package: &str) -> PathBuf {
         .map(|dir| dir.join(program))
         .find(|p| Path::new(p).is_file())
         .unwrap_or_else(|| panic!("`{program}` is needed by this test and is not installed: apt-get install {package} (scripts/test does)"))
+}
+
+/// A fake `ssh`/`scp` on PATH that writes its arguments, one a line, to $ARGS_FILE, and runs
+/// nothing else: the test sees whether berth called the client at all.
+pub fn fake_openssh(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for name in ["ssh", "scp"] {
+        let path = bin.join(name);
+        std::fs::write(
+            &path,
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$ARGS_FILE\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
 }

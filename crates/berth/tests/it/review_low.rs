@@ -1,11 +1,10 @@
 //! The Low findings of the security review (issue 10, items 6, 8, 9, 10 and 11), each as a user
 //! or an attacker would meet it through the `berth` binary. Each test failed before its fix.
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{Sandbox, require, stderr, stdout};
+use crate::common::{Sandbox, fake_openssh, require, stderr, stdout};
 
 /// Control characters that let text move the cursor, clear the screen, set the terminal's title
 /// or rewrite a line: none of them may reach berth's terminal from outside.
@@ -173,22 +172,6 @@ fn a_plugin_flooding_its_stderr_is_cut_short_and_escaped() {
 }
 
 // ---- 8: OpenSSH arguments ----
-
-/// A fake `ssh`/`scp` on PATH that writes its arguments, one a line, to $ARGS_FILE.
-fn fake_openssh(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    for name in ["ssh", "scp"] {
-        let path = bin.join(name);
-        std::fs::write(
-            &path,
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$ARGS_FILE\"\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    bin
-}
 
 fn ssh_record(name: &str, host: &str, user: &str) -> String {
     format!(

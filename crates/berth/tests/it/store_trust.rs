@@ -2,26 +2,8 @@
 //! links and folders other users can write (issue 18). Each test failed before its fix.
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
 
-use crate::common::{Sandbox, stderr};
-
-/// A fake `ssh`/`scp` on PATH that writes its arguments, one a line, to $ARGS_FILE, and runs
-/// nothing else: the test sees whether berth called the client at all.
-fn fake_openssh(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    for name in ["ssh", "scp"] {
-        let path = bin.join(name);
-        std::fs::write(
-            &path,
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$ARGS_FILE\"\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    bin
-}
+use crate::common::{Sandbox, fake_openssh, stderr};
 
 /// A record with an SSH host written as TOML's escaped string `host` (so it can hold `\n`).
 fn planted(sb: &Sandbox, name: &str, host_toml: &str) {
