@@ -462,47 +462,45 @@ fn a_generic_create_session_matches_docker_machines_bytes() {
     same_requests(&sent, &want, 7..11);
 }
 
+/// Replays a whole generic session: a stand-in answering as the recorded plugin did, handed
+/// docker-machine's own config first, then `calls`, then `Close`; every request berth sent must
+/// be docker-machine's, byte for byte.
+fn replay_whole_generic_session(session: &str, calls: impl FnOnce(&GoPlugin)) {
+    let fake = fake(session, Misbehave::Never);
+    let p = GoPlugin::launch("generic", &fake.script, options(Duration::from_secs(10))).unwrap();
+    p.set_config_raw(&recorded_config(session)).unwrap();
+    calls(&p);
+    p.close();
+    let (_, sent) = fake.sent.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (_, want) = recorded_requests(session);
+    same_requests(&sent, &want, 0..want.len());
+}
+
 /// `stop` of a generic machine: the same requests as docker-machine's, and the driver's own
 /// refusal passed on as its sentence.
 #[test]
 fn a_generic_stop_is_refused_in_the_driver_s_words_with_docker_machines_bytes() {
-    let fake = fake("generic-4", Misbehave::Never);
-    let p = GoPlugin::launch("generic", &fake.script, options(Duration::from_secs(10))).unwrap();
-    p.set_config_raw(&recorded_config("generic-4")).unwrap();
-    assert_eq!(p.get_machine_name().unwrap(), "g1");
-    assert_eq!(p.get_state().unwrap(), GoState::Running);
-    let e = p.stop_machine(&|_| {}).unwrap_err();
-    assert_eq!(
-        e.remote_message(),
-        Some("generic driver does not support stop")
-    );
-    p.close();
-    let (_, sent) = fake.sent.recv_timeout(Duration::from_secs(10)).unwrap();
-    let (_, want) = recorded_requests("generic-4");
-    same_requests(&sent, &want, 0..want.len());
+    replay_whole_generic_session("generic-4", |p| {
+        assert_eq!(p.get_machine_name().unwrap(), "g1");
+        assert_eq!(p.get_state().unwrap(), GoState::Running);
+        let e = p.stop_machine(&|_| {}).unwrap_err();
+        assert_eq!(
+            e.remote_message(),
+            Some("generic driver does not support stop")
+        );
+    });
 }
 
 /// `ls` and `rm` of a generic machine: every request as docker-machine sent it.
 #[test]
 fn generic_ls_and_rm_sessions_match_docker_machines_bytes() {
-    let ls = fake("generic-3", Misbehave::Never);
-    let p = GoPlugin::launch("generic", &ls.script, options(Duration::from_secs(10))).unwrap();
-    p.set_config_raw(&recorded_config("generic-3")).unwrap();
-    assert_eq!(p.get_machine_name().unwrap(), "g1");
-    assert_eq!(p.get_url().unwrap(), "tcp://10.213.0.2:2376");
-    assert_eq!(p.driver_name().unwrap(), "generic");
-    p.close();
-    let (_, sent) = ls.sent.recv_timeout(Duration::from_secs(10)).unwrap();
-    let (_, want) = recorded_requests("generic-3");
-    same_requests(&sent, &want, 0..want.len());
-
-    let rm = fake("generic-5", Misbehave::Never);
-    let p = GoPlugin::launch("generic", &rm.script, options(Duration::from_secs(10))).unwrap();
-    p.set_config_raw(&recorded_config("generic-5")).unwrap();
-    assert_eq!(p.get_machine_name().unwrap(), "g1");
-    p.remove(&|_| {}).unwrap();
-    p.close();
-    let (_, sent) = rm.sent.recv_timeout(Duration::from_secs(10)).unwrap();
-    let (_, want) = recorded_requests("generic-5");
-    same_requests(&sent, &want, 0..want.len());
+    replay_whole_generic_session("generic-3", |p| {
+        assert_eq!(p.get_machine_name().unwrap(), "g1");
+        assert_eq!(p.get_url().unwrap(), "tcp://10.213.0.2:2376");
+        assert_eq!(p.driver_name().unwrap(), "generic");
+    });
+    replay_whole_generic_session("generic-5", |p| {
+        assert_eq!(p.get_machine_name().unwrap(), "g1");
+        p.remove(&|_| {}).unwrap();
+    });
 }
