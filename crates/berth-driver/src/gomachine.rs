@@ -422,6 +422,7 @@ fn to_state(s: GoState) -> MachineState {
 
 /// A Go flag as berth's create flag: its own EnvVar is its environment twin, its default shown.
 fn to_spec(flag: &GoFlag) -> FlagSpec {
+    let mut help = printable(&flag.usage);
     let (kind, default) = match &flag.default {
         GoValue::String(s) => (FlagKind::String, Some(s.clone()).filter(|s| !s.is_empty())),
         GoValue::Int(i) => (FlagKind::Int, Some(i.to_string())),
@@ -430,15 +431,13 @@ fn to_spec(flag: &GoFlag) -> FlagSpec {
         // defaults are one value each, and Go sends its own default when none is given).
         GoValue::StringSlice(items) => match items.as_slice() {
             [one] => (FlagKind::StringList, Some(one.clone())),
-            _ => (FlagKind::StringList, None),
+            [] => (FlagKind::StringList, None),
+            several => {
+                help.push_str(&format!(" [default: {}]", printable(&several.join(", "))));
+                (FlagKind::StringList, None)
+            }
         },
     };
-    let mut help = printable(&flag.usage);
-    if let GoValue::StringSlice(items) = &flag.default
-        && items.len() > 1
-    {
-        help.push_str(&format!(" [default: {}]", printable(&items.join(", "))));
-    }
     let mut spec = FlagSpec::new(&flag.name, kind, &help, default.as_deref());
     spec.env = Some(flag.env_var.clone()).filter(|e| !e.is_empty());
     spec
