@@ -40,10 +40,11 @@ wait_for_lock() {
   done
   if [ -n "$said" ]; then echo "the package lock is free"; fi
 }
-# Wait for a held dpkg/apt lock (unattended-upgrades, another admin) instead of failing.
+# Wait for a held dpkg/apt lock (unattended-upgrades, another admin) instead of failing, and
+# retry a download that failed on the way (a mirror or resolver that did not answer once).
 apt_get() {
   wait_for_lock
-  apt-get -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+  apt-get -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
 }
 # An install cut off half-way (berth interrupted, the connection lost) can leave dpkg
 # "interrupted", and apt then refuses to run until `dpkg --configure -a` finishes it. When that
