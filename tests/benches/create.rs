@@ -69,6 +69,55 @@ fn timed_floor(host: &TestHost) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
+/// One create by `bin` with `--debug`, each stderr line printed with the milliseconds since the
+/// start: where the time of a create goes.
+fn profiled_create(bin: &Path, store: &Path, docker_config: &Path, host: &TestHost, name: &str) {
+    use std::io::{BufRead as _, BufReader};
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .env("BERTH_STORAGE_PATH", store)
+        .env("DOCKER_CONFIG", docker_config)
+        .args([
+            "--debug",
+            "create",
+            "-d",
+            "generic",
+            "--generic-ip-address",
+            &host.address().to_string(),
+            "--generic-ssh-key",
+        ])
+        .arg(host.key_path())
+        .arg(name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        println!("{:>6} ms  {line}", started.elapsed().as_millis());
+    }
+    let status = child.wait().unwrap();
+    println!("{:>6} ms  exit {status}", started.elapsed().as_millis());
+    assert!(status.success(), "the profiled create failed");
+}
+
+/// The floor of changing the engine's flags under systemd: one SSH connection, the
+/// `daemon-reload` systemd needs before a changed drop-in takes effect, and one restart.
+fn timed_systemd_floor(host: &TestHost) -> f64 {
+    let started = Instant::now();
+    let session = host.ssh("root").unwrap();
+    let out = session
+        .exec("systemctl daemon-reload && systemctl restart docker.service")
+        .unwrap();
+    assert!(
+        out.success(),
+        "the reload and restart failed: {}",
+        out.stderr_str()
+    );
+    started.elapsed().as_secs_f64()
+}
+
 fn remove(bin: &Path, store: &Path, docker_config: &Path, name: &str) {
     let rm = Command::new(bin)
         .env("BERTH_STORAGE_PATH", store)
@@ -88,6 +137,7 @@ fn median(mut runs: Vec<f64>) -> f64 {
     runs[runs.len() / 2]
 }
 
+/// `PROFILE=1` first runs one create with `--debug` and prints its timeline.
 /// `FRESH=1` also times one create on a fresh host (apt installs docker.io: about 80 s here).
 /// `BERTH_BASELINE_BIN` names a baseline binary, timed in the same rounds; `RUNS` (default 5).
 fn main() {
@@ -107,13 +157,19 @@ fn main() {
             "create on a fresh host (installs docker.io): {secs:.2} s, {conns} SSH connection(s)"
         );
     }
+    if std::env::var_os("PROFILE").is_some() {
+        profiled_create(&current, store, dc, ready, "bench-profile");
+        remove(&current, store, dc, "bench-profile");
+    }
     let rounds: usize = std::env::var("RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(5);
     let (mut now, mut before, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+    let mut systemd_floor = Vec::new();
     for i in 0..rounds {
         floor.push(timed_floor(ready));
+        systemd_floor.push(timed_systemd_floor(ready));
         if let Some(baseline) = &baseline {
             let name = format!("bench-base-{i}");
             let (secs, conns) = timed_create(baseline, store, dc, ready, &name);
@@ -124,22 +180,30 @@ fn main() {
         let name = format!("bench-ready-{i}");
         let (secs, conns) = timed_create(&current, store, dc, ready, &name);
         println!(
-            "round {i}: this berth {secs:.2} s, {conns} SSH connection(s); floor {:.2} s",
-            floor[i]
+            "round {i}: this berth {secs:.2} s, {conns} SSH connection(s); floor {:.2} s, \
+             with daemon-reload {:.2} s",
+            floor[i], systemd_floor[i]
         );
         now.push(secs);
         remove(&current, store, dc, &name);
     }
     let floor = median(floor);
+    let systemd_floor = median(systemd_floor);
     let now = median(now);
     println!("engine already installed, medians of {rounds} rounds:");
     println!("  floor (one SSH connection + one engine restart): {floor:.2} s");
-    println!("  this berth: {now:.2} s ({:.2}x the floor)", now / floor);
+    println!("  floor with the daemon-reload a changed drop-in needs: {systemd_floor:.2} s");
+    println!(
+        "  this berth: {now:.2} s ({:.2}x the floor, {:.2}x with daemon-reload)",
+        now / floor,
+        now / systemd_floor
+    );
     if !before.is_empty() {
         let before = median(before);
         println!(
-            "  baseline: {before:.2} s ({:.2}x the floor)",
-            before / floor
+            "  baseline: {before:.2} s ({:.2}x the floor, {:.2}x with daemon-reload)",
+            before / floor,
+            before / systemd_floor
         );
     }
 }

@@ -197,12 +197,21 @@ fn configure_installs_keeps_previous_and_restarts_only_on_change() {
     assert!(!log().contains("restart"), "{}", log());
     assert!(!log().contains("daemon-reload"), "{}", log());
 
-    // Same drop-in, new certificates: restart.
+    // Same drop-in, new certificates: restart, and no daemon-reload (no unit file changed;
+    // the engine reads its certificates itself).
+    std::fs::write(dir.path().join("state"), "active\n").unwrap();
+    std::fs::remove_file(dir.path().join("log")).unwrap();
     let out = configure("[Service]\nA\n", "1");
     assert_eq!(
         out.stdout_text(),
         "changed=0\ndaemon_changed=0\nrestarted=1\n"
     );
+    assert!(
+        log().contains("systemctl restart docker.service"),
+        "{}",
+        log()
+    );
+    assert!(!log().contains("daemon-reload"), "{}", log());
 
     // New drop-in: the old one is kept as .previous.
     let out = configure("[Service]\nB\n", "0");
@@ -362,6 +371,37 @@ fn hostname_works_without_etc_hosts_or_the_hostname_tool() {
         "127.0.1.1\tweb1\n"
     );
     assert_eq!(std::fs::read_to_string(&name_file).unwrap(), "web1\n");
+}
+
+#[test]
+fn hostname_is_set_with_the_hostname_tool_before_hostnamectl() {
+    // docker-machine's provisioners run `sudo hostname NAME`; hostnamectl goes through
+    // systemd-hostnamed over D-Bus and costs a service start. Both stand-ins log their calls.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = dir.path().join("log");
+    for tool in ["hostname", "hostnamectl"] {
+        let path = bin.join(tool);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho \"{tool} $*\" >> {}\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let script = crate::flow::HOSTNAME_SCRIPT
+        .replace("/etc/hosts", "$HOSTS")
+        .replace("/etc/hostname", "$HOSTNAME_FILE")
+        .replace("[ \"$(uname -n)\" != \"$name\" ]", "true");
+    let body = format!(
+        "HOSTS={} HOSTNAME_FILE={}\n{script}",
+        dir.path().join("hosts").display(),
+        dir.path().join("hostname").display()
+    );
+    let out = sh(&body, &["web1"], b"", Some(&bin));
+    assert!(out.success(), "{}", out.stderr_text());
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "hostname web1\n");
 }
 
 #[test]

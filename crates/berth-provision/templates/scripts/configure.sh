@@ -52,7 +52,9 @@ systemctl is-enabled --quiet docker.service 2>/dev/null || systemctl enable --qu
 restarted=0 action=
 if [ "$changed" = 1 ] || [ "$daemon_changed" = 1 ] || [ "$certs_changed" = 1 ]; then
   action=restart
-  systemctl daemon-reload
+  # Only a changed unit file needs systemd to read its units again (about 100 ms); new
+  # certificates or daemon.json are read by the engine itself when it restarts.
+  if [ "$changed" = 1 ]; then systemctl daemon-reload; fi
 elif [ "$was_active" = 0 ]; then
   action=start
 fi
