@@ -10,7 +10,7 @@ use berth_net::HostPort;
 use berth_tls::rustls::ServerConnection;
 use berth_tls::server_config;
 
-use crate::support::machines;
+use berth_testkit::machines;
 
 /// A mutual-TLS server that, when the client sends no certificate, closes the connection
 /// without sending its alert; plain HTTP gets the connection closed too.

@@ -5,5 +5,4 @@
 
 mod audit;
 mod probe;
-mod support;
 mod trust;

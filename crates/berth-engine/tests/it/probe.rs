@@ -8,7 +8,7 @@ use berth_engine::{ClientTls, Engine, EngineError, EngineVersion};
 use berth_net::HostPort;
 use berth_tls::{PemPair, server_config};
 
-use crate::support::{Responder, TestServer, engine, machines};
+use berth_testkit::{Responder, TestServer, engine, machines};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 

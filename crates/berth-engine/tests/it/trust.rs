@@ -9,7 +9,7 @@ use berth_engine::{ClientTls, Engine, EngineError};
 use berth_net::HostPort;
 use berth_tls::{KeyAlgorithm, PemPair, generate_machine_certificates, server_config};
 
-use crate::support::{TestServer, engine, machines};
+use berth_testkit::{TestServer, engine, machines};
 
 /// Set in the child process that runs with the foreign CA as the system's trust store.
 const CHILD: &str = "BERTH_ENGINE_TRUST_CHILD";

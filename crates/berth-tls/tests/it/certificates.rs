@@ -5,7 +5,7 @@ use berth_tls::{
     generate_machine_certificates, inspect, verify_chain,
 };
 
-use crate::support::machines;
+use berth_testkit::machines;
 
 #[test]
 fn server_cert_verifies_against_its_own_ca_only() {

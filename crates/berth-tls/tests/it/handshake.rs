@@ -12,7 +12,7 @@ use berth_tls::{PemPair, client_config, crypto_provider, server_config};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 
-use crate::support::{TestServer, engine, machines};
+use berth_testkit::{OneShotServer, engine, machines};
 
 /// Connects, handshakes, sends GET /_ping and reads the whole answer.
 /// The error is rustls's, wherever it surfaced (with TLS 1.3 a rejected
@@ -31,9 +31,9 @@ fn ping(addr: SocketAddr, config: Arc<ClientConfig>) -> Result<String, String> {
     Ok(answer)
 }
 
-fn b_server(connections: usize) -> TestServer {
+fn b_server(connections: usize) -> OneShotServer {
     let b = &machines().b;
-    TestServer::spawn(
+    OneShotServer::spawn(
         "127.0.0.1",
         server_config(&b.ca.cert_pem, &b.server).unwrap(),
         connections,
@@ -112,7 +112,7 @@ fn a_client_does_not_trust_b_engine() {
 fn rsa_machine_handshakes_with_tls12_and_tls13() {
     let set = &machines().b_rsa;
     for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
-        let server = TestServer::spawn(
+        let server = OneShotServer::spawn(
             "127.0.0.1",
             server_config(&set.ca.cert_pem, &set.server).unwrap(),
             1,

@@ -6,4 +6,3 @@
 
 mod certificates;
 mod handshake;
-mod support;

@@ -7,13 +7,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{Sandbox, require, stderr, stdout};
+use berth_testkit::{Sandbox, require, stderr, stdout};
 
 const URL: &str = "tcp://127.0.0.7:2376";
 
 /// A store with web1, web2 and db, a folder that is not a machine, and a plugin `zoo`.
 fn store() -> Sandbox {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     for name in ["web1", "web2", "db"] {
         sb.add_machine(name, URL);
     }
@@ -132,7 +132,7 @@ fn bash_completes_machine_and_driver_names_from_the_store() {
     );
 
     // -s on the line names the store the names come from.
-    let other = Sandbox::new();
+    let other = Sandbox::new(crate::BERTH);
     other.add_machine("elsewhere", URL);
     let line = format!("berth -s {} ssh ", other.root.display());
     assert_eq!(bash_candidates(&sb, "berth", berth, &line), ["elsewhere"]);
@@ -281,7 +281,7 @@ fn bash_readline_completes_across_colons_and_equals() {
 
 #[test]
 fn the_scripts_name_the_command_and_this_berth() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let out = sb.run(&["completion", shell]);
         assert!(out.status.success(), "{shell}: {}", stderr(&out));

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{Sandbox, stderr, stdout};
+use berth_testkit::{Sandbox, stderr, stdout};
 
 /// A plugin that notes each start (`activate`) and each create's flags in the file named by
 /// $RECORDING_LOG, and "creates" an engine that is already set up (no SSH, so no host is
@@ -61,7 +61,7 @@ struct Recording {
 
 impl Recording {
     fn new() -> Self {
-        let sb = Sandbox::new();
+        let sb = Sandbox::new(crate::BERTH);
         std::fs::create_dir_all(&sb.root).unwrap();
         let source = sb.root.join("recording.py");
         std::fs::write(&source, RECORDING_PLUGIN).unwrap();
@@ -91,7 +91,7 @@ impl Recording {
 
 #[test]
 fn builtin_flags_come_from_their_environment_twins_and_the_command_line_wins() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let out = sb
         .berth()
         .env("NONE_URL", "tcp://127.0.0.1:2376")
@@ -178,7 +178,7 @@ fn builtin_flags_come_from_their_environment_twins_and_the_command_line_wins() {
 
 #[test]
 fn help_lists_each_drivers_flags_with_their_environment_variables() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let out = sb.run(&["create", "--help"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let help = stdout(&out);
@@ -226,7 +226,7 @@ fn help_lists_each_drivers_flags_with_their_environment_variables() {
 
 #[test]
 fn a_flag_of_another_driver_is_refused_and_its_variable_ignored() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let out = sb.run(&[
         "create",
         "-d",
@@ -398,7 +398,7 @@ fn a_plugin_flag_that_clashes_with_berths_own_is_refused_naming_plugin_and_flag(
 
 #[test]
 fn the_python_example_plugin_reads_its_flags_from_the_environment() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let source =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/plugins/berth-driver-pyexample");
     install_plugin(&sb, "pyexample", &source);

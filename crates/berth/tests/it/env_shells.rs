@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::common::{Sandbox, require, stderr};
+use berth_testkit::{Sandbox, require, stderr};
 
 const ODD_ROOT: &str = "my  machines 'single' \"double\" $HOME \\back";
 const URL: &str = "tcp://127.0.0.7:2376";
@@ -44,7 +44,7 @@ fn expected(sb: &Sandbox) -> Vec<String> {
 }
 
 fn check(shell: &str, package: &str, flag: &str, script: &str) {
-    let sb = Sandbox::with_root_name(ODD_ROOT);
+    let sb = Sandbox::with_root_name(crate::BERTH, ODD_ROOT);
     sb.add_machine("web1", URL);
     let got = evaluate(&sb, shell, package, flag, script);
     assert_eq!(got, expected(&sb), "{shell} read back different values");
@@ -102,7 +102,7 @@ fn tcsh_evaluates_the_output_exactly() {
 
 #[test]
 fn the_shell_comes_from_dollar_shell_and_defaults_to_posix() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", URL);
     let fish = sb
         .berth()
@@ -123,7 +123,7 @@ fn the_shell_comes_from_dollar_shell_and_defaults_to_posix() {
 
 #[test]
 fn unset_removes_the_variables_in_bash_and_fish() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", URL);
     for (shell, script) in [
         (
@@ -150,7 +150,7 @@ fn unset_removes_the_variables_in_bash_and_fish() {
 
 #[test]
 fn every_listed_shell_has_output() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", URL);
     for (shell, first) in [
         ("powershell", "$Env:DOCKER_TLS_VERIFY = '1'"),
@@ -177,7 +177,7 @@ fn every_listed_shell_has_output() {
 #[test]
 fn docker_machines_tcsh_form_runs_no_backquote_from_a_planted_url() {
     let tcsh = require("tcsh", "tcsh");
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let marker = sb.root.with_file_name("planted-ran");
     let planted = format!("tcp://127.0.0.7:2376`touch {}`", marker.display());
     sb.add_machine("web1", URL);

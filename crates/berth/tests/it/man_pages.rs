@@ -3,13 +3,13 @@
 
 use std::process::Command;
 
-use crate::common::{Sandbox, require, stderr, stdout};
+use berth_testkit::{Sandbox, require, stderr, stdout};
 
 #[test]
 fn every_page_renders_with_man() {
     let man = require("man", "man-db");
     require("groff", "groff-base");
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let dir = tempfile::tempdir().unwrap();
     let pages = dir.path().join("man1");
     let out = sb.run(&["man", pages.to_str().unwrap()]);

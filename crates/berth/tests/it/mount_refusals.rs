@@ -1,13 +1,13 @@
 //! `berth mount` says what is missing before it tries anything: sshfs, fusermount, the local
 //! folder, the machine. (The mount itself is tested on a real host in tests/e2e.)
 
-use crate::common::{Sandbox, stderr};
+use berth_testkit::{Sandbox, stderr};
 
 const URL: &str = "tcp://127.0.0.7:2376";
 
 #[test]
 fn mount_without_sshfs_says_to_install_it() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", URL);
     let empty = tempfile::tempdir().unwrap();
     let out = sb
@@ -39,7 +39,7 @@ fn mount_without_sshfs_says_to_install_it() {
 
 #[test]
 fn mount_names_a_missing_folder_and_a_missing_machine() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", URL);
     // A fake sshfs on PATH: the checks before it must stop the command first.
     let bin = tempfile::tempdir().unwrap();

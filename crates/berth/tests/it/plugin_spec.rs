@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{Sandbox, stderr, stdout};
+use berth_testkit::{Sandbox, stderr, stdout};
 
 /// Installs a sh script as `berth-driver-NAME` in the sandbox's plugins folder with `mode`
 /// (by `install`, a child: see driver_flags.rs on ETXTBSY).
@@ -43,7 +43,7 @@ fn machine_of(sb: &Sandbox, name: &str, driver: &str) {
 /// empty ERRORS column, even under --debug: they say why, in the plugin's own words.
 #[test]
 fn a_crashing_plugin_shows_its_reason_in_ls_and_status() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     plugin(&sb, "crash", CRASH, "0755");
     machine_of(&sb, "m1", "crash");
     let out = sb.run(&["ls"]);
@@ -70,7 +70,7 @@ fn a_crashing_plugin_shows_its_reason_in_ls_and_status() {
 /// `berth create -d BROKEN --help` must fail with the plugin's error, not print help.
 #[test]
 fn create_help_of_a_broken_plugin_fails_with_its_error() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     plugin(&sb, "crash", CRASH, "0755");
     let out = sb.run(&["create", "-d", "crash", "--help"]);
     assert!(!out.status.success(), "{}", stdout(&out));
@@ -85,7 +85,7 @@ fn create_help_of_a_broken_plugin_fails_with_its_error() {
 /// A plugin copied in without its executable bit used to be "no driver named …".
 #[test]
 fn a_plugin_without_its_executable_bit_is_named_with_the_fix() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let path = plugin(&sb, "plain", CRASH, "0644");
     let out = sb.run(&["create", "-d", "plain", "m1"]);
     assert!(!out.status.success());
@@ -103,7 +103,7 @@ fn a_plugin_without_its_executable_bit_is_named_with_the_fix() {
 /// record in state Error).
 #[test]
 fn a_refused_flag_keeps_no_record_as_the_guide_says() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     plugin(
         &sb,
         "refuse",
@@ -151,9 +151,9 @@ read l"#,
 /// the host, saying to add -y.
 #[test]
 fn provision_refuses_without_yes_when_a_restart_could_stop_containers() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let dir = sb.add_machine("web1", "tcp://127.0.0.1:1");
-    let url = crate::fake_engine::serve_in(&dir);
+    let (url, _) = berth_testkit::FakeDocker::new().serve_in(&dir);
     sb.add_machine("web1", &url);
     let out = sb
         .berth()
@@ -178,7 +178,7 @@ fn provision_refuses_without_yes_when_a_restart_could_stop_containers() {
 /// goes on to the provisioning itself (which here fails at SSH: there is no host).
 #[test]
 fn provision_of_a_machine_whose_engine_does_not_answer_asks_nothing() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", "tcp://127.0.0.1:1");
     let out = sb
         .berth()

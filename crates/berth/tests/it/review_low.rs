@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{Sandbox, fake_openssh, require, stderr, stdout};
+use berth_testkit::{Sandbox, fake_openssh, require, stderr, stdout};
 
 /// Control characters that let text move the cursor, clear the screen, set the terminal's title
 /// or rewrite a line: none of them may reach berth's terminal from outside.
@@ -68,7 +68,7 @@ struct WithPlugin {
 
 impl WithPlugin {
     fn new() -> Self {
-        let sb = Sandbox::new();
+        let sb = Sandbox::new(crate::BERTH);
         let plugins = sb.root.join("plugins");
         std::fs::create_dir_all(&plugins).unwrap();
         let source = sb.root.join("probe.py");
@@ -109,7 +109,7 @@ impl WithPlugin {
 
 #[test]
 fn record_text_is_printed_with_control_characters_escaped() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     record(
         &sb,
         "web",
@@ -203,7 +203,7 @@ fn run_openssh(sb: &Sandbox, bin: &Path, args_file: &Path, args: &[&str]) -> (Ou
 
 #[test]
 fn openssh_gets_a_double_dash_before_its_destination() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     record(&sb, "web", &ssh_record("web", "127.0.0.1", "root"));
     let bin = fake_openssh(sb.root.parent().unwrap());
     let args_file = sb.root.parent().unwrap().join("args");
@@ -222,7 +222,7 @@ fn openssh_gets_a_double_dash_before_its_destination() {
 
 #[test]
 fn an_ssh_user_or_host_that_looks_like_an_option_is_refused() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let canary = sb.root.parent().unwrap().join("canary");
     let command = format!("-oProxyCommand=touch {}", canary.display());
     record(
@@ -255,7 +255,7 @@ fn an_ssh_user_or_host_that_looks_like_an_option_is_refused() {
 
 #[test]
 fn names_of_the_stores_own_folders_are_refused() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     for name in ["plugins", "Plugins"] {
         let out = sb.run(&[
             "create",
@@ -342,7 +342,7 @@ fn a_malformed_tls_san_is_refused_before_anything_runs() {
 
 #[test]
 fn a_removal_left_half_done_is_finished_by_the_next_command() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", "tcp://127.0.0.1:2376");
     let trash = sb.root.join(".removing-old-4242-0");
     std::fs::create_dir_all(&trash).unwrap();
@@ -356,7 +356,7 @@ fn a_removal_left_half_done_is_finished_by_the_next_command() {
 
 #[test]
 fn a_machine_folder_that_is_a_symlink_is_not_followed() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", "tcp://127.0.0.1:2376");
     // Somewhere outside the store, a folder that looks like a machine.
     let outside = sb.root.parent().unwrap().join("elsewhere");
@@ -405,7 +405,7 @@ fn toml_string(s: &str) -> String {
 #[test]
 fn tcsh_output_cannot_be_made_to_run_a_second_command() {
     let tcsh = require("tcsh", "tcsh");
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     odd_record(&sb, "web", "tcp://127.0.0.1:2376\nsetenv EVIL 1");
     let out = sb.run(&["env", "--shell", "tcsh", "web"]);
     if out.status.success() {
@@ -435,7 +435,7 @@ fn tcsh_output_cannot_be_made_to_run_a_second_command() {
 
 #[test]
 fn cmd_output_cannot_be_made_to_run_a_second_command() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     for (name, url) in [
         ("quote", "tcp://127.0.0.1:2376\"&calc.exe&\""),
         ("newline", "tcp://127.0.0.1:2376\r\ncalc.exe"),
@@ -456,7 +456,7 @@ fn cmd_output_cannot_be_made_to_run_a_second_command() {
 
 #[test]
 fn an_engine_install_url_must_be_https() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     for url in ["http://get.docker.com", "ftp://x/y.sh", "get.docker.com"] {
         let out = sb.run(&[
             "create",

@@ -1,7 +1,7 @@
 //! Secrets a record holds (engine environment values, driver credentials) stay out of what
 //! `inspect` prints unless asked for (issue 18). Each test failed before its fix.
 
-use crate::common::{Sandbox, stderr, stdout};
+use berth_testkit::{Sandbox, stderr, stdout};
 
 const RECORD: &str = r#"version = 1
 name = "web1"
@@ -29,10 +29,8 @@ api_token = "tok-123456"
 "#;
 
 fn sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    let dir = sb.root.join("web1");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.toml"), RECORD).unwrap();
+    let sb = Sandbox::new(crate::BERTH);
+    sb.write_record("web1", RECORD);
     sb
 }
 

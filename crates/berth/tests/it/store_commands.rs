@@ -1,10 +1,10 @@
 //! Commands that need only the store (ls, inspect, env, rm of records), run as a user would.
 
-use crate::common::{Sandbox, stderr, stdout};
+use berth_testkit::{Sandbox, stderr, stdout};
 
 #[test]
 fn ls_on_an_empty_store_prints_the_header() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let out = sb.run(&["ls"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
@@ -15,7 +15,7 @@ fn ls_on_an_empty_store_prints_the_header() {
 
 #[test]
 fn commands_on_a_missing_machine_name_it() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     for args in [
         &["env", "nosuch"][..],
         &["inspect", "nosuch"],
@@ -36,7 +36,7 @@ fn commands_on_a_missing_machine_name_it() {
 
 #[test]
 fn create_refuses_a_bad_name_at_once() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let started = std::time::Instant::now();
     let out = sb.run(&[
         "create",
@@ -61,7 +61,7 @@ fn create_refuses_a_bad_name_at_once() {
 
 #[test]
 fn a_corrupt_record_shows_in_ls_and_the_others_still_list() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("alpha", "tcp://127.0.0.10:2376");
     let broken = sb.add_machine("beta", "tcp://127.0.0.11:2376");
     std::fs::write(broken.join("config.toml"), "name = [unclosed").unwrap();
@@ -84,7 +84,7 @@ fn a_corrupt_record_shows_in_ls_and_the_others_still_list() {
 
 #[test]
 fn ls_filters_quiet_and_json() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", "tcp://127.0.0.1:2376");
     sb.add_machine("web2", "tcp://127.0.0.2:2376");
     sb.add_machine("db1", "tcp://127.0.0.3:2376");
@@ -108,7 +108,7 @@ fn ls_filters_quiet_and_json() {
 
 #[test]
 fn ip_url_config_inspect_and_active() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let dir = sb.add_machine("web1", "tcp://127.0.0.1:2376");
     assert_eq!(stdout(&sb.run(&["ip", "web1"])), "127.0.0.1\n");
     assert_eq!(stdout(&sb.run(&["url", "web1"])), "tcp://127.0.0.1:2376\n");
@@ -143,7 +143,7 @@ fn ip_url_config_inspect_and_active() {
 
 #[test]
 fn rm_needs_yes_without_a_terminal_and_says_the_host_is_left() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", "tcp://127.0.0.1:2376");
     let out = sb
         .berth()
@@ -170,7 +170,7 @@ fn rm_needs_yes_without_a_terminal_and_says_the_host_is_left() {
 
 #[test]
 fn help_lists_every_command() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let help = stdout(&sb.run(&["--help"]));
     for command in [
         "create",
@@ -203,7 +203,7 @@ fn help_lists_every_command() {
 
 #[test]
 fn env_and_ls_warn_before_certificates_expire() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let dir = sb.add_machine("web1", "tcp://127.0.0.1:2376");
     let soon = time_in_days(5);
     let mut text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
@@ -233,7 +233,7 @@ fn time_in_days(days: u32) -> String {
 
 #[test]
 fn the_none_driver_records_an_existing_engine() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let out = sb.run(&[
         "create",
         "-d",
@@ -294,7 +294,7 @@ for line in sys.stdin:
 
 #[test]
 fn a_plugin_that_crashes_in_create_leaves_a_machine_rm_can_remove() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let plugins = sb.root.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
     let source = plugins.join("crashy.py");
@@ -330,7 +330,7 @@ fn a_plugin_that_crashes_in_create_leaves_a_machine_rm_can_remove() {
 #[test]
 fn only_commands_that_talk_to_engines_start_the_async_runtime() {
     const STARTED: &str = "started the async runtime";
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     // Port 1 of loopback: nothing answers there, `ls` finds out at once.
     sb.add_machine("web1", "tcp://127.0.0.1:1");
     for args in [
@@ -368,9 +368,11 @@ fn ls_asks_each_engine_for_info_only_where_the_ping_does_not_rule_swarm_out() {
         (Some("active/manager"), &["/_ping", "/version", "/info"]),
         (None, &["/_ping", "/version", "/info"]),
     ] {
-        let sb = Sandbox::new();
+        let sb = Sandbox::new(crate::BERTH);
         let dir = sb.add_machine("web1", "tcp://127.0.0.1:1");
-        let (url, requests) = crate::fake_engine::serve_counting(&dir, header);
+        let (url, requests) = berth_testkit::FakeDocker::new()
+            .swarm(header)
+            .serve_in(&dir);
         sb.add_machine("web1", &url);
         let out = sb.run(&["ls"]);
         assert!(out.status.success(), "{}", stderr(&out));

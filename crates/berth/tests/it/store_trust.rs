@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
-use crate::common::{Sandbox, fake_openssh, stderr};
+use berth_testkit::{Sandbox, fake_openssh, stderr};
 
 /// A record with an SSH host written as TOML's escaped string `host` (so it can hold `\n`).
 fn planted(sb: &Sandbox, name: &str, host_toml: &str) {
@@ -22,7 +22,7 @@ fn planted(sb: &Sandbox, name: &str, host_toml: &str) {
 
 #[test]
 fn scp_between_machines_refuses_a_planted_host_and_runs_nothing() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     let top = sb.root.parent().unwrap().to_path_buf();
     let canary = top.join("canary");
     planted(&sb, "good", "127.0.0.1");
@@ -64,7 +64,7 @@ fn scp_between_machines_refuses_a_planted_host_and_runs_nothing() {
 
 #[test]
 fn a_removing_link_in_the_store_deletes_nothing_where_it_points() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", "tcp://127.0.0.1:2376");
     let target = sb.root.parent().unwrap().join("dot-ssh");
     std::fs::create_dir_all(&target).unwrap();
@@ -93,7 +93,7 @@ fn a_removing_link_in_the_store_deletes_nothing_where_it_points() {
 fn under_root_a_store_other_users_can_write_is_refused_with_the_fix() {
     let root = rustix::process::geteuid().is_root();
     for folder in ["", "plugins", ".locks"] {
-        let sb = Sandbox::new();
+        let sb = Sandbox::new(crate::BERTH);
         sb.add_machine("web1", "tcp://127.0.0.1:2376");
         let dir = if folder.is_empty() {
             sb.root.clone()
@@ -125,7 +125,7 @@ fn under_root_a_store_other_users_can_write_is_refused_with_the_fix() {
 
 #[test]
 fn under_root_a_docker_config_other_users_can_write_is_refused() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("web1", "tcp://127.0.0.1:2376");
     let docker = sb.root.parent().unwrap().join("docker");
     std::fs::create_dir_all(&docker).unwrap();
