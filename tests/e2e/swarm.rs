@@ -306,7 +306,14 @@ fn three_nspawn_machines_become_one_swarm() {
     wait_for("the created node is Ready", Duration::from_secs(60), || {
         node_list(&berth, &a).contains(&format!("{d} Ready"))
     });
-    berth.ok(&["rm", "-y", &d]);
+    // d runs no task (web's three are on a, b and c): it leaves without being drained.
+    let removed = berth.run(&["rm", "-y", &d]);
+    assert!(removed.status.success(), "rm of {d} failed");
+    let removed_err = String::from_utf8_lossy(&removed.stderr);
+    assert!(
+        !removed_err.contains("draining"),
+        "a node with no task was drained: {removed_err}"
+    );
     wait_for("the removed node is gone", Duration::from_secs(60), || {
         !node_list(&berth, &a).iter().any(|n| n.starts_with(&d))
     });

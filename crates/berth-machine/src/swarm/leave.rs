@@ -375,24 +375,34 @@ fn finish(
 }
 
 /// Sets the node's availability to drain through `manager` and waits (bounded) until none of
-/// its tasks runs any more.
+/// its tasks runs any more. A node on which the manager lists no running task has nothing to
+/// move, and is not drained: the engine's leave of a drained worker took 6.4 s here against
+/// 2.3 s for the same worker undrained, and an `rm -f` of an idle cluster waited on it.
 fn drain(
     manager: &Node,
     node_id: &str,
     name: &str,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
+    let runs_tasks = |tasks: &[berth_engine::models::Task]| {
+        tasks
+            .iter()
+            .any(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
+    };
+    // When the list cannot be read, drain: moving tasks first is the careful way.
+    if let Ok(tasks) = berth_engine::block_on(manager.engine.tasks(&[("node", node_id)]))
+        && !runs_tasks(&tasks)
+    {
+        tracing::debug!("{name}: no task runs on node {node_id}; it leaves without draining");
+        return Ok(());
+    }
     events(Event::Step("draining"));
     update(manager, node_id, |spec| {
         spec.availability = Some(NodeSpecAvailabilityEnum::DRAIN)
     })?;
     let drained = wait_until(SETTLE, || {
         berth_engine::block_on(manager.engine.tasks(&[("node", node_id)]))
-            .map(|tasks| {
-                !tasks
-                    .iter()
-                    .any(|t| t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING))
-            })
+            .map(|tasks| !runs_tasks(&tasks))
             .unwrap_or(false)
     });
     if drained {
