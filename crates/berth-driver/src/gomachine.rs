@@ -24,12 +24,12 @@ use std::sync::{Arc, Mutex};
 use berth_gorpc::{GoFlag, GoFlagKind, GoPlugin, GoRpcError, GoState, GoValue, LaunchOptions};
 use serde_json::Value;
 
-use crate::driver::{Driver, Interrupter};
-use crate::error::DriverError;
 use crate::plugin::printable;
-use crate::types::{
+use berth_plugin::DriverError;
+use berth_plugin::{
     CreateRequest, Created, FlagKind, FlagSpec, MachineRef, MachineState, Operation, SshEndpoint,
 };
+use berth_plugin::{Driver, Interrupter};
 
 /// The key of the driver data that holds the driver's config (`GetConfigRaw`'s JSON, as text).
 pub const CONFIG_KEY: &str = "docker_machine_config";
@@ -123,7 +123,7 @@ impl GoDriver {
         f: impl FnOnce(&GoPlugin) -> Result<T, GoRpcError>,
     ) -> Result<T, DriverError> {
         if self.interrupted.load(Ordering::SeqCst) {
-            return Err(DriverError::Go(GoRpcError::Interrupted {
+            return Err(go_error(GoRpcError::Interrupted {
                 driver: self.name.clone(),
                 method: "the next call".to_owned(),
             }));
@@ -134,7 +134,8 @@ impl GoDriver {
             message: "an earlier call panicked".to_owned(),
         })?;
         if session.is_none() {
-            let plugin = GoPlugin::launch(&self.name, &self.path, self.options.clone())?;
+            let plugin =
+                GoPlugin::launch(&self.name, &self.path, self.options.clone()).map_err(go_error)?;
             if let Ok(mut live) = self.live.lock() {
                 *live = Some(plugin.interrupter());
             }
@@ -156,7 +157,7 @@ impl GoDriver {
         {
             *session = None;
         }
-        Ok(out?)
+        out.map_err(go_error)
     }
 
     fn go_flags(&self) -> Result<Vec<GoFlag>, DriverError> {
@@ -202,13 +203,19 @@ impl GoDriver {
     }
 
     fn refused(&self, e: DriverError, what: &str) -> DriverError {
-        match e {
-            DriverError::Go(GoRpcError::Remote { message, .. }) => DriverError::Failed {
-                driver: self.name.clone(),
-                operation: what.to_owned(),
-                message,
+        let DriverError::Go(boxed) = e else {
+            return e;
+        };
+        match boxed.downcast::<GoRpcError>() {
+            Ok(remote) => match *remote {
+                GoRpcError::Remote { message, .. } => DriverError::Failed {
+                    driver: self.name.clone(),
+                    operation: what.to_owned(),
+                    message,
+                },
+                other => go_error(other),
             },
-            other => other,
+            Err(other) => DriverError::Go(other),
         }
     }
 
@@ -551,6 +558,13 @@ impl Driver for GoDriver {
             }
         }))
     }
+}
+
+/// A Go plugin's error as a driver error. [`DriverError::Go`] holds it boxed, because the
+/// driver contract (berth-plugin) does not link the Go plugin support; [`GoDriver`] downcasts
+/// it back where it needs the kind.
+fn go_error(e: GoRpcError) -> DriverError {
+    DriverError::Go(Box::new(e))
 }
 
 #[cfg(test)]

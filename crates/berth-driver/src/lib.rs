@@ -1,27 +1,18 @@
-//! berth's drivers: the [`Driver`] trait, the built-in `generic` and `none`
-//! drivers, the host side of the plugin protocol ([`plugin`]) and the SDK for
-//! writing plugins ([`sdk`]). docs/plugins.md specifies the protocol. docker-machine's own
-//! Go driver plugins run as drivers too ([`gomachine`]; docs/drivers.md).
+//! berth's side of its drivers: the built-in `generic` and `none` drivers, the host side of
+//! the plugin protocol ([`plugin`]: finding, starting and talking to plugin processes) and
+//! docker-machine's own Go driver plugins ([`gomachine`]; docs/drivers.md). The
+//! [`Driver`](berth_plugin::Driver) trait, its values, the protocol's wire types and the SDK a
+//! plugin author links are in `berth-plugin`; docs/plugins.md specifies the protocol.
 
 pub mod builtin;
-mod driver;
-mod error;
-mod flag_values;
 pub mod gomachine;
 pub mod plugin;
 pub mod probe;
-pub mod protocol;
-pub mod sdk;
-mod types;
 
-pub use driver::{Driver, Interrupter, no_progress};
-pub use error::DriverError;
+use berth_plugin::{Driver, DriverError};
+
 pub use gomachine::GoDriver;
 pub use plugin::{Deadlines, PluginDriver, PluginOptions, PluginSearch};
-pub use types::{
-    Capabilities, CreateRequest, Created, FlagKind, FlagSpec, GuestEngine, GuestFile, MachineRef,
-    MachineState, Operation, SshEndpoint, StartRequest,
-};
 
 /// The driver called `name`: a built-in one, else the first plugin
 /// executable `search` finds (started and handshaken now), else a docker-machine driver:

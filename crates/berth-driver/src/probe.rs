@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::types::MachineState;
+use berth_plugin::MachineState;
 
 /// How long a reachability probe waits for each address. Short, because
 /// `berth ls` probes every machine and a dead host must not stall it.

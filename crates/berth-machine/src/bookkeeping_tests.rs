@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use berth_driver::{
+use berth_plugin::{
     Capabilities, CreateRequest, Created, Driver, DriverError, FlagSpec, MachineRef,
     MachineState as DriverState, Operation, SshEndpoint,
 };

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_driver::{CreateRequest, Driver};
+use berth_plugin::{CreateRequest, Driver};
 use berth_provision::EngineConfig;
 use berth_ssh::HostKeyPolicy;
 use berth_tls::KeyAlgorithm;
@@ -110,7 +110,7 @@ pub fn create(
                 ),
             });
         }
-        Err(err @ berth_driver::DriverError::InvalidFlag { .. }) => {
+        Err(err @ berth_plugin::DriverError::InvalidFlag { .. }) => {
             store.remove(machine, &lock)?;
             return Err(MachineError::InvalidFlag(err));
         }
@@ -236,7 +236,7 @@ fn boot_with_engine_files(
     driver: &dyn Driver,
     machine: &berth_store::Machine,
     record: &mut MachineRecord,
-    guest: &berth_driver::GuestEngine,
+    guest: &berth_plugin::GuestEngine,
     interrupt: &crate::interrupt::Interrupt,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {

@@ -1,7 +1,8 @@
 //! The store and the drivers together: [`Machines`] is what every lifecycle operation starts
 //! from, and the glue between a record and what a driver needs to act on it.
 
-use berth_driver::{Driver, MachineRef, PluginOptions, PluginSearch};
+use berth_driver::{PluginOptions, PluginSearch};
+use berth_plugin::{Driver, MachineRef};
 use berth_store::{Machine, MachineEntry, Store};
 
 use crate::error::{Context as _, MachineError};
@@ -111,10 +112,10 @@ impl Machines {
 
     /// The machine's state as its driver sees it; Unknown when the driver cannot be asked
     /// (why is logged: [`Machines::ask_state`] gives it to callers that show it).
-    pub fn driver_state(&self, record: &MachineRecord) -> berth_driver::MachineState {
+    pub fn driver_state(&self, record: &MachineRecord) -> berth_plugin::MachineState {
         self.ask_state(record).unwrap_or_else(|e| {
             tracing::debug!(machine = %record.name, error = %e, "the driver could not say the state");
-            berth_driver::MachineState::Unknown
+            berth_plugin::MachineState::Unknown
         })
     }
 
@@ -124,8 +125,8 @@ impl Machines {
     pub fn ask_state(
         &self,
         record: &MachineRecord,
-    ) -> Result<berth_driver::MachineState, MachineError> {
-        let ask = || -> Result<berth_driver::MachineState, MachineError> {
+    ) -> Result<berth_plugin::MachineState, MachineError> {
+        let ask = || -> Result<berth_plugin::MachineState, MachineError> {
             let machine = self.store.machine(&record.name)?;
             let driver = self.open_driver(&record.driver)?;
             Ok(driver.state(&machine_ref(&machine, record))?)

@@ -11,7 +11,7 @@ pub enum MachineError {
     Store(#[from] berth_store::StoreError),
     /// A driver flag was refused: the driver made nothing.
     #[error(transparent)]
-    InvalidFlag(berth_driver::DriverError),
+    InvalidFlag(berth_plugin::DriverError),
     /// berth was interrupted (Ctrl-C) and stopped between or inside steps; the machine was
     /// recorded in state Error naming the step.
     #[error("'{machine}' was interrupted at step \"{step}\": {next}")]
@@ -138,7 +138,7 @@ macro_rules! from_lower {
     )*};
 }
 from_lower!(
-    berth_driver::DriverError,
+    berth_plugin::DriverError,
     berth_engine::EngineError,
     berth_tls::TlsError,
     berth_provision::ProvisionError,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::record::MachineState;
-use berth_driver::Operation;
+use berth_plugin::Operation;
 
 use crate::driver::{Machines, machine_ref};
 use crate::engine::{ENGINE_WAIT, wait_for_engine};

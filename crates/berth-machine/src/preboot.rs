@@ -8,7 +8,7 @@
 //! Whatever is predicted wrong here (a daemon.json in the guest, another dockerd path) costs
 //! only the restart that provisioning then does: it renders the drop-in from what it finds.
 
-use berth_driver::{GuestEngine, GuestFile};
+use berth_plugin::{GuestEngine, GuestFile};
 use berth_provision::{
     CA_PATH, DROPIN_PATH, HostFacts, SERVER_CERT_PATH, SERVER_KEY_PATH, dropin_mode_bits,
     render_dropin,

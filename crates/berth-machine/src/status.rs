@@ -148,7 +148,7 @@ async fn ask_until(
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            (berth_driver::MachineState::Unknown, Some(line.join(" ")))
+            (berth_plugin::MachineState::Unknown, Some(line.join(" ")))
         }
     };
     let mut live = Live {
@@ -158,7 +158,7 @@ async fn ask_until(
         swarm: None,
         response: Duration::ZERO,
     };
-    if state == berth_driver::MachineState::Running {
+    if state == berth_plugin::MachineState::Running {
         live.docker = "Unknown".into();
         live.error =
             engine_error.map(|err| format!("cannot reach the engine: {}", err.full_message()));
@@ -194,7 +194,7 @@ async fn answered(
         }
     };
     Live {
-        state: LiveState::State(berth_driver::MachineState::Running.to_string()),
+        state: LiveState::State(berth_plugin::MachineState::Running.to_string()),
         docker,
         error: None,
         swarm,

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use berth_driver::builtin::{BUILTIN_NAMES, builtin};
-use berth_driver::{Driver, FlagKind, FlagSpec, PluginOptions, PluginSearch};
+use berth_driver::{PluginOptions, PluginSearch};
+use berth_plugin::{Driver, FlagKind, FlagSpec};
 use clap::builder::BoolishValueParser;
 use clap::error::ErrorKind;
 use clap::parser::ValueSource;

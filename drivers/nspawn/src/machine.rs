@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use berth_driver::GuestFile;
+use berth_plugin::GuestFile;
 use rustix::process::Signal;
 
 use crate::cmd::{command_line, run};

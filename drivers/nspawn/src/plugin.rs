@@ -5,7 +5,7 @@ use sha2::Digest as _;
 use std::path::Path;
 use std::process::Command;
 
-use berth_driver::{
+use berth_plugin::{
     CreateRequest, Created, Driver, DriverError, FlagKind, FlagSpec, GuestEngine, GuestFile,
     MachineRef, MachineState, Operation, SshEndpoint,
 };

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use berth_driver::{
+use berth_plugin::{
     CreateRequest, Created, Driver, DriverError, FlagKind, FlagSpec, MachineRef, MachineState,
     Operation, SshEndpoint, sdk,
 };

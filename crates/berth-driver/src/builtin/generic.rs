@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::driver::Driver;
-use crate::error::DriverError;
 use crate::probe::{PROBE_TIMEOUT, tcp_state};
-use crate::types::{
+use berth_plugin::Driver;
+use berth_plugin::DriverError;
+use berth_plugin::{
     Capabilities, CreateRequest, Created, FlagKind, FlagSpec, MachineRef, MachineState, Operation,
     SshEndpoint,
 };
@@ -245,7 +245,7 @@ impl Driver for GenericDriver {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::driver::no_progress;
+    use berth_plugin::no_progress;
     use serde_json::json;
     use std::net::TcpListener;
 

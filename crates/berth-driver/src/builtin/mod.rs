@@ -2,11 +2,13 @@
 
 mod generic;
 mod none;
+#[cfg(test)]
+mod served_by_sdk;
 
 pub use generic::GenericDriver;
 pub use none::NoneDriver;
 
-use crate::driver::Driver;
+use berth_plugin::Driver;
 
 /// The names of the built-in drivers, as `-d` takes them.
 pub const BUILTIN_NAMES: [&str; 2] = ["generic", "none"];

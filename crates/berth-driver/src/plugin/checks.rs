@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::types::{FlagKind, FlagSpec, MachineState};
+use berth_plugin::{FlagKind, FlagSpec, MachineState};
 
 /// The words a flag's `kind` may be.
 const KINDS: &[(&str, FlagKind)] = &[

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::builtin::BUILTIN_NAMES;
-use crate::error::DriverError;
+use berth_plugin::DriverError;
 
 /// File names of plugins start with this.
 pub const PLUGIN_PREFIX: &str = "berth-driver-";
@@ -88,6 +88,7 @@ impl PluginSearch {
             name: name.to_owned(),
             looked_in: self.dirs.clone(),
             builtins: BUILTIN_NAMES.iter().map(|s| (*s).to_owned()).collect(),
+            core_driver: berth_gorpc::CORE_DRIVERS.contains(&name),
         })
     }
 

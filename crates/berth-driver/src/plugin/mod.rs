@@ -23,13 +23,15 @@ pub use discover::{PLUGIN_PREFIX, PluginSearch, validate_name};
 pub use process::LogSink;
 pub(crate) use process::printable;
 
-use crate::driver::{Driver, Interrupter};
-use crate::error::DriverError;
-use crate::protocol::{self, ActivateParams, ActivateResult, AddressResult, RpcError, codes};
-use crate::types::{
+use berth_plugin::DriverError;
+use berth_plugin::protocol::{
+    self, ActivateParams, ActivateResult, AddressResult, RpcError, codes,
+};
+use berth_plugin::{
     CreateRequest, Created, FlagSpec, GuestFile, MachineRef, MachineState, Operation, SshEndpoint,
     StartRequest,
 };
+use berth_plugin::{Driver, Interrupter};
 use process::{CallError, PluginProcess, Waker};
 
 /// The calls under way of one [`PluginDriver`], so that an interrupt can end them all. Once

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::error::DriverError;
-use crate::protocol::{self, ProgressParams, RpcError};
+use berth_plugin::DriverError;
+use berth_plugin::protocol::{self, ProgressParams, RpcError};
 
 /// Where a plugin's stderr lines go: `(driver name, line)`.
 pub type LogSink = Arc<dyn Fn(&str, &str) + Send + Sync>;

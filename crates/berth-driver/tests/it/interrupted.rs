@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use berth_driver::{Deadlines, Driver, DriverError, PluginDriver, PluginOptions};
+use berth_driver::{Deadlines, PluginDriver, PluginOptions};
+use berth_plugin::{Driver, DriverError};
 use serde_json::json;
 
 use crate::{machine, options_with_log, wait_for_log};

@@ -13,7 +13,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_driver::{MachineRef, PluginOptions};
+use berth_driver::PluginOptions;
+use berth_plugin::MachineRef;
 
 /// Options whose log sink sends each stderr line to a channel, so a test can
 /// wait for a line instead of guessing when the reader thread got to it.

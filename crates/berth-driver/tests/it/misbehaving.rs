@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use berth_driver::{Deadlines, Driver, DriverError, MachineState, PluginDriver, PluginOptions};
+use berth_driver::{Deadlines, PluginDriver, PluginOptions};
+use berth_plugin::{Driver, DriverError, MachineState};
 use serde_json::json;
 
 use crate::machine;
@@ -333,7 +334,7 @@ fn a_create_result_with_neither_ssh_nor_engine_url_is_refused() {
         ),
     );
     let d = PluginDriver::launch(&p, quick()).unwrap();
-    let req = berth_driver::CreateRequest {
+    let req = berth_plugin::CreateRequest {
         machine: "m".into(),
         machine_dir: dir.path().to_path_buf(),
         flags: Default::default(),
@@ -401,7 +402,7 @@ fn an_unknown_flag_kind_is_refused_naming_plugin_and_flag() {
     );
 }
 
-fn create_with(dir: &Path, name: &str, result: &str) -> Result<berth_driver::Created, DriverError> {
+fn create_with(dir: &Path, name: &str, result: &str) -> Result<berth_plugin::Created, DriverError> {
     let p = script(
         dir,
         name,
@@ -410,7 +411,7 @@ fn create_with(dir: &Path, name: &str, result: &str) -> Result<berth_driver::Cre
         ),
     );
     let d = PluginDriver::launch(&p, quick()).unwrap();
-    let req = berth_driver::CreateRequest {
+    let req = berth_plugin::CreateRequest {
         machine: "m".into(),
         machine_dir: dir.to_path_buf(),
         flags: Default::default(),

@@ -3,9 +3,8 @@
 
 use std::net::TcpListener;
 
-use berth_driver::{
-    CreateRequest, Driver, DriverError, MachineState, Operation, PluginDriver, no_progress,
-};
+use berth_driver::PluginDriver;
+use berth_plugin::{CreateRequest, Driver, DriverError, MachineState, Operation, no_progress};
 use serde_json::json;
 
 use crate::{Progress, machine, options_with_log, repo_root, wait_for_log};

@@ -4,10 +4,8 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::sync::Arc;
 
-use berth_driver::{
-    CreateRequest, Driver, DriverError, MachineState, Operation, PluginDriver, PluginOptions,
-    PluginSearch, no_progress, open_driver,
-};
+use berth_driver::{PluginDriver, PluginOptions, PluginSearch, open_driver};
+use berth_plugin::{CreateRequest, Driver, DriverError, MachineState, Operation, no_progress};
 use serde_json::json;
 
 use crate::{Progress, machine, options_with_log, wait_for_log};

@@ -9,7 +9,7 @@
 
 mod fields;
 
-use berth_driver::Capabilities;
+use berth_plugin::Capabilities;
 use berth_provision::{EngineConfig, Step};
 use berth_tls::KeyAlgorithm;
 use serde::{Deserialize, Deserializer, Serialize};

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::bail;
-use berth_driver::Driver;
 use berth_machine::CreateSpec;
+use berth_plugin::Driver;
 use berth_provision::EngineConfig;
 use berth_ssh::HostKeyPolicy;
 use berth_tls::KeyAlgorithm;

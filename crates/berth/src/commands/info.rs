@@ -99,7 +99,7 @@ pub fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
             Ok(state) => state.to_string(),
             Err(e) => {
                 ctx.printer
-                    .data(&berth_driver::MachineState::Unknown.to_string());
+                    .data(&berth_plugin::MachineState::Unknown.to_string());
                 return Err(e.into());
             }
         },

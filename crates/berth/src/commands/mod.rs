@@ -25,9 +25,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use berth_driver::Operation;
 use berth_machine::MachineRecord;
 use berth_machine::{Event, Machines};
+use berth_plugin::Operation;
 use berth_store::{Machine, Store};
 
 use crate::cli::{Cli, Command};

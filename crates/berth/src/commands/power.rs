@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use berth_driver::Operation;
+use berth_plugin::Operation;
 
 use super::Ctx;
 

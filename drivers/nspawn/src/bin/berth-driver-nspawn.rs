@@ -3,5 +3,5 @@
 //! speaks the protocol of docs/plugins.md with it.
 
 fn main() -> std::process::ExitCode {
-    berth_driver::sdk::serve(berth_nspawn::plugin::NspawnDriver)
+    berth_plugin::sdk::serve(berth_nspawn::plugin::NspawnDriver)
 }

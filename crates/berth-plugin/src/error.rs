@@ -20,7 +20,7 @@ pub enum DriverError {
          Install the plugin into one of those places or pick a built-in driver.",
         builtins = builtins.join(", "),
         looked = display_paths(looked_in),
-        core = core_hint(name)
+        core = core_hint(name, *core_driver)
     )]
     UnknownDriver {
         /// The name the user asked for.
@@ -29,6 +29,9 @@ pub enum DriverError {
         looked_in: Vec<PathBuf>,
         /// The names of the built-in drivers.
         builtins: Vec<String>,
+        /// The name is one of docker-machine's core drivers, which a `docker-machine` binary
+        /// on PATH would have served (the host knows that list; this crate does not).
+        core_driver: bool,
     },
 
     /// A plugin file is there but lacks its executable bit.
@@ -238,9 +241,11 @@ pub enum DriverError {
         how: String,
     },
 
-    /// A docker-machine Go driver plugin failed or refused (its own words are in it).
+    /// A docker-machine Go driver plugin failed or refused (its own words are in it). Boxed,
+    /// so that a plugin author does not link the host's Go plugin support; the host puts a
+    /// `berth_gorpc::GoRpcError` here and downcasts it back.
     #[error(transparent)]
-    Go(#[from] berth_gorpc::GoRpcError),
+    Go(Box<dyn std::error::Error + Send + Sync>),
 
     /// Talking to the plugin's pipes failed.
     #[error(
@@ -258,8 +263,8 @@ pub enum DriverError {
 }
 
 /// For one of docker-machine's core drivers, the binary that would serve it.
-fn core_hint(name: &str) -> String {
-    if berth_gorpc::CORE_DRIVERS.contains(&name) {
+fn core_hint(name: &str, core_driver: bool) -> String {
+    if core_driver {
         format!(
             ", and no docker-machine or rancher-machine (which serves the core driver {name}) \
              was found on PATH"
@@ -309,6 +314,7 @@ mod tests {
             name: "kvm".into(),
             looked_in: vec!["/s/plugins".into(), "/usr/bin".into()],
             builtins: vec!["generic".into(), "none".into()],
+            core_driver: false,
         };
         let s = e.to_string();
         assert!(s.contains("/s/plugins, /usr/bin"), "{s}");
