@@ -21,6 +21,9 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::MultiProgress;
 
+use berth_term::is_control;
+pub use berth_term::{Lines, escape};
+
 use crate::context::ProcessEnv;
 use crate::dialect::Dialect;
 
@@ -193,41 +196,6 @@ fn write_out(text: &str) {
     let _ = out.flush();
 }
 
-/// Whether [`escape`] keeps line breaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lines {
-    /// Messages and tables: the newlines berth puts between lines stay.
-    Keep,
-    /// One line (a progress bar, a table cell): a newline is escaped too.
-    Escape,
-}
-
-/// Whether a terminal would obey `c` rather than show it: C0 controls, DEL, the C1 set, and
-/// the Unicode marks that reorder or hide text (bidirectional overrides and isolates).
-fn is_control(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// `text` with every control character a terminal would obey written as a visible escape;
-/// tabs stay, and newlines stay with [`Lines::Keep`]. Borrowed when there is nothing to do.
-pub fn escape(text: &str, lines: Lines) -> Cow<'_, str> {
-    let keep = |c: char| c == '\t' || (c == '\n' && lines == Lines::Keep);
-    if !text.chars().any(|c| is_control(c) && !keep(c)) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            c if keep(c) || !is_control(c) => out.push(c),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// JSON text with DEL, the C1 controls and the reordering marks as `\uXXXX`. These can only
 /// stand inside JSON strings (the structure is ASCII), where the escape means the same value.
 fn json_escape(json: &str) -> Cow<'_, str> {
@@ -251,20 +219,6 @@ fn json_escape(json: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_characters_are_shown_not_obeyed() {
-        assert_eq!(
-            escape("a\x1b[2J\rb\x07\u{9b}c\u{202e}d\x7f", Lines::Keep),
-            r"a\x1b[2J\rb\x07\u{9b}c\u{202e}d\x7f"
-        );
-        assert_eq!(
-            escape("two\nlines\tand a tab", Lines::Keep),
-            "two\nlines\tand a tab"
-        );
-        assert_eq!(escape("two\nlines", Lines::Escape), r"two\nlines");
-        assert!(matches!(escape("plain é ✓", Lines::Keep), Cow::Borrowed(_)));
-    }
 
     fn env(vars: &[(&str, &str)]) -> ProcessEnv {
         ProcessEnv::from_pairs(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))

@@ -617,26 +617,12 @@ impl LogBudget {
     }
 }
 
-/// A plugin's log line as plain text: every control character but the tab (ESC, CR, BEL,
-/// backspace, DEL, the C1 set) written as an escape, so that whatever prints the line, the
-/// plugin cannot move the cursor, rewrite berth's lines or set the terminal's title.
+/// A plugin's log line (or any text a plugin or Go driver sent) as one line of plain text:
+/// every control character a terminal would obey, the bidirectional marks among them, written
+/// as an escape by berth's one escaper, so that the plugin cannot move the cursor, rewrite
+/// berth's lines, set the terminal's title or reorder what is shown.
 pub(crate) fn printable(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for c in line.chars() {
-        match c {
-            '\t' => out.push(c),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 || c == '\x7f' => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if ('\u{80}'..='\u{9f}').contains(&c) => {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    berth_term::escape(line, berth_term::Lines::Escape).into_owned()
 }
 
 fn describe(status: ExitStatus) -> String {
@@ -687,6 +673,13 @@ mod tests {
         let (lines, tail) = logged(b"a\x1b[2J\rb\x07\x9b\xc2\x9bc\r\nplain\n");
         assert_eq!(lines, [r"a\x1b[2J\rb\x07�\u{9b}c", "plain"]);
         assert_eq!(tail, lines);
+    }
+
+    #[test]
+    fn stderr_lines_show_the_marks_that_reorder_text() {
+        // U+202E would print "exe.png" backwards; U+2066 opens an isolate.
+        let (lines, _) = logged("ok \u{202e}gnp.exe \u{2066}x\n".as_bytes());
+        assert_eq!(lines, [r"ok \u{202e}gnp.exe \u{2066}x"]);
     }
 
     #[test]
