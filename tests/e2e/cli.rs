@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The berth binary of this workspace's build.
-pub fn berth_bin() -> PathBuf {
+pub(crate) fn berth_bin() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
@@ -20,20 +20,20 @@ pub fn berth_bin() -> PathBuf {
 
 /// A storage folder and the berth commands that use it, with a docker CLI folder
 /// (DOCKER_CONFIG) of its own, so that no test touches the real ~/.docker/contexts.
-pub struct Berth {
+pub(crate) struct Berth {
     pub store: tempfile::TempDir,
     pub docker_config: tempfile::TempDir,
 }
 
 impl Berth {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Berth {
             store: tempfile::tempdir().expect("a temporary storage folder"),
             docker_config: tempfile::tempdir().expect("a temporary DOCKER_CONFIG"),
         }
     }
 
-    pub fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut cmd = Command::new(berth_bin());
         cmd.env("BERTH_STORAGE_PATH", self.store.path())
             .env("DOCKER_CONFIG", self.docker_config.path())
@@ -44,7 +44,7 @@ impl Berth {
         cmd
     }
 
-    pub fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         let out = self.cmd().args(args).output().expect("running berth");
         eprintln!(
             "$ berth {}\n{}{}-> {:?}",
@@ -57,7 +57,7 @@ impl Berth {
     }
 
     /// Runs berth and fails the test with its output unless it succeeds; returns stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
             out.status.success(),
@@ -69,7 +69,7 @@ impl Berth {
     }
 
     /// `berth create -d generic` for a test host, logging in as `user` with the fleet's key.
-    pub fn create_generic(
+    pub(crate) fn create_generic(
         &self,
         host: &berth_e2e::TestHost,
         user: &str,
@@ -94,12 +94,12 @@ impl Berth {
         self.run(&args)
     }
 
-    pub fn machine_dir(&self, name: &str) -> PathBuf {
+    pub(crate) fn machine_dir(&self, name: &str) -> PathBuf {
         self.store.path().join(name)
     }
 
     /// The docker CLI pointed at `name` the way users do it: by evaluating `berth env` in a shell.
-    pub fn docker(&self, name: &str, docker_args: &str) -> Output {
+    pub(crate) fn docker(&self, name: &str, docker_args: &str) -> Output {
         let script = format!(
             "eval \"$('{}' env --shell bash {name})\" && docker {docker_args}",
             berth_bin().display()
@@ -124,7 +124,7 @@ impl Berth {
 
     /// The real docker CLI with this test's DOCKER_CONFIG and nothing else pointing it anywhere
     /// (no DOCKER_HOST, no DOCKER_CONTEXT): what its contexts say decides.
-    pub fn docker_cli(&self, args: &[&str]) -> Output {
+    pub(crate) fn docker_cli(&self, args: &[&str]) -> Output {
         let out = Command::new("docker")
             .args(args)
             .env("DOCKER_CONFIG", self.docker_config.path())
@@ -145,7 +145,7 @@ impl Berth {
     }
 
     /// [`Berth::docker_cli`] that must succeed; returns stdout.
-    pub fn docker_ok(&self, args: &[&str]) -> String {
+    pub(crate) fn docker_ok(&self, args: &[&str]) -> String {
         let out = self.docker_cli(args);
         assert!(
             out.status.success(),

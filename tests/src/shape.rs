@@ -44,7 +44,7 @@ pub enum Shape {
 pub const LOCK_SECONDS: u32 = 20;
 
 /// The port sshd listens on in [`Shape::RsaOnlyPort`].
-pub const RSA_PORT: u16 = 2222;
+pub(crate) const RSA_PORT: u16 = 2222;
 
 impl Shape {
     /// Whether the host boots from the cached root with the engine installed.

@@ -27,7 +27,7 @@ pub enum Renewal {
 
 /// The server certificate (and CA) for `sans`, written into the machine's folder.
 /// Returns the PEMs the engine needs and updates the record's TLS section.
-pub fn ensure(
+pub(crate) fn ensure(
     machine: &Machine,
     tls: &mut TlsSettings,
     sans: &[String],

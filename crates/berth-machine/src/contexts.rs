@@ -166,7 +166,7 @@ pub fn sync(
 }
 
 /// Whether the machine's context exists and is berth's (so that it mirrors the folder).
-pub fn has_own(machines: &Machines, record: &MachineRecord) -> bool {
+pub(crate) fn has_own(machines: &Machines, record: &MachineRecord) -> bool {
     let (Some(docker), Some(context)) = (
         machines.docker_config(),
         context_name(&record.name, &record.context),
@@ -191,7 +191,7 @@ pub fn own_context(machines: &Machines, name: &str) -> Option<String> {
 
 /// Removes the machine's context if it is berth's; when it was the docker CLI's current
 /// context, the current context goes back to `default` (as `docker context rm -f` does).
-pub fn remove(
+pub(crate) fn remove(
     machines: &Machines,
     name: &str,
     settings: &ContextSettings,

@@ -34,7 +34,7 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the running engine said before provisioning.
 #[derive(Debug, Default, Clone)]
-pub struct EngineBefore {
+pub(crate) struct EngineBefore {
     /// Whether the engine answered at all.
     pub answered: bool,
     /// Its live-restore setting as running now.
@@ -46,7 +46,7 @@ pub struct EngineBefore {
 }
 
 /// Asks the machine's engine (when it has one recorded) what it runs now.
-pub fn engine_before(machine: &Machine, record: &MachineRecord) -> EngineBefore {
+pub(crate) fn engine_before(machine: &Machine, record: &MachineRecord) -> EngineBefore {
     if record.url.is_none() {
         return EngineBefore::default();
     }
@@ -77,7 +77,7 @@ pub fn engine_before(machine: &Machine, record: &MachineRecord) -> EngineBefore 
 /// Settles live-restore for one provisioning run from the host's daemon.json (the text the
 /// provisioner's detection read, so the host is asked once) and the engine as it ran before:
 /// adds the flag to `engine` when berth may, and returns the warnings to show.
-pub fn adjust(
+pub(crate) fn adjust(
     engine: &mut EngineConfig,
     daemon_json: Option<&str>,
     before: &EngineBefore,
@@ -113,7 +113,7 @@ fn parse_daemon_json(text: &str) -> Option<bool> {
 
 /// What berth decided, with the sentence that says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// `--live-restore` goes into berth's drop-in.
     AddFlag,
     /// Already on (daemon.json or the machine's own engine options).
@@ -132,7 +132,11 @@ pub fn is_live_restore_opt(opt: &str) -> bool {
 }
 
 /// Decides about live-restore for this provisioning.
-pub fn decide(engine: &EngineConfig, daemon_json: Option<bool>, before: &EngineBefore) -> Decision {
+pub(crate) fn decide(
+    engine: &EngineConfig,
+    daemon_json: Option<bool>,
+    before: &EngineBefore,
+) -> Decision {
     let user_opt = engine.opts.iter().find(|o| is_live_restore_opt(o));
     if let Some(opt) = user_opt {
         return if opt.ends_with("=false") {
@@ -162,7 +166,7 @@ pub fn decide(engine: &EngineConfig, daemon_json: Option<bool>, before: &EngineB
 
 /// What stops if the engine restarts now: the running containers, when the engine runs without
 /// live-restore. Empty when nothing would.
-pub fn at_risk(before: &EngineBefore) -> Vec<String> {
+pub(crate) fn at_risk(before: &EngineBefore) -> Vec<String> {
     if before.live_restore {
         return Vec::new();
     }
@@ -220,7 +224,7 @@ pub fn restart_risk_if_answering(machines: &crate::Machines, name: &str) -> Opti
 
 /// The containers that ran before the restart and do not now, or now run with another start
 /// time (they were stopped and started again), by name.
-pub fn lost(before: &[RunningContainer], after: &[RunningContainer]) -> Vec<String> {
+pub(crate) fn lost(before: &[RunningContainer], after: &[RunningContainer]) -> Vec<String> {
     let after: BTreeMap<&str, &str> = after
         .iter()
         .map(|c| (c.id.as_str(), c.started_at.as_str()))
@@ -233,7 +237,10 @@ pub fn lost(before: &[RunningContainer], after: &[RunningContainer]) -> Vec<Stri
 }
 
 /// The running containers after the restart (empty when the engine does not answer).
-pub fn running_after(machine: &Machine, record: &MachineRecord) -> Option<Vec<RunningContainer>> {
+pub(crate) fn running_after(
+    machine: &Machine,
+    record: &MachineRecord,
+) -> Option<Vec<RunningContainer>> {
     berth_engine::block_on(async {
         let engine = engine_for(machine, record, ASK_TIMEOUT)?;
         Ok::<_, crate::MachineError>(engine.running().await?)

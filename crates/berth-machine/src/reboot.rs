@@ -28,12 +28,12 @@ const BOOT_IDENTITY: &str = "cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22
 
 /// Whether `restart` of this machine means a reboot over SSH: its driver says so (generic,
 /// which berth reaches over SSH but did not make) and the host's address is recorded.
-pub fn reboots_over_ssh(record: &MachineRecord) -> bool {
+pub(crate) fn reboots_over_ssh(record: &MachineRecord) -> bool {
     record.capabilities().reboots_over_ssh && record.ssh.is_some()
 }
 
 /// Reboots the host and waits until SSH answers from its next boot, within [`REBOOT_WAIT`].
-pub fn reboot(
+pub(crate) fn reboot(
     machine: &Machine,
     record: &MachineRecord,
     events: &mut dyn FnMut(Event<'_>),

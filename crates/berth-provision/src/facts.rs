@@ -212,7 +212,7 @@ impl HostFacts {
 /// reaches the engine at, and they come and go with `docker network create`: naming them in
 /// the certificate would make every new network look like a certificate that no longer covers
 /// the host, reissued with an engine restart.
-pub fn engine_made(iface: &str) -> bool {
+pub(crate) fn engine_made(iface: &str) -> bool {
     let name = iface.split('@').next().unwrap_or(iface);
     name == "docker0"
         || name == "docker_gwbridge"

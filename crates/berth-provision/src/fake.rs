@@ -52,7 +52,7 @@ pub(crate) struct FakeHost {
 
 impl FakeHost {
     /// A Debian 12 host reached as root, with or without docker.io installed.
-    pub fn debian(engine: bool) -> Self {
+    pub(crate) fn debian(engine: bool) -> Self {
         Self {
             user: "root".into(),
             uid: 0,
@@ -76,11 +76,11 @@ impl FakeHost {
         }
     }
 
-    pub fn scripts(&self) -> Vec<&'static str> {
+    pub(crate) fn scripts(&self) -> Vec<&'static str> {
         self.sent.borrow().iter().map(|s| s.script).collect()
     }
 
-    pub fn file(&self, path: &str) -> Option<(String, String)> {
+    pub(crate) fn file(&self, path: &str) -> Option<(String, String)> {
         self.files
             .borrow()
             .get(path)

@@ -8,7 +8,7 @@ use crate::dialect::{self, Dialect};
 
 /// The command line of the dialect in use: named `docker-machine` when called so, so that
 /// usage lines and help speak of the command the user typed.
-pub fn command(dialect: Dialect) -> clap::Command {
+pub(crate) fn command(dialect: Dialect) -> clap::Command {
     let command = Cli::command();
     match dialect {
         Dialect::Berth => command,
@@ -29,7 +29,7 @@ engine, puts its API on port 2376 behind mutual TLS with a CA of the machine's o
 client needs under ~/.docker/machines/<name>. `eval \"$(berth env NAME)\"` then points the docker CLI at it.",
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The storage folder (default: ~/.docker/machines, or $DOCKER_CONFIG/machines; also
     /// BERTH_STORAGE_PATH). Called as docker-machine, the folder that holds `machines/`, as
     /// docker-machine's -s and MACHINE_STORAGE_PATH.
@@ -57,7 +57,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create machines: make or reach the hosts, install the engine, lock it behind TLS.
     Create(Box<CreateArgs>),
     /// Print the exports that point the docker CLI at a machine.
@@ -128,13 +128,13 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct NameArg {
+pub(crate) struct NameArg {
     /// The machine's name.
     pub name: String,
 }
 
 #[derive(Debug, Args)]
-pub struct LegacyGlobals {
+pub(crate) struct LegacyGlobals {
     #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CA_CERT")]
     pub tls_ca_cert: Option<String>,
     #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CA_KEY")]
@@ -150,7 +150,7 @@ pub struct LegacyGlobals {
 }
 
 #[derive(Debug, Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// A Go template over docker-machine's view of the machine, e.g. '{{.Driver.IPAddress}}'
     /// or '{{json .}}'.
     #[arg(long, short = 'f', value_name = "TEMPLATE")]
@@ -165,20 +165,20 @@ pub struct InspectArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct VersionArgs {
+pub(crate) struct VersionArgs {
     /// A machine: print its engine's version instead.
     pub name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum CompatCommand {
+pub(crate) enum CompatCommand {
     /// Make a `docker-machine` symlink to this berth, so that docker-machine's scripts run
     /// unchanged (the same as `ln -s "$(command -v berth)" DIR/docker-machine`).
     InstallSymlink(InstallSymlinkArgs),
 }
 
 #[derive(Debug, Args)]
-pub struct InstallSymlinkArgs {
+pub(crate) struct InstallSymlinkArgs {
     /// The folder for the symlink (default: the folder this berth is in).
     pub dir: Option<PathBuf>,
     /// Replace an existing docker-machine there.
@@ -188,7 +188,7 @@ pub struct InstallSymlinkArgs {
 
 /// `provision`'s arguments.
 #[derive(Debug, Args)]
-pub struct ProvisionArgs {
+pub(crate) struct ProvisionArgs {
     /// The machines' names.
     #[arg(required = true)]
     pub names: Vec<String>,
@@ -199,14 +199,14 @@ pub struct ProvisionArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct NamesArg {
+pub(crate) struct NamesArg {
     /// The machines' names.
     #[arg(required = true)]
     pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct CreateArgs {
+pub(crate) struct CreateArgs {
     /// The driver that makes or reaches the host: generic, none, or a plugin's name.
     ///
     /// Each driver adds its own flags (`berth create -d DRIVER --help` lists them), and each
@@ -252,7 +252,7 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum SwarmCommand {
+pub(crate) enum SwarmCommand {
     /// Start Swarm mode on a machine, which becomes the first manager of a new cluster.
     Init(SwarmInitArgs),
     /// Join machines to the cluster a manager manages (all at once).
@@ -264,13 +264,13 @@ pub enum SwarmCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SwarmRole {
+pub(crate) enum SwarmRole {
     Worker,
     Manager,
 }
 
 #[derive(Debug, Args)]
-pub struct SwarmInitArgs {
+pub(crate) struct SwarmInitArgs {
     /// The address the other nodes reach this one at (an IP or an interface name, with an
     /// optional :PORT); default: the machine's own address, as berth reaches it.
     #[arg(long, value_name = "ADDR")]
@@ -280,7 +280,7 @@ pub struct SwarmInitArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SwarmJoinArgs {
+pub(crate) struct SwarmJoinArgs {
     /// A manager of the cluster (a berth machine); the join tokens come from its engine.
     #[arg(long, value_name = "MANAGER")]
     pub manager: String,
@@ -293,7 +293,7 @@ pub struct SwarmJoinArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SwarmLeaveArgs {
+pub(crate) struct SwarmLeaveArgs {
     /// Leave even when the cluster loses its quorum, or ends (the last manager).
     #[arg(long, short = 'f')]
     pub force: bool,
@@ -303,7 +303,7 @@ pub struct SwarmLeaveArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SwarmLsArgs {
+pub(crate) struct SwarmLsArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: TableFormat,
@@ -312,7 +312,7 @@ pub struct SwarmLsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct EngineArgs {
+pub(crate) struct EngineArgs {
     /// A get.docker.com-style install script; default: the distribution's own engine package.
     #[arg(long, value_name = "URL")]
     pub engine_install_url: Option<String>,
@@ -337,7 +337,7 @@ pub struct EngineArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ShellKind {
+pub(crate) enum ShellKind {
     Bash,
     Zsh,
     Sh,
@@ -350,7 +350,7 @@ pub enum ShellKind {
 }
 
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     /// The shell to print for; default: detected from $SHELL (POSIX when unset).
     #[arg(long, value_enum)]
     pub shell: Option<ShellKind>,
@@ -366,7 +366,7 @@ pub struct EnvArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SshArgs {
+pub(crate) struct SshArgs {
     /// The machine's name.
     pub name: String,
     /// OpenSSH options, then a command to run instead of a shell (its exit status becomes
@@ -380,7 +380,7 @@ pub struct SshArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ScpArgs {
+pub(crate) struct ScpArgs {
     /// Copy folders recursively.
     #[arg(long, short = 'r')]
     pub recursive: bool,
@@ -392,7 +392,7 @@ pub struct ScpArgs {
 
 /// `mount`'s arguments, as docker-machine's: `[NAME:]PATH [DIR]`.
 #[derive(Debug, Args)]
-pub struct MountArgs {
+pub(crate) struct MountArgs {
     /// Unmount DIR instead of mounting.
     #[arg(long = "unmount", short = 'u')]
     pub unmount: bool,
@@ -405,7 +405,7 @@ pub struct MountArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: TableFormat,
@@ -419,7 +419,7 @@ pub struct AuditArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LsArgs {
+pub(crate) struct LsArgs {
     /// `table` (the default), `json`, or a Go template over each machine (docker-machine's
     /// fields: .Name .Active .DriverName .State .URL .Swarm .DockerVersion .Error
     /// .ResponseTime; `table {{.Name}}\t{{.URL}}` adds a header and aligns the columns).
@@ -438,7 +438,7 @@ pub struct LsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RmArgs {
+pub(crate) struct RmArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -451,7 +451,7 @@ pub struct RmArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RegenerateCertsArgs {
+pub(crate) struct RegenerateCertsArgs {
     /// Also make new client certificates (the old ones stop working).
     #[arg(long)]
     pub client_certs: bool,
@@ -467,7 +467,7 @@ pub struct RegenerateCertsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UseArgs {
+pub(crate) struct UseArgs {
     /// Go back to the `default` context (DOCKER_HOST, else the local engine).
     #[arg(long, short = 'u', conflicts_with = "name")]
     pub unset: bool,
@@ -478,13 +478,13 @@ pub struct UseArgs {
 
 /// A table for people or JSON for programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TableFormat {
+pub(crate) enum TableFormat {
     Table,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct CertsArgs {
+pub(crate) struct CertsArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: TableFormat,
@@ -493,7 +493,7 @@ pub struct CertsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// docker-machine's storage folder, the one holding machines/ and certs/ (default:
     /// $MACHINE_STORAGE_PATH, else ~/.docker/machine).
     #[arg(long, value_name = "PATH")]
@@ -508,13 +508,13 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionArgs {
+pub(crate) struct CompletionArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// The folder to write the pages into (made if missing), e.g. /usr/local/share/man/man1;
     /// without it, berth's own page goes to stdout (`berth man | man -l -`).
     pub dir: Option<PathBuf>,

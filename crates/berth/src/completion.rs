@@ -28,7 +28,7 @@ use crate::context::ProcessEnv;
 use crate::dialect::Dialect;
 
 /// Set (to the shell's name) by the completion scripts when they ask berth for candidates.
-pub const COMPLETE_VAR: &str = "BERTH_COMPLETE";
+pub(crate) const COMPLETE_VAR: &str = "BERTH_COMPLETE";
 
 /// The states `ls --filter state=` takes, as docker-machine's bash completion offered them.
 const STATES: [&str; 7] = [
@@ -38,7 +38,7 @@ const STATES: [&str; 7] = [
 /// Answers a completion request when the process was started by a completion script
 /// ([`COMPLETE_VAR`] set to a shell's name): prints the candidates and says how to exit.
 /// `None` for every ordinary run.
-pub fn respond(env: &ProcessEnv, dialect: Dialect) -> Option<ExitCode> {
+pub(crate) fn respond(env: &ProcessEnv, dialect: Dialect) -> Option<ExitCode> {
     let shell = env.get(COMPLETE_VAR).filter(|s| *s != "0")?;
     let shells = Shells::builtins();
     let Some(completer) = shells.completer(shell) else {
@@ -147,7 +147,7 @@ fn join_broken_words(words: &[String], index: usize) -> (Vec<String>, usize, Str
 
 /// The script that registers completion of `bin` (the command as the user calls it) in `shell`;
 /// on Tab it runs `completer` (this berth, as it was started) to ask for candidates.
-pub fn registration(
+pub(crate) fn registration(
     shell: Shell,
     bin: &str,
     completer: &str,
@@ -175,7 +175,7 @@ pub fn registration(
 /// How the scripts should start this berth again: the name it was called by when PATH found it,
 /// else its path made absolute — without resolving links, so that a `docker-machine` symlink
 /// still completes in docker-machine's dialect.
-pub fn completer_path(argv0: &str) -> String {
+pub(crate) fn completer_path(argv0: &str) -> String {
     let path = Path::new(argv0);
     if !argv0.contains('/') || path.is_absolute() {
         return argv0.to_owned();

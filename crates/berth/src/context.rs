@@ -13,14 +13,14 @@ use crate::dialect::Dialect;
 
 /// A snapshot of the environment variables berth reads.
 #[derive(Clone, Debug, Default)]
-pub struct ProcessEnv {
+pub(crate) struct ProcessEnv {
     vars: HashMap<String, String>,
     /// The command line as typed (argv0 first), for hints that repeat it.
     args: Vec<String>,
 }
 
 impl ProcessEnv {
-    pub fn from_process() -> Self {
+    pub(crate) fn from_process() -> Self {
         ProcessEnv {
             vars: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -33,7 +33,7 @@ impl ProcessEnv {
 
     /// An environment made of the given pairs (tests).
     #[cfg(test)]
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+    pub(crate) fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
         ProcessEnv {
             vars: pairs.into_iter().collect(),
             args: Vec::new(),
@@ -41,12 +41,12 @@ impl ProcessEnv {
     }
 
     /// The command line as typed, argv0 first.
-    pub fn args(&self) -> &[String] {
+    pub(crate) fn args(&self) -> &[String] {
         &self.args
     }
 
     /// A variable's value; empty counts as unset, as shells treat it.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(String::as_str)
@@ -55,7 +55,7 @@ impl ProcessEnv {
 }
 
 /// Opens the store at [`store_root`].
-pub fn open_store(
+pub(crate) fn open_store(
     storage_path: Option<PathBuf>,
     dialect: Dialect,
     env: &ProcessEnv,
@@ -71,7 +71,7 @@ pub fn open_store(
 /// `MACHINE_STORAGE_PATH` under either name: a script that exports it finds the machines it
 /// made through `docker-machine` when it calls `berth` too. The flag wins over the variables;
 /// the variable of the dialect in use wins over the other one.
-pub fn store_root(
+pub(crate) fn store_root(
     storage_path: Option<PathBuf>,
     dialect: Dialect,
     env: &ProcessEnv,
@@ -100,7 +100,7 @@ pub fn store_root(
 /// Under root, refuses a store (root, `plugins/`, `.locks/`) or a docker CLI configuration
 /// folder that another user can change: through it that user could have berth run a plugin or
 /// delete files as root ([`berth_store::check_private`]).
-pub fn check_trusted_folders(
+pub(crate) fn check_trusted_folders(
     store_root: &std::path::Path,
     docker_config: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {

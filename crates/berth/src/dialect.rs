@@ -13,21 +13,21 @@ use std::path::Path;
 use berth_compat::words::{self, Sentence};
 
 /// The docker-machine release whose behaviour the dialect follows.
-pub const DOCKER_MACHINE_VERSION: &str = "0.16.2";
+pub(crate) const DOCKER_MACHINE_VERSION: &str = "0.16.2";
 
 /// The name berth answers to in the docker-machine dialect.
-pub const DOCKER_MACHINE: &str = "docker-machine";
+pub(crate) const DOCKER_MACHINE: &str = "docker-machine";
 
 /// The command-line language berth answers in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dialect {
+pub(crate) enum Dialect {
     Berth,
     DockerMachine,
 }
 
 impl Dialect {
     /// The dialect of a program called `argv0` (a path or a bare name).
-    pub fn of_argv0(argv0: &str) -> Dialect {
+    pub(crate) fn of_argv0(argv0: &str) -> Dialect {
         let name = Path::new(argv0)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -40,7 +40,7 @@ impl Dialect {
         }
     }
 
-    pub fn is_docker_machine(self) -> bool {
+    pub(crate) fn is_docker_machine(self) -> bool {
         self == Dialect::DockerMachine
     }
 
@@ -48,7 +48,7 @@ impl Dialect {
     /// berth. As docker-machine, the usage errors a script meets (an unknown command or
     /// flag, a missing or extra name) print docker-machine's sentence and exit as it did
     /// ([`berth_compat::words::exit_code`]); other usage errors print clap's message and exit 1.
-    pub fn exit_usage(self, err: clap::Error) -> ! {
+    pub(crate) fn exit_usage(self, err: clap::Error) -> ! {
         if self.is_docker_machine() {
             let words: Vec<String> = std::env::args().collect();
             if let Some(sentence) = docker_machine_usage(&err, &words) {
@@ -69,7 +69,7 @@ impl Dialect {
     }
 
     /// A command's error in this dialect: berth's sentence, or docker-machine's.
-    pub fn error(self, berth: impl Into<String>, docker_machine: Sentence) -> anyhow::Error {
+    pub(crate) fn error(self, berth: impl Into<String>, docker_machine: Sentence) -> anyhow::Error {
         match self {
             Dialect::Berth => anyhow::Error::msg(berth.into()),
             Dialect::DockerMachine => docker_machine.into(),
@@ -138,7 +138,7 @@ fn subcommand(words: &[String]) -> Option<String> {
 }
 
 /// `docker-machine version` / `-v`: docker-machine's line, saying which berth answers.
-pub fn docker_machine_version_line() -> String {
+pub(crate) fn docker_machine_version_line() -> String {
     format!(
         "{DOCKER_MACHINE} version {DOCKER_MACHINE_VERSION}, build berth-{}",
         env!("CARGO_PKG_VERSION")

@@ -25,7 +25,7 @@ use crate::context::{ProcessEnv, open_store};
 use crate::dialect::Dialect;
 
 /// The driver a `create` names, opened, with the values of its flags.
-pub struct ChosenDriver {
+pub(crate) struct ChosenDriver {
     /// The driver, ready for `create`; for a plugin, its process is already running.
     pub driver: Box<dyn Driver>,
     /// Flag values by flag name (no dashes), typed after each flag's kind.
@@ -36,7 +36,10 @@ pub struct ChosenDriver {
 ///
 /// Help and usage errors exit here as clap does (status 2); a driver that cannot be opened
 /// or that declares flags berth cannot take is an error for [`crate::report`].
-pub fn parse(env: &ProcessEnv, dialect: Dialect) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
+pub(crate) fn parse(
+    env: &ProcessEnv,
+    dialect: Dialect,
+) -> anyhow::Result<(Cli, Option<ChosenDriver>)> {
     let args: Vec<OsString> = std::env::args_os().collect();
     let words: Vec<String> = args
         .iter()
@@ -87,7 +90,7 @@ pub fn parse(env: &ProcessEnv, dialect: Dialect) -> anyhow::Result<(Cli, Option<
 }
 
 /// `Cli::command()` with every built-in driver's flags on `create`, for completion scripts.
-pub fn completion_command(dialect: Dialect) -> Command {
+pub(crate) fn completion_command(dialect: Dialect) -> Command {
     let mut command = crate::cli::command(dialect);
     let mut seen = BTreeSet::new();
     for name in BUILTIN_NAMES {

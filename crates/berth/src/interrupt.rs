@@ -11,10 +11,10 @@ use berth_machine::Interrupt;
 use tokio::signal::unix::{SignalKind, signal};
 
 /// The exit status of a command ended by SIGINT, as shells report it (128 + 2).
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// Catches SIGINT from now on, for the rest of the process. Needs the runtime's context.
-pub fn catch(interrupt: Interrupt) -> anyhow::Result<()> {
+pub(crate) fn catch(interrupt: Interrupt) -> anyhow::Result<()> {
     // Registered here, synchronously: a Ctrl-C from this moment on is ours, not the default's.
     let mut sigint = signal(SignalKind::interrupt())
         .context("cannot catch Ctrl-C (SIGINT); the system refused a signal handler")?;
@@ -34,4 +34,4 @@ pub fn catch(interrupt: Interrupt) -> anyhow::Result<()> {
 /// machine's own sentence was printed before it.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted; each machine above says where it stopped and what to run next")]
-pub struct Interrupted;
+pub(crate) struct Interrupted;

@@ -18,11 +18,11 @@ use crate::context::ProcessEnv;
 use crate::printer::Printer;
 
 /// The variable that picks the targets and levels shown.
-pub const LOG_VAR: &str = "BERTH_LOG";
+pub(crate) const LOG_VAR: &str = "BERTH_LOG";
 
 /// Sends tracing's events (and the `log` records of libraries that use `log`, such as rustls)
 /// through the printer, when `--debug` or `BERTH_LOG` asks for them.
-pub fn install(debug: bool, env: &ProcessEnv, printer: &Printer) {
+pub(crate) fn install(debug: bool, env: &ProcessEnv, printer: &Printer) {
     let asked = env.get(LOG_VAR).map(str::to_owned);
     if !debug && asked.is_none() {
         return;
@@ -42,7 +42,7 @@ pub fn install(debug: bool, env: &ProcessEnv, printer: &Printer) {
 }
 
 /// Whether an event of `target` at `level` is shown by plain `--debug`.
-pub fn shown_by_default(target: &str, level: &Level) -> bool {
+pub(crate) fn shown_by_default(target: &str, level: &Level) -> bool {
     is_berths(target) || *level <= Level::WARN
 }
 

@@ -22,14 +22,14 @@ use std::sync::{Arc, Mutex};
 use indicatif::MultiProgress;
 
 use berth_term::is_control;
-pub use berth_term::{Lines, escape};
+pub(crate) use berth_term::{Lines, escape};
 
 use crate::context::ProcessEnv;
 use crate::dialect::Dialect;
 
 /// Writes data and messages.
 #[derive(Clone, Debug)]
-pub struct Printer {
+pub(crate) struct Printer {
     /// docker-machine printed errors as the bare sentence; berth with `error:`.
     dialect: Dialect,
     debug: bool,
@@ -44,7 +44,7 @@ pub struct Printer {
 
 impl Printer {
     /// A printer for this process's terminal, as the environment berth was started with says.
-    pub fn new(debug: bool, env: &ProcessEnv, dialect: Dialect) -> Self {
+    pub(crate) fn new(debug: bool, env: &ProcessEnv, dialect: Dialect) -> Self {
         let terminal = std::io::stderr().is_terminal();
         Printer {
             dialect,
@@ -53,13 +53,13 @@ impl Printer {
     }
 
     /// The dialect errors are printed in.
-    pub fn dialect(&self) -> Dialect {
+    pub(crate) fn dialect(&self) -> Dialect {
         self.dialect
     }
 
     /// A printer as it would be with stderr a terminal or not (the decision, apart from the
     /// terminal check, so it can be tested).
-    pub fn for_terminal(debug: bool, terminal: bool, env: &ProcessEnv) -> Self {
+    pub(crate) fn for_terminal(debug: bool, terminal: bool, env: &ProcessEnv) -> Self {
         let interactive = terminal && env.get("TERM") != Some("dumb");
         let color = interactive && env.get("NO_COLOR").is_none();
         Printer {
@@ -71,30 +71,30 @@ impl Printer {
         }
     }
 
-    pub fn debug_enabled(&self) -> bool {
+    pub(crate) fn debug_enabled(&self) -> bool {
         self.debug
     }
 
     /// Whether messages go to a person at a terminal (progress bars make sense).
-    pub fn interactive(&self) -> bool {
+    pub(crate) fn interactive(&self) -> bool {
         self.interactive
     }
 
     /// Registers the live bars (or takes them away with `None`): from now on every message is
     /// printed above them instead of tearing them.
-    pub fn attach_bars(&self, multi: Option<MultiProgress>) {
+    pub(crate) fn attach_bars(&self, multi: Option<MultiProgress>) {
         *self.bars.lock().unwrap_or_else(|e| e.into_inner()) = multi;
     }
 
     /// Data for stdout (tables, addresses, states), escaped: its cells may come from plugins,
     /// hosts and engines.
-    pub fn data(&self, text: &str) {
+    pub(crate) fn data(&self, text: &str) {
         write_out(&escape(text, Lines::Keep));
     }
 
     /// Template output for stdout as rendered (no newline added), escaped like data: its values
     /// come from records, hosts and engines.
-    pub fn raw(&self, text: &str) {
+    pub(crate) fn raw(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(escape(text, Lines::Keep).as_bytes());
         let _ = out.flush();
@@ -102,22 +102,22 @@ impl Printer {
 
     /// A script for the user's shell to evaluate (`env`, `completion`), exactly as rendered:
     /// escaping would change the values; the shell module quotes every one of them instead.
-    pub fn script(&self, text: &str) {
+    pub(crate) fn script(&self, text: &str) {
         write_out(text);
     }
 
     /// JSON for stdout. serde_json escapes the C0 controls itself; the rest that a terminal
     /// obeys are written as `\uXXXX` too, which keeps every value exactly what it was.
-    pub fn json(&self, text: &str) {
+    pub(crate) fn json(&self, text: &str) {
         write_out(&json_escape(text));
     }
 
     /// A line for the person running berth.
-    pub fn info(&self, text: &str) {
+    pub(crate) fn info(&self, text: &str) {
         self.emit(&escape(text, Lines::Keep));
     }
 
-    pub fn warn(&self, text: &str) {
+    pub(crate) fn warn(&self, text: &str) {
         let text = escape(text, Lines::Keep);
         if self.color {
             self.emit(&format!("\x1b[33mwarning:\x1b[0m {text}"));
@@ -126,7 +126,7 @@ impl Printer {
         }
     }
 
-    pub fn error(&self, text: &str) {
+    pub(crate) fn error(&self, text: &str) {
         let text = escape(text, Lines::Keep);
         // docker-machine printed its errors as the bare sentence; scripts that match on
         // them (`grep 'does not exist'`) see the same line.
@@ -150,7 +150,7 @@ impl Printer {
 
     /// A writer for tracing's `--debug` events: escaped like every message (a plugin's
     /// unparsed output can be a field of such an event), and above the live bars.
-    pub fn tracing_writer(&self) -> TracingWriter {
+    pub(crate) fn tracing_writer(&self) -> TracingWriter {
         TracingWriter {
             printer: self.clone(),
             pending: Vec::new(),
@@ -159,7 +159,7 @@ impl Printer {
 }
 
 /// Collects one tracing event and prints it through the [`Printer`] when dropped.
-pub struct TracingWriter {
+pub(crate) struct TracingWriter {
     printer: Printer,
     pending: Vec<u8>,
 }

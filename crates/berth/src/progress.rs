@@ -20,13 +20,13 @@ use crate::printer::{Lines, Printer, escape};
 
 /// The progress display of one command (several machines may share it).
 #[derive(Clone)]
-pub struct Progress {
+pub(crate) struct Progress {
     multi: Option<MultiProgress>,
     printer: Printer,
 }
 
 impl Progress {
-    pub fn new(printer: &Printer) -> Self {
+    pub(crate) fn new(printer: &Printer) -> Self {
         let multi = printer
             .interactive()
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
@@ -40,7 +40,7 @@ impl Progress {
 
     /// A line for one machine. The name is shown escaped to one line: it can be a folder
     /// name from a store berth did not make (`import`), with a newline or a terminal escape.
-    pub fn machine(&self, name: &str) -> MachineProgress {
+    pub(crate) fn machine(&self, name: &str) -> MachineProgress {
         let name = escape(name, Lines::Escape);
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new_spinner());
@@ -62,7 +62,7 @@ impl Progress {
     }
 
     /// Prints a line above the bars (or plainly when there are none): the printer knows them.
-    pub fn line(&self, text: &str) {
+    pub(crate) fn line(&self, text: &str) {
         self.printer.info(text);
     }
 
@@ -82,7 +82,7 @@ impl Progress {
 }
 
 /// One machine's line.
-pub struct MachineProgress {
+pub(crate) struct MachineProgress {
     name: String,
     bar: Option<ProgressBar>,
     progress: Progress,
@@ -99,7 +99,7 @@ impl Drop for MachineProgress {
 
 impl MachineProgress {
     /// A step begins.
-    pub fn step(&mut self, what: &str) {
+    pub(crate) fn step(&mut self, what: &str) {
         self.step_started = Instant::now();
         self.step = what.to_owned();
         match &self.bar {
@@ -112,7 +112,7 @@ impl MachineProgress {
     }
 
     /// The current step finished; plain output says how long it took.
-    pub fn step_done(&mut self, what: &str) {
+    pub(crate) fn step_done(&mut self, what: &str) {
         if self.bar.is_none() {
             let took = self.step_started.elapsed();
             self.progress.printer.info(&format!(
@@ -124,7 +124,7 @@ impl MachineProgress {
     }
 
     /// A line of detail (a driver's progress, apt's output): on the bar, or in `--debug`.
-    pub fn detail(&self, text: &str) {
+    pub(crate) fn detail(&self, text: &str) {
         match &self.bar {
             Some(bar) => {
                 // One line on the bar, escaped: it is a driver's or a host's text.
@@ -135,14 +135,14 @@ impl MachineProgress {
         }
     }
 
-    pub fn debug(&self, text: &str) {
+    pub(crate) fn debug(&self, text: &str) {
         if self.progress.printer.debug_enabled() {
             self.progress.line(&format!("debug: {}: {text}", self.name));
         }
     }
 
     /// Ends the line with a success message, which stays on the screen.
-    pub fn finish(self, text: &str) {
+    pub(crate) fn finish(self, text: &str) {
         // Cleared first: a redraw between the two then shows neither the bar nor its outcome
         // twice. The steady tick stops with the finish (it checks under the bar's lock).
         self.clear();
@@ -150,7 +150,7 @@ impl MachineProgress {
     }
 
     /// Ends the line after a failure (the error itself is reported by the caller).
-    pub fn abandon(self) {
+    pub(crate) fn abandon(self) {
         self.clear();
     }
 
@@ -165,7 +165,7 @@ impl MachineProgress {
     }
 
     /// Shows what the provisioner reports.
-    pub fn event(&mut self, event: Event<'_>) {
+    pub(crate) fn event(&mut self, event: Event<'_>) {
         match event {
             Event::StepStarted(step) => self.step(&step.to_string()),
             Event::StepDone(step) => self.step_done(&step.to_string()),

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 /// What a redacted value reads as.
-pub const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 /// Words in a field name that mark its value as a secret (case is ignored): what cloud
 /// drivers call their credentials (amazonec2 `AccessKey`/`SecretKey`/`SessionToken`,
@@ -33,7 +33,7 @@ const ENV_FIELDS: [&str; 2] = ["env", "engine_env"];
 /// Redacts, in place and at any depth: every string under a field whose name holds a secret
 /// word, and the value half of every `KEY=VALUE` in an environment list (or every value of an
 /// environment table).
-pub fn redact(value: &mut Value) {
+pub(crate) fn redact(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
@@ -78,7 +78,7 @@ fn redact_all(value: &mut Value) {
 
 /// [`redact`] for docker-machine's view of a machine, in place, so that its fields keep
 /// docker-machine's order in the output.
-pub fn redact_host(host: &mut berth_compat::host::Host) {
+pub(crate) fn redact_host(host: &mut berth_compat::host::Host) {
     let env = |list: &mut Vec<String>| {
         for item in list.iter_mut() {
             let key = item.split_once('=').map_or(item.as_str(), |(k, _)| k);
@@ -99,7 +99,7 @@ pub fn redact_host(host: &mut berth_compat::host::Host) {
 /// What `--debug` shows of the facts script's output: everything up to daemon.json, then only
 /// the names of daemon.json's top-level keys (its values can hold proxy passwords and registry
 /// credentials).
-pub fn facts_output(stdout: &str) -> String {
+pub(crate) fn facts_output(stdout: &str) -> String {
     const MARK: &str = "\n--- daemon.json\n";
     let Some((before, daemon)) = stdout.split_once(MARK) else {
         return stdout.to_owned();

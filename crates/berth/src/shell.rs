@@ -8,7 +8,7 @@ use crate::dialect::Dialect;
 
 /// Picks the shell from `$SHELL`'s file name. An unset or unknown `$SHELL` means POSIX syntax,
 /// which is what most scripts that call `eval` speak.
-pub fn detect(shell_var: Option<&str>) -> ShellKind {
+pub(crate) fn detect(shell_var: Option<&str>) -> ShellKind {
     let name = shell_var.and_then(|s| s.rsplit('/').next()).unwrap_or("");
     match name {
         "bash" => ShellKind::Bash,
@@ -28,7 +28,7 @@ pub fn detect(shell_var: Option<&str>) -> ShellKind {
 #[error(
     "the value of {name} ({value:?}) {reason}, which {shell} cannot take safely in a variable; berth prints no script rather than one that would run part of it as a command. {hint}"
 )]
-pub struct Unrepresentable {
+pub(crate) struct Unrepresentable {
     name: String,
     value: String,
     shell: &'static str,
@@ -91,7 +91,7 @@ fn check_values(
 /// The script that sets `vars`, followed by the hint that says how to evaluate it; refused
 /// when a value cannot be carried by the shell's quoting. `hint_command` is the command the
 /// hint repeats: berth's `env` call, or as docker-machine the command line as typed.
-pub fn render_set(
+pub(crate) fn render_set(
     shell: ShellKind,
     dialect: Dialect,
     vars: &[(&str, String)],
@@ -104,7 +104,7 @@ pub fn render_set(
 }
 
 /// The script that unsets `names`.
-pub fn render_unset(
+pub(crate) fn render_unset(
     shell: ShellKind,
     dialect: Dialect,
     names: &[&str],
@@ -234,7 +234,7 @@ fn nu_record(vars: &[(&str, Option<&str>)]) -> String {
 }
 
 /// How nushell users apply the output; printed to stderr since JSON has no comments.
-pub fn nu_hint(hint_command: &str, unset: bool) -> String {
+pub(crate) fn nu_hint(hint_command: &str, unset: bool) -> String {
     if unset {
         format!(
             "Run this command to configure your shell: hide-env ...({hint_command} | from json)"

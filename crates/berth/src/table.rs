@@ -6,7 +6,7 @@
 use crate::printer::{Lines, escape};
 
 /// The header and the rows as text, one line each.
-pub fn render<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+pub(crate) fn render<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
     let cells: Vec<[String; N]> = rows
         .iter()
         .map(|row| {

@@ -47,7 +47,7 @@ pub struct Machine {
 }
 
 /// Checks that `name` can be a hostname, a folder name and part of a netns name.
-pub fn validate_name(name: &str) -> Result<(), NspawnError> {
+pub(crate) fn validate_name(name: &str) -> Result<(), NspawnError> {
     let ok = !name.is_empty()
         && name.len() <= 40
         && name

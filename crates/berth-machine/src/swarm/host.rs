@@ -20,7 +20,10 @@ const CHECK_SECONDS: u32 = 3;
 
 /// An SSH session to the machine's host, with its pinned key. `None` for machines berth has no
 /// SSH access to (the none driver).
-pub fn session(machine: &Machine, record: &MachineRecord) -> Result<Option<Session>, MachineError> {
+pub(super) fn session(
+    machine: &Machine,
+    record: &MachineRecord,
+) -> Result<Option<Session>, MachineError> {
     if record.ssh.is_none() {
         return Ok(None);
     }
@@ -32,7 +35,7 @@ pub fn session(machine: &Machine, record: &MachineRecord) -> Result<Option<Sessi
 
 /// Which of `endpoints` the host cannot open a TCP connection to (bash's `/dev/tcp`, each
 /// bounded by `timeout`). The endpoints are IP addresses, quoted for the shell all the same.
-pub fn unreachable_tcp(
+pub(super) fn unreachable_tcp(
     session: &Session,
     endpoints: &[(IpAddr, u16)],
 ) -> Result<Vec<(IpAddr, u16)>, MachineError> {
@@ -67,7 +70,7 @@ pub fn unreachable_tcp(
 /// Whether the host's kernel has IPVS, which service virtual IPs and the ingress routing mesh
 /// need. Loads the module first where it exists and berth is root there (docker would load it
 /// too); without it `/proc/net/ip_vs` is absent.
-pub fn has_ipvs(session: &Session) -> Result<bool, MachineError> {
+pub(super) fn has_ipvs(session: &Session) -> Result<bool, MachineError> {
     let out = session
         .exec(
             "test -e /proc/net/ip_vs || { [ \"$(id -u)\" = 0 ] && modprobe -q ip_vs 2>/dev/null; }; test -e /proc/net/ip_vs",
@@ -77,7 +80,7 @@ pub fn has_ipvs(session: &Session) -> Result<bool, MachineError> {
 }
 
 /// The sentence for a node without IPVS.
-pub fn no_ipvs_warning(name: &str) -> String {
+pub(super) fn no_ipvs_warning(name: &str) -> String {
     format!(
         "'{name}' has no IPVS in its kernel (/proc/net/ip_vs is absent): service virtual IPs and the ingress routing mesh will not work there; create services with `--endpoint-mode dnsrr` and publish ports with `mode=host`"
     )

@@ -17,7 +17,7 @@ use crate::live_restore::{LIVE_RESTORE_OFF_OPT, is_live_restore_opt};
 use crate::provisioning::{Options, reprovision};
 
 /// Makes sure machine `name`'s engine runs without live-restore. Blocking (provisions over SSH).
-pub fn ensure_off(
+pub(super) fn ensure_off(
     machines: &Machines,
     name: &str,
     events: &mut dyn FnMut(Event<'_>),

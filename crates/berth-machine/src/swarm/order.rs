@@ -19,10 +19,10 @@ use super::member::{Membership, Role};
 
 /// How long a machine waits for the others of the command to say whether they are members.
 /// Longer than `rm` gives an engine to answer (5 s): a dead engine is known by then.
-pub const ASK_WAIT: Duration = Duration::from_secs(8);
+pub(super) const ASK_WAIT: Duration = Duration::from_secs(8);
 
 /// How long a machine waits for those before it to leave.
-pub const LEAVE_WAIT: Duration = Duration::from_secs(90);
+pub(super) const LEAVE_WAIT: Duration = Duration::from_secs(90);
 
 /// The machines one command takes out of their clusters, and where each one's leave is.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use super::Ctx;
 
 /// The machine whose engine URL is `DOCKER_HOST`; `DOCKER_MACHINE_NAME` breaks a tie between
 /// machines that share a URL (a host re-created under a new name).
-pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let Some(docker_host) = ctx.env.get("DOCKER_HOST") else {
         return Err(ctx.dialect.error(
             "no machine is active: DOCKER_HOST is not set; run `eval \"$(berth env NAME)\"` first",
@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 }
 
 /// Names of machines whose URL is `docker_host`.
-pub fn active_names(ctx: &Ctx, docker_host: &str) -> anyhow::Result<Vec<String>> {
+pub(super) fn active_names(ctx: &Ctx, docker_host: &str) -> anyhow::Result<Vec<String>> {
     Ok(ctx
         .store()
         .list::<berth_machine::MachineRecord>()?

@@ -15,7 +15,7 @@ const EXPOSED: u8 = 1;
 /// Exit status when nothing is exposed but some address could not be probed.
 const INCOMPLETE: u8 = 2;
 
-pub fn run(ctx: &Ctx, args: &AuditArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &AuditArgs) -> anyhow::Result<ExitCode> {
     // Every address is read before anything is sent, so a typo fails the command up front.
     let mut targets = Vec::new();
     for address in &args.addresses {

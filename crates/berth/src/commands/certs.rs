@@ -26,7 +26,7 @@ struct Row {
     warning: String,
 }
 
-pub fn run(ctx: &Ctx, args: &CertsArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &CertsArgs) -> anyhow::Result<ExitCode> {
     super::check_all_exist(ctx, &args.names)?;
     let names: Vec<String> = if args.names.is_empty() {
         ctx.store()

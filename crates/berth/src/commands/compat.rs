@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::cli::{CompatCommand, InstallSymlinkArgs};
 use crate::dialect::DOCKER_MACHINE;
 
-pub fn run(ctx: &Ctx, command: &CompatCommand) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, command: &CompatCommand) -> anyhow::Result<ExitCode> {
     match command {
         CompatCommand::InstallSymlink(args) => install_symlink(ctx, args),
     }

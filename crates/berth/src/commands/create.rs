@@ -17,7 +17,7 @@ use crate::cli::CreateArgs;
 use crate::driver_flags::ChosenDriver;
 use berth_compat::words::Sentence;
 
-pub fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &CreateArgs, chosen: ChosenDriver) -> anyhow::Result<ExitCode> {
     // Everything that can be refused without touching a network is refused first.
     if ctx.dialect.is_docker_machine() && args.names.len() > 1 {
         return Err(Sentence::ExtraArguments(args.names[1..].to_vec()).into());

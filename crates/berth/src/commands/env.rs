@@ -19,7 +19,7 @@ const VARS: [&str; 4] = [
     "DOCKER_MACHINE_NAME",
 ];
 
-pub fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     let shell = args
         .shell
         .unwrap_or_else(|| shell::detect(ctx.env.get("SHELL")));

@@ -10,7 +10,7 @@ use berth_compat::{DockerMachineStore, ImportedAs};
 use super::Ctx;
 use crate::cli::ImportArgs;
 
-pub fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let from = match &args.from {
         Some(path) => path.clone(),
         None => match ctx.env.get("MACHINE_STORAGE_PATH") {

@@ -14,7 +14,7 @@ const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `version NAME`: the engine's release as the engine reports it (`20.10.24+dfsg1`), as
 /// docker-machine printed it.
-pub fn engine_version(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn engine_version(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(name)?;
     let engine = berth_machine::engine_for(&machine, &record, VERSION_TIMEOUT)?;
     let version = tokio::runtime::Handle::current()
@@ -31,7 +31,7 @@ pub fn engine_version(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 /// `inspect`: berth's record as JSON; called as docker-machine, docker-machine's `config.json`
 /// shape. `-f` applies a Go template to that docker-machine shape under either name, since
 /// that is what every existing template (`{{.Driver.IPAddress}}`) was written against.
-pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(&args.name)?;
     let mut host = berth_compat::host::host_of(&machine, &record);
     if !args.show_secrets {
@@ -89,7 +89,7 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
 /// The driver's view of the machine; a machine whose create or provisioning failed shows
 /// Error whatever its host is doing, since it is not usable yet. A driver that cannot say
 /// gives `Unknown` on stdout (what scripts compare) and its reason as the error (exit 1).
-pub fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (_machine, record) = ctx.load(name)?;
     let state = match record.state {
         berth_machine::MachineState::Error | berth_machine::MachineState::Creating => {
@@ -110,7 +110,7 @@ pub fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 
 /// The address of every named machine, one a line; nothing is printed unless every name has
 /// one, so that a script reading the lines never gets a shorter list than it asked for.
-pub fn ip(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+pub(super) fn ip(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let mut hosts = Vec::with_capacity(names.len());
     for name in names {
         let (_machine, record) = ctx.load(name)?;
@@ -126,7 +126,7 @@ pub fn ip(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn url(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn url(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (_machine, record) = ctx.load(name)?;
     let Some(url) = record.url else {
         bail!(unfinished(name, &record, "engine URL"));
@@ -137,7 +137,7 @@ pub fn url(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 
 /// The docker CLI flags that reach the machine, as docker-machine printed them, so that
 /// `docker $(berth config web1) ps` works.
-pub fn config(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn config(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(name)?;
     let Some(url) = record.url else {
         bail!(unfinished(name, &record, "engine URL"));

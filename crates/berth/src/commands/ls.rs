@@ -105,7 +105,7 @@ impl Format {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
     let filters = Filters::parse(&args.filter, ctx.dialect)?;
     let format = Format::of(args.format.as_deref(), ctx.dialect);
     let deadline = Duration::from_secs(args.timeout.max(1));

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use super::Ctx;
 use crate::cli::ManArgs;
 
-pub fn run(ctx: &Ctx, args: &ManArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &ManArgs) -> anyhow::Result<ExitCode> {
     let Some(dir) = &args.dir else {
         let mut out = Vec::new();
         clap_mangen::Man::new(command(ctx.dialect))

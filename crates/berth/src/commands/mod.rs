@@ -40,10 +40,10 @@ use crate::progress::{MachineProgress, Progress};
 /// A remote command's exit status that `berth ssh` passes on as its own.
 #[derive(Debug, thiserror::Error)]
 #[error("the remote command exited with status {0}")]
-pub struct RemoteExit(pub u8);
+pub(crate) struct RemoteExit(pub u8);
 
 /// What every command gets.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub machines: Machines,
     /// The language of the command line: berth's, or docker-machine's (decided in `main`).
     pub dialect: Dialect,
@@ -53,17 +53,17 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The store.
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         self.machines.store()
     }
 
     /// The machine `name` with its record, or a sentence naming it.
-    pub fn load(&self, name: &str) -> anyhow::Result<(Machine, MachineRecord)> {
+    pub(crate) fn load(&self, name: &str) -> anyhow::Result<(Machine, MachineRecord)> {
         Ok(self.machines.load(name)?)
     }
 }
 
-pub fn run(
+pub(crate) fn run(
     cli: Cli,
     chosen: Option<ChosenDriver>,
     env: ProcessEnv,
@@ -155,7 +155,7 @@ pub fn run(
 /// command has to say. Engine calls made from blocking code without a runtime still work
 /// (`berth_engine::block_on` builds a small one of its own), so a wrong `false` is slower, not
 /// broken; a wrong `true` only costs the threads.
-pub fn needs_runtime(command: &Command) -> bool {
+pub(crate) fn needs_runtime(command: &Command) -> bool {
     match command {
         Command::Env(_)
         | Command::Inspect(_)
@@ -190,12 +190,12 @@ pub fn needs_runtime(command: &Command) -> bool {
 }
 
 /// What one machine's task says when it is done: the line that ends its progress.
-pub type Outcome = anyhow::Result<String>;
+pub(crate) type Outcome = anyhow::Result<String>;
 
 /// Runs `each` on every named machine at once (each on a blocking thread of the runtime, since
 /// drivers and SSH block), one progress line each. With one machine, its failure is the
 /// command's error; with several, each is reported under its name and the rest go on.
-pub fn for_each_machine<F>(ctx: &Ctx, names: &[String], each: F) -> anyhow::Result<ExitCode>
+pub(crate) fn for_each_machine<F>(ctx: &Ctx, names: &[String], each: F) -> anyhow::Result<ExitCode>
 where
     F: Fn(&Machines, &str, &mut dyn FnMut(Event<'_>)) -> Outcome + Send + Sync + 'static,
 {
@@ -285,7 +285,7 @@ fn show(line: &mut MachineProgress, warnings: &mut Vec<String>, event: Event<'_>
 
 /// Checks that every name is a machine of the store before anything is changed: a typo in the
 /// third name should not leave the first two changed and the user unsure what happened.
-pub fn check_all_exist(ctx: &Ctx, names: &[String]) -> anyhow::Result<()> {
+pub(crate) fn check_all_exist(ctx: &Ctx, names: &[String]) -> anyhow::Result<()> {
     for name in names {
         ctx.store().machine(name)?;
     }

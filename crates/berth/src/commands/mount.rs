@@ -21,7 +21,7 @@ const DEFAULT_MACHINE: &str = "default";
 /// The device every FUSE mount goes through.
 const FUSE_DEVICE: &str = "/dev/fuse";
 
-pub fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
     let source = Source::parse(&args.source);
     // Under its own name berth names no machine for the user (see docs/docker-machine.md);
     // docker-machine's scripts that mount from `default` keep working under that name.

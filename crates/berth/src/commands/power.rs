@@ -7,7 +7,7 @@ use berth_plugin::Operation;
 
 use super::Ctx;
 
-pub fn run(ctx: &Ctx, names: &[String], op: Operation) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, names: &[String], op: Operation) -> anyhow::Result<ExitCode> {
     super::check_all_exist(ctx, names)?;
     super::for_each_machine(ctx, names, move |machines, name, events| {
         berth_machine::power(machines, name, op, events)?;

@@ -14,7 +14,7 @@ use crate::cli::RegenerateCertsArgs;
 /// restart stops the running containers of an engine without live-restore. So, unless `-y`, it
 /// goes ahead without a question only where nothing would stop; otherwise it asks, naming
 /// what would, and without a terminal it refuses.
-pub fn provision(ctx: &Ctx, names: &[String], yes: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn provision(ctx: &Ctx, names: &[String], yes: bool) -> anyhow::Result<ExitCode> {
     super::check_all_exist(ctx, names)?;
     if !yes {
         // Nothing to ask about: a machine berth cannot log in to (the none driver; the
@@ -51,7 +51,7 @@ pub fn provision(ctx: &Ctx, names: &[String], yes: bool) -> anyhow::Result<ExitC
     )
 }
 
-pub fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow::Result<ExitCode> {
     // Unknown names and malformed names for the certificate are refused before anything is
     // asked.
     super::check_all_exist(ctx, &args.names)?;

@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::cli::RmArgs;
 use berth_compat::words::Sentence;
 
-pub fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
     if let Err(err) = super::check_all_exist(ctx, &args.names) {
         // docker-machine names the machine it could not remove (rm.go).
         if ctx.dialect.is_docker_machine()

@@ -13,7 +13,7 @@ use crate::cli::{ScpArgs, SshArgs};
 /// `ssh NAME [SSH OPTIONS] [--] [COMMAND…]`. As docker-machine, the words after the name go
 /// to the remote side without `--` (`ssh web1 uname -a`), and leading options go to OpenSSH
 /// (`ssh web1 -C echo foo`, `-L 8080:localhost:80`); `--` still ends the options.
-pub fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<ExitCode> {
     let (machine, record) = ctx.load(&args.name)?;
     let ssh = record
         .ssh
@@ -161,7 +161,7 @@ fn remote_command(words: &[String]) -> String {
     }
 }
 
-pub fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
     let source = Endpoint::parse(&args.source);
     let destination = Endpoint::parse(&args.destination);
     let machine_name = match (&source, &destination) {

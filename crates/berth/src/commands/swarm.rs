@@ -12,7 +12,7 @@ use berth_machine::swarm::{
 use super::Ctx;
 use crate::cli::{SwarmCommand, SwarmRole, TableFormat};
 
-pub fn run(ctx: &Ctx, command: SwarmCommand) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, command: SwarmCommand) -> anyhow::Result<ExitCode> {
     match command {
         SwarmCommand::Init(args) => {
             let advertise = args.advertise_addr.clone();
@@ -88,7 +88,7 @@ pub fn run(ctx: &Ctx, command: SwarmCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads the cluster (and its join tokens) from `manager` once, for every machine that joins.
-pub fn open_cluster(ctx: &Ctx, manager: &str) -> anyhow::Result<Arc<Cluster>> {
+pub(super) fn open_cluster(ctx: &Ctx, manager: &str) -> anyhow::Result<Arc<Cluster>> {
     let machines = ctx.machines.clone();
     let manager = manager.to_owned();
     let cluster = tokio::runtime::Handle::current()
@@ -114,7 +114,7 @@ fn join_all(
 }
 
 /// The line a machine's join ends with.
-pub fn joined(cluster: &Cluster, outcome: JoinOutcome) -> String {
+pub(super) fn joined(cluster: &Cluster, outcome: JoinOutcome) -> String {
     match outcome {
         JoinOutcome::Joined(role) => format!("joined cluster {} as {role}", short_id(cluster.id())),
         JoinOutcome::AlreadyMember(role) => format!(
@@ -124,7 +124,7 @@ pub fn joined(cluster: &Cluster, outcome: JoinOutcome) -> String {
     }
 }
 
-pub fn role(role: SwarmRole) -> Role {
+pub(super) fn role(role: SwarmRole) -> Role {
     match role {
         SwarmRole::Worker => Role::Worker,
         SwarmRole::Manager => Role::Manager,

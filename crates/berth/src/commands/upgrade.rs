@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::Ctx;
 
-pub fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     super::check_all_exist(ctx, names)?;
     super::for_each_machine(ctx, names, |machines, name, events| {
         let done = berth_machine::upgrade(machines, name, events)?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::Ctx;
 use crate::cli::UseArgs;
 
-pub fn run(ctx: &Ctx, args: &UseArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(ctx: &Ctx, args: &UseArgs) -> anyhow::Result<ExitCode> {
     let said = match (&args.name, args.unset) {
         (Some(name), false) => {
             let context = berth_machine::use_machine(&ctx.machines, name)?;
