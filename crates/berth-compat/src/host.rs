@@ -15,15 +15,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Host {
+    /// The format's version; docker-machine 0.16.2 writes 3 and migrates older files when it
+    /// loads them.
     #[serde(default)]
     pub config_version: i64,
     /// The driver's own struct; its fields depend on the driver.
     #[serde(default)]
     pub driver: DriverData,
+    /// The driver that made the machine (`generic`, `none`, `virtualbox`, a plugin's name).
     #[serde(default)]
     pub driver_name: String,
+    /// How the engine, classic Swarm and the certificates were set up.
     #[serde(default)]
     pub host_options: HostOptions,
+    /// The machine's name, which is also its folder's name under `machines/`.
     #[serde(default)]
     pub name: String,
 }
@@ -33,22 +38,32 @@ pub struct Host {
 /// Other drivers' fields are kept as they were.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct DriverData {
+    /// The address the host is reached at, for SSH and for the engine.
     #[serde(rename = "IPAddress", default)]
     pub ip_address: String,
+    /// The machine's name again, as the driver knows it.
     #[serde(rename = "MachineName", default)]
     pub machine_name: String,
+    /// The user docker-machine logs in to the host as.
     #[serde(rename = "SSHUser", default)]
     pub ssh_user: String,
+    /// The port of the host's SSH server.
     #[serde(rename = "SSHPort", default)]
     pub ssh_port: i64,
+    /// The private key docker-machine logs in with (its copy in the machine's folder).
     #[serde(rename = "SSHKeyPath", default)]
     pub ssh_key_path: String,
+    /// The storage root (`MACHINE_STORAGE_PATH`), the folder above `machines/`.
     #[serde(rename = "StorePath", default)]
     pub store_path: String,
+    /// Whether the machine is a classic Swarm manager (the driver's copy of
+    /// `SwarmOptions::master`).
     #[serde(rename = "SwarmMaster", default)]
     pub swarm_master: bool,
+    /// The classic Swarm manager's listen address, as the driver keeps it.
     #[serde(rename = "SwarmHost", default)]
     pub swarm_host: String,
+    /// The classic Swarm discovery URL, as the driver keeps it.
     #[serde(rename = "SwarmDiscovery", default)]
     pub swarm_discovery: String,
     /// generic: the engine's port.
@@ -73,16 +88,22 @@ pub struct DriverData {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HostOptions {
+    /// Left empty by docker-machine 0.16.2; `Host::driver_name` is the one that counts.
     #[serde(default)]
     pub driver: String,
+    /// A legacy VM size in MB; 0.16.2 writes 0 and each driver keeps its own sizes.
     #[serde(default)]
     pub memory: i64,
+    /// A legacy disk size in MB; 0.16.2 writes 0 and each driver keeps its own sizes.
     #[serde(default)]
     pub disk: i64,
+    /// How the engine was installed and configured (`create --engine-*`).
     #[serde(default)]
     pub engine_options: EngineOptions,
+    /// Classic Swarm's settings (`create --swarm-*`).
     #[serde(default)]
     pub swarm_options: SwarmOptions,
+    /// Where the certificates are, on this computer and on the host.
     #[serde(default)]
     pub auth_options: AuthOptions,
 }
@@ -91,30 +112,43 @@ pub struct HostOptions {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EngineOptions {
+    /// `--engine-opt` values: extra dockerd flags, as `flag=value` without the leading `--`.
     #[serde(default)]
     pub arbitrary_flags: Vec<String>,
+    /// DNS servers the engine hands its containers; null when none were set.
     #[serde(default)]
     pub dns: Option<Vec<String>>,
+    /// The engine's data root (dockerd's old `--graph`); empty means the engine's default.
     #[serde(default)]
     pub graph_dir: String,
+    /// `--engine-env` values, `NAME=value`, set in the engine's environment.
     #[serde(default)]
     pub env: Vec<String>,
+    /// Whether the engine runs with `--ipv6`.
     #[serde(default)]
     pub ipv6: bool,
+    /// `--engine-insecure-registry` values: registries the engine talks to without checking TLS.
     #[serde(default)]
     pub insecure_registry: Vec<String>,
+    /// `--engine-label` values, `key=value`, set on the engine.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// The engine's log level; empty means the engine's default.
     #[serde(default)]
     pub log_level: String,
+    /// `--engine-storage-driver`; empty lets the engine choose.
     #[serde(default)]
     pub storage_driver: String,
+    /// Whether the engine runs with `--selinux-enabled`.
     #[serde(default)]
     pub selinux_enabled: bool,
+    /// Whether the engine demands a client certificate; always true for a provisioned machine.
     #[serde(default)]
     pub tls_verify: bool,
+    /// `--engine-registry-mirror` values: mirrors the engine pulls through.
     #[serde(default)]
     pub registry_mirror: Vec<String>,
+    /// `--engine-install-url`: the script that installs the engine (get.docker.com by default).
     #[serde(rename = "InstallURL", default)]
     pub install_url: String,
 }
@@ -123,33 +157,46 @@ pub struct EngineOptions {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SwarmOptions {
+    /// Whether the machine takes part in classic Swarm (`--swarm`).
     #[serde(default)]
     pub is_swarm: bool,
+    /// `--swarm-addr`: the address the Swarm agent advertises.
     #[serde(default)]
     pub address: String,
+    /// `--swarm-discovery`: the discovery service the cluster meets through.
     #[serde(default)]
     pub discovery: String,
+    /// Whether a Swarm agent runs on the machine.
     #[serde(default)]
     pub agent: bool,
+    /// `--swarm-master`: whether the machine runs the Swarm manager.
     #[serde(default)]
     pub master: bool,
+    /// `--swarm-host`: the manager's listen address.
     #[serde(default)]
     pub host: String,
+    /// `--swarm-image`: the image the Swarm containers run.
     #[serde(default)]
     pub image: String,
+    /// `--swarm-strategy`: how the manager places containers.
     #[serde(default)]
     pub strategy: String,
+    /// The agent's heartbeat period in seconds; 0 means Swarm's default.
     #[serde(default)]
     pub heartbeat: i64,
     /// A float in Go; kept as the number it was (`0`, not `0.0`).
     #[serde(default = "zero")]
     pub overcommit: serde_json::Value,
+    /// `--swarm-opt` values: extra flags for the manager.
     #[serde(default)]
     pub arbitrary_flags: Vec<String>,
+    /// `--swarm-join-opt` values: extra flags for the agent's join.
     #[serde(default)]
     pub arbitrary_join_flags: Vec<String>,
+    /// Environment for the Swarm containers; null when none was set.
     #[serde(default)]
     pub env: Option<Vec<String>>,
+    /// `--swarm-experimental`: whether Swarm's experimental features are on.
     #[serde(default)]
     pub is_experimental: bool,
 }
@@ -180,28 +227,41 @@ impl Default for SwarmOptions {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AuthOptions {
+    /// The folder of the client certificates: docker-machine's shared `certs/`, a berth
+    /// machine's own folder.
     #[serde(default)]
     pub cert_dir: String,
+    /// The CA certificate that signed the engine's and the client's certificates.
     #[serde(default)]
     pub ca_cert_path: String,
+    /// The CA's private key, which signs a new server certificate at `regenerate-certs`.
     #[serde(default)]
     pub ca_private_key_path: String,
+    /// Where the CA certificate goes on the host; empty means the default under /etc/docker.
     #[serde(default)]
     pub ca_cert_remote_path: String,
+    /// This computer's copy of the engine's certificate.
     #[serde(default)]
     pub server_cert_path: String,
+    /// This computer's copy of the engine's private key.
     #[serde(default)]
     pub server_key_path: String,
+    /// The client's private key (`key.pem` in `DOCKER_CERT_PATH`).
     #[serde(default)]
     pub client_key_path: String,
+    /// Where the engine's certificate goes on the host; empty means the default under /etc/docker.
     #[serde(default)]
     pub server_cert_remote_path: String,
+    /// Where the engine's private key goes on the host; empty means the default under /etc/docker.
     #[serde(default)]
     pub server_key_remote_path: String,
+    /// The client's certificate (`cert.pem` in `DOCKER_CERT_PATH`).
     #[serde(default)]
     pub client_cert_path: String,
+    /// `--tls-san` values: extra names and addresses the engine's certificate is valid for.
     #[serde(rename = "ServerCertSANs", default)]
     pub server_cert_sans: Vec<String>,
+    /// The machine's own folder.
     #[serde(default)]
     pub store_path: String,
 }

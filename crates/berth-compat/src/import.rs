@@ -67,16 +67,22 @@ pub enum ImportedAs {
     /// A generic machine: berth reaches its host over SSH with the key docker-machine kept.
     Generic,
     /// A `none` machine with only its engine URL (docker-machine's `none` driver).
-    None { driver: String },
+    None,
     /// A machine of another docker-machine driver, kept with its driver's name and its `Driver`
     /// object: berth runs that docker-machine driver for start, stop and rm (docs/drivers.md).
-    Driver { driver: String },
+    Driver {
+        /// The docker-machine driver's name (`virtualbox`, `amazonec2`, …): berth runs
+        /// `docker-machine-driver-NAME` for it.
+        driver: String,
+    },
 }
 
 /// The outcome of importing one machine.
 #[derive(Debug, Clone)]
 pub struct Imported {
+    /// The machine's name, the same in both stores.
     pub name: String,
+    /// Which kind of berth machine it became.
     pub as_: ImportedAs,
     /// The engine URL berth recorded.
     pub url: String,
@@ -142,6 +148,7 @@ impl DockerMachineStore {
         self
     }
 
+    /// The store's folder, as given to [`DockerMachineStore::open`].
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -516,7 +523,7 @@ fn read_files(
         ImportedAs::Generic | ImportedAs::Driver { .. } => {
             read_ssh_key(source, host, name, events)?
         }
-        ImportedAs::None { .. } => (None, None),
+        ImportedAs::None => (None, None),
     };
     Ok(Files {
         ca: ca.text()?.to_owned(),
@@ -638,7 +645,7 @@ fn fill(
     events(Event::StepDone("copying the certificates"));
 
     match &plan.as_ {
-        ImportedAs::None { .. } => {
+        ImportedAs::None => {
             record.driver_data =
                 record::DriverData::from_driver(serde_json::json!({ "url": plan.url }))?;
         }
@@ -869,13 +876,7 @@ impl Plan {
                 let address = parse_engine_url(&given)
                     .ok_or_else(|| refuse("Driver.URL", &given, "an engine URL tcp://HOST:PORT"))?;
                 engine.port = address.port;
-                (
-                    ImportedAs::None {
-                        driver: "none".into(),
-                    },
-                    address.engine_url(),
-                    None,
-                )
+                (ImportedAs::None, address.engine_url(), None)
             }
             other => {
                 let ip = address(format!(
@@ -912,7 +913,7 @@ impl Plan {
     fn driver(&self) -> &str {
         match &self.as_ {
             ImportedAs::Generic => "generic",
-            ImportedAs::None { .. } => "none",
+            ImportedAs::None => "none",
             ImportedAs::Driver { driver } => driver,
         }
     }

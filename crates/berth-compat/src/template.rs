@@ -25,6 +25,8 @@ pub struct GoTemplate {
 }
 
 impl GoTemplate {
+    /// Parses `text` once, with `json` and `prettyjson` available; a syntax error is reported
+    /// as docker-machine reported it (`template parsing error: …`).
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let mut template = Template::default();
         template.add_func("json", json);
@@ -35,6 +37,8 @@ impl GoTemplate {
         Ok(GoTemplate { template })
     }
 
+    /// Runs the template over one data item; `shape` says whether an unknown field is
+    /// `<no value>` (`inspect -f`) or an error (`ls -f`).
     pub fn render(&self, data: &serde_json::Value, shape: Shape) -> anyhow::Result<String> {
         self.template
             .render(&Context::from(to_gtmpl(data, shape)))

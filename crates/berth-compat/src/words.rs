@@ -62,7 +62,12 @@ pub enum Sentence {
     Removing(String, Box<Sentence>),
     /// machine.go cmdNotFound: `APP: 'CMD' is not a APP command. See 'ARGV0 --help'.`
     #[error("docker-machine: '{command}' is not a docker-machine command. See '{argv0} --help'.")]
-    NotACommand { command: String, argv0: String },
+    NotACommand {
+        /// The word typed where a command was expected.
+        command: String,
+        /// The program's name as it was run, for the `--help` hint.
+        argv0: String,
+    },
     /// Go's flag package, as codegangsta/cli reports an unknown flag (one dash, whatever was
     /// typed).
     #[error("flag provided but not defined: -{}", .0.trim_start_matches('-'))]

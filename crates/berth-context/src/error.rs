@@ -7,7 +7,12 @@ use std::path::PathBuf;
 pub enum ContextError {
     /// A name the docker CLI would refuse as a context name.
     #[error("'{name}' cannot be a docker context name: {rule}")]
-    InvalidName { name: String, rule: &'static str },
+    InvalidName {
+        /// The name as asked for.
+        name: String,
+        /// The docker CLI's rule it breaks, in words.
+        rule: &'static str,
+    },
 
     /// No home directory for the default `~/.docker`.
     #[error("cannot find a home directory for the docker CLI's ~/.docker; set DOCKER_CONFIG")]
@@ -16,15 +21,23 @@ pub enum ContextError {
     /// A file or folder could not be read, written or removed.
     #[error("cannot {action} {path}: {source}")]
     Io {
+        /// What was being done, as a verb ("read", "replace", …).
         action: &'static str,
+        /// The file or folder it was done to.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
 
     /// A file the docker CLI wrote is not the JSON it should be.
     #[error("{path} is not valid JSON ({message}); fix or remove the file")]
-    Corrupt { path: PathBuf, message: String },
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The JSON parser's own words: where and why it stopped.
+        message: String,
+    },
 }
 
 impl ContextError {

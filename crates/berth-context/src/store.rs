@@ -29,18 +29,24 @@ pub fn context_id(name: &str) -> String {
 /// The TLS material of a context's docker endpoint (PEM bytes).
 #[derive(Clone, Copy, Debug)]
 pub struct TlsFiles<'a> {
+    /// The CA certificate the docker CLI checks the engine's certificate against.
     pub ca: &'a [u8],
+    /// The client certificate the docker CLI presents to the engine.
     pub cert: &'a [u8],
+    /// The client certificate's private key (written 0600).
     pub key: &'a [u8],
 }
 
 /// A context to write: a docker endpoint over mutual TLS.
 #[derive(Clone, Copy, Debug)]
 pub struct ContextSpec<'a> {
+    /// The context's name, as `docker context use` takes it.
     pub name: &'a str,
+    /// What `docker context ls` shows beside the name.
     pub description: &'a str,
     /// `tcp://host:port`.
     pub host: &'a str,
+    /// The certificates the docker endpoint uses.
     pub tls: TlsFiles<'a>,
     /// Written under [`OWNER_KEY`].
     pub owner: &'a str,
@@ -49,7 +55,9 @@ pub struct ContextSpec<'a> {
 /// A context as found in the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredContext {
+    /// The context's name, from its meta.json (its folder's name is only a hash of it).
     pub name: String,
+    /// What `docker context ls` shows beside the name, if the context has one.
     pub description: Option<String>,
     /// The docker endpoint's host.
     pub host: Option<String>,

@@ -61,6 +61,7 @@ impl std::fmt::Debug for TlsConfig {
 /// A running container and when it started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunningContainer {
+    /// The container's full ID.
     pub id: String,
     /// Its first name, without the leading '/'.
     pub name: String,

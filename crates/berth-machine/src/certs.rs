@@ -202,8 +202,11 @@ fn server_fits(ca_pem: &str, pair: &PemPair, sans: &[String]) -> bool {
 /// the files are what clients and the engine use). None where a file is missing or unreadable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Expiry {
+    /// The machine's CA; when it expires, every certificate it signed stops working with it.
     pub ca: Option<time::OffsetDateTime>,
+    /// The engine's certificate.
     pub server: Option<time::OffsetDateTime>,
+    /// The client certificate the docker CLI presents.
     pub client: Option<time::OffsetDateTime>,
 }
 

@@ -25,7 +25,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a provisioning run should do beyond the defaults.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
+    /// Which certificates to keep and which to make anew.
     pub renewal: Renewal,
+    /// Install the engine when it is missing; off for `regenerate-certs`, which must never install.
     pub install_engine: bool,
 }
 

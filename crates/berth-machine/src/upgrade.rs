@@ -33,6 +33,7 @@ pub struct Upgraded {
 }
 
 impl Upgraded {
+    /// Whether a newer package was installed (else the engine was already the newest).
     pub fn changed(&self) -> bool {
         self.from != self.to
     }

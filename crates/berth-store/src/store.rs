@@ -51,7 +51,10 @@ pub struct Machine {
 /// why the record could not be read.
 #[derive(Debug)]
 pub struct MachineEntry<R> {
+    /// The machine's name (its folder's).
     pub name: String,
+    /// The record, or why it could not be read: `ls` shows a broken machine rather than
+    /// hiding it.
     pub record: Result<R, StoreError>,
 }
 
@@ -61,6 +64,7 @@ impl Store {
         Store { root: root.into() }
     }
 
+    /// The storage folder, which holds one folder per machine.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -293,6 +297,7 @@ fn delete_trash(name: &str, trash: &Path) -> Result<(), StoreError> {
 }
 
 impl Machine {
+    /// The machine's name, which is its folder's name.
     pub fn name(&self) -> &str {
         &self.name
     }

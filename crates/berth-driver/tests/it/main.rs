@@ -18,7 +18,7 @@ use berth_plugin::MachineRef;
 
 /// Options whose log sink sends each stderr line to a channel, so a test can
 /// wait for a line instead of guessing when the reader thread got to it.
-pub fn options_with_log() -> (PluginOptions, Receiver<String>) {
+fn options_with_log() -> (PluginOptions, Receiver<String>) {
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
     let options = PluginOptions {
@@ -31,7 +31,7 @@ pub fn options_with_log() -> (PluginOptions, Receiver<String>) {
 }
 
 /// Wait until a log line containing `needle` arrives.
-pub fn wait_for_log(rx: &Receiver<String>, needle: &str) -> bool {
+fn wait_for_log(rx: &Receiver<String>, needle: &str) -> bool {
     while let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) {
         if line.contains(needle) {
             return true;
@@ -40,7 +40,8 @@ pub fn wait_for_log(rx: &Receiver<String>, needle: &str) -> bool {
     false
 }
 
-pub fn machine(name: &str, dir: &Path, data: serde_json::Value) -> MachineRef {
+/// A machine handed to a plugin: its name, its folder and the driver data it keeps.
+fn machine(name: &str, dir: &Path, data: serde_json::Value) -> MachineRef {
     MachineRef {
         name: name.into(),
         machine_dir: dir.to_path_buf(),
@@ -50,17 +51,20 @@ pub fn machine(name: &str, dir: &Path, data: serde_json::Value) -> MachineRef {
 
 /// Collects progress messages.
 #[derive(Default)]
-pub struct Progress(pub Mutex<Vec<String>>);
+struct Progress(Mutex<Vec<String>>);
 
 impl Progress {
-    pub fn sink(&self) -> impl Fn(&str) + '_ {
+    /// A progress callback that records each message.
+    fn sink(&self) -> impl Fn(&str) + '_ {
         |m| self.0.lock().unwrap().push(m.to_owned())
     }
-    pub fn messages(&self) -> Vec<String> {
+    /// The messages recorded so far, in order.
+    fn messages(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
 }
 
-pub fn repo_root() -> PathBuf {
+/// The workspace root, which holds the Python example plugin under tests/plugins.
+fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -49,8 +49,11 @@ impl std::fmt::Display for MachineState {
 /// How berth reaches the machine over SSH.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SshSettings {
+    /// The host's address as SSH dials it (an IP or DNS name).
     pub host: Host,
+    /// The port of the host's SSH server.
     pub port: u16,
+    /// The user berth logs in as; provisioning needs root or passwordless sudo.
     pub user: SshUser,
     /// The private key; absent means the SSH agent or the user's default keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,12 +73,16 @@ pub struct TlsSettings {
     /// Every SAN in the current server certificate.
     #[serde(default)]
     pub sans: Vec<String>,
+    /// When the server certificate expires, noted when it was made (the file itself is what
+    /// counts).
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
         skip_serializing_if = "Option::is_none"
     )]
     pub server_not_after: Option<OffsetDateTime>,
+    /// When the client certificate expires, noted when it was made (the file itself is what
+    /// counts).
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
@@ -100,20 +107,27 @@ fn algorithm_or_default<'de, D: Deserializer<'de>>(d: D) -> Result<KeyAlgorithm,
 /// One machine's `config.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MachineRecord {
+    /// The record's format version ([`RECORD_VERSION`]), so an older berth refuses a newer record.
     pub version: u32,
+    /// The machine's name, also its folder's name.
     pub name: MachineName,
+    /// The driver that made the host and is asked to start, stop and remove it.
     pub driver: DriverName,
+    /// Where the machine's lifecycle stands, as berth last left it (not the host's live state).
     pub state: MachineState,
     /// The engine's URL as clients dial it, e.g. `tcp://203.0.113.7:2376`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<EngineUrl>,
+    /// How to reach the host over SSH; absent where there is no SSH (the `none` driver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<SshSettings>,
     /// The SHA-256 fingerprint of the host key pinned at create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_key: Option<String>,
+    /// When the create began.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When provisioning last finished successfully; absent until it has.
     #[serde(
         default,
         with = "time::serde::rfc3339::option",
@@ -129,6 +143,7 @@ pub struct MachineRecord {
     /// Engine options as given at create (and as the driver or an import changed them).
     #[serde(default)]
     pub engine: EngineConfig,
+    /// What berth keeps about the machine's certificates.
     #[serde(default)]
     pub tls: TlsSettings,
     /// The driver's own data (opaque to berth), handed back before every driver call.

@@ -10,10 +10,16 @@ use super::{Node, host, machine_ip};
 /// What `init` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitOutcome {
-    /// A new cluster, with this ID.
-    Created { cluster_id: String },
-    /// The machine already manages this cluster; nothing was changed.
-    AlreadyManager { cluster_id: String },
+    /// A new cluster was made.
+    Created {
+        /// The new cluster's ID, as `docker info` shows it.
+        cluster_id: String,
+    },
+    /// The machine already manages a cluster; nothing was changed.
+    AlreadyManager {
+        /// The ID of the cluster it manages.
+        cluster_id: String,
+    },
 }
 
 /// Makes machine `name` the first manager of a new cluster, advertising `advertise_addr` or the

@@ -34,8 +34,14 @@ static MANAGERS: Mutex<()> = Mutex::new(());
 pub enum LeaveOutcome {
     /// Not in a swarm; nothing was changed.
     NotMember,
-    /// Left the cluster; `removed` says whether its node was removed from the list too.
-    Left { role: Role, removed: bool },
+    /// Left the cluster.
+    Left {
+        /// What the machine was in the cluster before it left.
+        role: Role,
+        /// Whether another manager also removed its node from the cluster's node list; where
+        /// none could confirm which node it was, or the leave was forced, the entry stays.
+        removed: bool,
+    },
     /// The last manager left with force: the cluster is gone.
     EndedCluster,
 }

@@ -49,7 +49,7 @@ pub(super) fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
             ImportedAs::Generic => {
                 format!("imported as a generic machine ({}{engine})", imported.url)
             }
-            ImportedAs::None { .. } => {
+            ImportedAs::None => {
                 format!("imported as a none machine ({}{engine})", imported.url)
             }
             ImportedAs::Driver { driver } => format!(
