@@ -24,17 +24,16 @@ fn accepted_logins(host: &TestHost) -> usize {
     log.trim().parse().unwrap_or(0)
 }
 
-/// One timed create by `bin`; returns (seconds, SSH connections berth opened).
-fn timed_create(
+/// `berth create -d generic` of `host` as `name`, by `bin`, in `store`.
+fn create_command(
     bin: &Path,
     store: &Path,
     docker_config: &Path,
     host: &TestHost,
     name: &str,
-) -> (f64, usize) {
-    let before = accepted_logins(host);
-    let started = Instant::now();
-    let out = Command::new(bin)
+) -> Command {
+    let mut command = Command::new(bin);
+    command
         .env("BERTH_STORAGE_PATH", store)
         .env("DOCKER_CONFIG", docker_config)
         .args([
@@ -46,7 +45,21 @@ fn timed_create(
             "--generic-ssh-key",
         ])
         .arg(host.key_path())
-        .arg(name)
+        .arg(name);
+    command
+}
+
+/// One timed create by `bin`; returns (seconds, SSH connections berth opened).
+fn timed_create(
+    bin: &Path,
+    store: &Path,
+    docker_config: &Path,
+    host: &TestHost,
+    name: &str,
+) -> (f64, usize) {
+    let before = accepted_logins(host);
+    let started = Instant::now();
+    let out = create_command(bin, store, docker_config, host, name)
         .output()
         .unwrap();
     let took = started.elapsed().as_secs_f64();
@@ -60,34 +73,28 @@ fn timed_create(
     (took, opened)
 }
 
-/// The floor of a create on a host with the engine: one SSH connection and one engine restart.
-fn timed_floor(host: &TestHost) -> f64 {
+/// One SSH connection and `command` on `host`, timed: the floors a create is measured against.
+fn timed_floor(host: &TestHost, command: &str) -> f64 {
     let started = Instant::now();
     let session = host.ssh("root").unwrap();
-    let out = session.exec("systemctl restart docker.service").unwrap();
-    assert!(out.success(), "the restart failed: {}", out.stderr_str());
+    let out = session.exec(command).unwrap();
+    assert!(out.success(), "`{command}` failed: {}", out.stderr_str());
     started.elapsed().as_secs_f64()
 }
+
+/// The floor of a create on a host with the engine: one SSH connection and one engine restart.
+const FLOOR: &str = "systemctl restart docker.service";
+/// The floor of changing the engine's flags under systemd: also the `daemon-reload` systemd
+/// needs before a changed drop-in takes effect.
+const SYSTEMD_FLOOR: &str = "systemctl daemon-reload && systemctl restart docker.service";
 
 /// One create by `bin` with `--debug`, each stderr line printed with the milliseconds since the
 /// start: where the time of a create goes.
 fn profiled_create(bin: &Path, store: &Path, docker_config: &Path, host: &TestHost, name: &str) {
     use std::io::{BufRead as _, BufReader};
     let started = Instant::now();
-    let mut child = Command::new(bin)
-        .env("BERTH_STORAGE_PATH", store)
-        .env("DOCKER_CONFIG", docker_config)
-        .args([
-            "--debug",
-            "create",
-            "-d",
-            "generic",
-            "--generic-ip-address",
-            &host.address().to_string(),
-            "--generic-ssh-key",
-        ])
-        .arg(host.key_path())
-        .arg(name)
+    let mut child = create_command(bin, store, docker_config, host, name)
+        .env("BERTH_DEBUG", "true")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -100,22 +107,6 @@ fn profiled_create(bin: &Path, store: &Path, docker_config: &Path, host: &TestHo
     let status = child.wait().unwrap();
     println!("{:>6} ms  exit {status}", started.elapsed().as_millis());
     assert!(status.success(), "the profiled create failed");
-}
-
-/// The floor of changing the engine's flags under systemd: one SSH connection, the
-/// `daemon-reload` systemd needs before a changed drop-in takes effect, and one restart.
-fn timed_systemd_floor(host: &TestHost) -> f64 {
-    let started = Instant::now();
-    let session = host.ssh("root").unwrap();
-    let out = session
-        .exec("systemctl daemon-reload && systemctl restart docker.service")
-        .unwrap();
-    assert!(
-        out.success(),
-        "the reload and restart failed: {}",
-        out.stderr_str()
-    );
-    started.elapsed().as_secs_f64()
 }
 
 fn remove(bin: &Path, store: &Path, docker_config: &Path, name: &str) {
@@ -168,8 +159,8 @@ fn main() {
     let (mut now, mut before, mut floor) = (Vec::new(), Vec::new(), Vec::new());
     let mut systemd_floor = Vec::new();
     for i in 0..rounds {
-        floor.push(timed_floor(ready));
-        systemd_floor.push(timed_systemd_floor(ready));
+        floor.push(timed_floor(ready, FLOOR));
+        systemd_floor.push(timed_floor(ready, SYSTEMD_FLOOR));
         if let Some(baseline) = &baseline {
             let name = format!("bench-base-{i}");
             let (secs, conns) = timed_create(baseline, store, dc, ready, &name);
