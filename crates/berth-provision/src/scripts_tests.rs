@@ -347,24 +347,32 @@ fn a_failed_start_puts_dropin_and_daemon_json_back_and_restarts_the_old_engine()
     );
 }
 
+/// The hostname script with its /etc/hosts and /etc/hostname in `dir`, and the check whether
+/// the running name differs from the new one answered by `renames` (the kernel's name is not
+/// the test's to change).
+fn hostname_script_in(dir: &Path, renames: bool) -> String {
+    let script = crate::flow::HOSTNAME_SCRIPT
+        .replace("/etc/hosts", "$HOSTS")
+        .replace("/etc/hostname", "$HOSTNAME_FILE")
+        .replace(
+            "[ \"$(uname -n)\" != \"$name\" ]",
+            if renames { "true" } else { "false" },
+        );
+    format!(
+        "HOSTS={} HOSTNAME_FILE={}\n{script}",
+        dir.join("hosts").display(),
+        dir.join("hostname").display()
+    )
+}
+
 #[test]
 fn hostname_works_without_etc_hosts_or_the_hostname_tool() {
     // The script's effects on the real /etc are what an e2e test checks (Shape::Minimal);
     // here: with no /etc/hosts, awk reads an empty file instead of failing.
-    let script = crate::flow::HOSTNAME_SCRIPT
-        .replace("/etc/hosts", "$HOSTS")
-        .replace("/etc/hostname", "$HOSTNAME_FILE")
-        .replace("hostnamectl set-hostname", "true")
-        .replace("[ \"$(uname -n)\" != \"$name\" ]", "false");
     let dir = tempfile::tempdir().unwrap();
     let hosts = dir.path().join("hosts");
     let name_file = dir.path().join("hostname");
-    let body = format!(
-        "HOSTS={} HOSTNAME_FILE={}\n{script}",
-        hosts.display(),
-        name_file.display()
-    );
-    let out = sh(&body, &["web1"], b"", None);
+    let out = sh(&hostname_script_in(dir.path(), false), &["web1"], b"", None);
     assert!(out.success(), "{}", out.stderr_text());
     assert_eq!(
         std::fs::read_to_string(&hosts).unwrap(),
@@ -390,16 +398,12 @@ fn hostname_is_set_with_the_hostname_tool_before_hostnamectl() {
         .unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let script = crate::flow::HOSTNAME_SCRIPT
-        .replace("/etc/hosts", "$HOSTS")
-        .replace("/etc/hostname", "$HOSTNAME_FILE")
-        .replace("[ \"$(uname -n)\" != \"$name\" ]", "true");
-    let body = format!(
-        "HOSTS={} HOSTNAME_FILE={}\n{script}",
-        dir.path().join("hosts").display(),
-        dir.path().join("hostname").display()
+    let out = sh(
+        &hostname_script_in(dir.path(), true),
+        &["web1"],
+        b"",
+        Some(&bin),
     );
-    let out = sh(&body, &["web1"], b"", Some(&bin));
     assert!(out.success(), "{}", out.stderr_text());
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "hostname web1\n");
 }
