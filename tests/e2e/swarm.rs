@@ -119,10 +119,10 @@ fn busybox_tar(dir: &std::path::Path) -> std::path::PathBuf {
 fn three_nspawn_machines_become_one_swarm() {
     let berth = Berth::new();
     let id = std::process::id();
-    let [a, b, c, d] = ["a", "b", "c", "d"].map(|n| format!("sw{id}{n}"));
+    let [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map(|n| format!("sw{id}{n}"));
     let _cleanup = Cleanup {
         berth: &berth,
-        names: vec![a.clone(), b.clone(), c.clone(), d.clone()],
+        names: vec![a.clone(), b.clone(), c.clone(), d.clone(), e.clone()],
     };
 
     // From nothing to a cluster of three: one create, one init, one join.
@@ -384,8 +384,27 @@ fn three_nspawn_machines_become_one_swarm() {
     let last_err = String::from_utf8_lossy(&last.stderr);
     assert!(last_err.contains("last manager"), "{last_err}");
     assert!(berth.machine_dir(&a).exists());
-    berth.ok(&["rm", "-y", "-f", &a]);
-    for name in [&a, &b, &c] {
+    // Issue 20: a forced rm of a whole cluster whose hosts all go with it leaves nothing: no
+    // node drains or leaves a cluster that ends with them (the engines' leaves took seconds).
+    berth.ok(&["create", "-d", "nspawn", "--swarm-join", &a, &e]);
+    wait_for("the new worker is Ready", Duration::from_secs(60), || {
+        node_list(&berth, &a).contains(&format!("{e} Ready"))
+    });
+    let whole = berth.run(&["rm", "-y", "-f", &a, &e]);
+    assert!(whole.status.success(), "rm -f of the whole cluster failed");
+    let whole_err = String::from_utf8_lossy(&whole.stderr);
+    for name in [&a, &e] {
+        assert!(
+            whole_err.contains(&format!("{name}: ending its cluster with its hosts")),
+            "{name} did not say that its cluster ends with it: {whole_err}"
+        );
+    }
+    assert!(
+        !whole_err.contains("draining") && !whole_err.contains("leaving the swarm…"),
+        "a node of a cluster that ends left it first: {whole_err}"
+    );
+    assert!(!berth.machine_dir(&a).exists() && !berth.machine_dir(&e).exists());
+    for name in [&a, &b, &c, &e] {
         assert_no_leftovers(&Config::default(), name);
     }
 }

@@ -42,7 +42,8 @@ pub enum LeaveOutcome {
         /// none could confirm which node it was, or the leave was forced, the entry stays.
         removed: bool,
     },
-    /// The last manager left with force: the cluster is gone.
+    /// The cluster is gone: its last manager left with force, or every node of it went with
+    /// its host in one forced `rm`.
     EndedCluster,
 }
 
@@ -130,6 +131,16 @@ pub fn leave_before_remove(
     if !node.member.in_swarm() {
         departures.skip(name);
         return Ok(LeaveOutcome::NotMember);
+    }
+    // Forced only: without force the last manager refuses to end its cluster.
+    let host_goes = node.record().capabilities().owns_host;
+    if force && departures.cluster_goes_whole(name, &node.member, host_goes) {
+        departures.skip(name);
+        // Every node of the cluster is removed with its host by this command.
+        const ENDING: &str = "ending its cluster with its hosts (no node leaves it first)";
+        events(Event::Step(ENDING));
+        events(Event::StepDone(ENDING));
+        return Ok(LeaveOutcome::EndedCluster);
     }
     let _turn = wait_turn(departures, &node, events);
     events(Event::Step("leaving the swarm"));

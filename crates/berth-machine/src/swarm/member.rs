@@ -57,6 +57,8 @@ pub struct Membership {
     pub managers: Vec<(String, String)>,
     /// The engine's error for its swarm component, if any.
     pub error: Option<String>,
+    /// How many nodes the cluster has. Only managers know it.
+    pub cluster_nodes: Option<usize>,
 }
 
 impl Membership {
@@ -84,6 +86,10 @@ impl Membership {
                 .filter_map(|p| Some((p.node_id?, p.addr?)))
                 .collect(),
             error: swarm.error.filter(|e| !e.is_empty()),
+            cluster_nodes: swarm
+                .nodes
+                .filter(|_| manager)
+                .and_then(|n| usize::try_from(n).ok()),
         }
     }
 
