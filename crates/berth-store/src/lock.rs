@@ -33,7 +33,7 @@ impl MachineLock {
             .write(true)
             .mode(0o600)
             // A link planted in .locks/ must not make berth create or lock a file elsewhere.
-            .custom_flags(crate::atomic::no_follow())
+            .custom_flags(berth_fs::no_follow())
             .open(&path)
             .map_err(|e| StoreError::io("open", &path, e))?;
         let deadline = Instant::now() + wait;
