@@ -10,4 +10,6 @@ mod connect;
 
 pub use addr::{AddrError, DEFAULT_ENGINE_PORT, HostPort};
 pub use backoff::Backoff;
-pub use connect::{ConnectError, connect_first, connect_first_async};
+#[cfg(feature = "async")]
+pub use connect::connect_first_async;
+pub use connect::{ConnectError, connect_first};
