@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use berth_gorpc::{GoFlag, GoFlagKind, GoPlugin, GoRpcError, GoState, GoValue, LaunchOptions};
+use berth_net::is_host;
 use serde_json::Value;
 
 use crate::plugin::printable;
@@ -388,23 +389,6 @@ pub fn data_from_config(config: &Value) -> Value {
 /// What to install so that docker-machine driver `name` is found.
 pub fn wanted(name: &str) -> String {
     berth_gorpc::GoSearch::wanted(name)
-}
-
-fn is_host(host: &str) -> bool {
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return true;
-    }
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
 }
 
 fn is_user(user: &str) -> bool {

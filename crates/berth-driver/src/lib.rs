@@ -6,12 +6,14 @@
 
 pub mod builtin;
 pub mod gomachine;
+mod no_ssh;
 pub mod plugin;
 pub mod probe;
 
 use berth_plugin::{Driver, DriverError};
 
 pub use gomachine::GoDriver;
+pub use no_ssh::no_ssh_access;
 pub use plugin::{Deadlines, PluginDriver, PluginOptions, PluginSearch};
 
 /// The driver called `name`: a built-in one, else the first plugin

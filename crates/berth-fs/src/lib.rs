@@ -11,6 +11,9 @@
 //! call that opens the file, so no rename between a check and the open can slip one in. The
 //! file is opened `O_NONBLOCK` (a FIFO cannot hang the open), its type is read from the open
 //! descriptor (`fstat`), and at most `limit + 1` bytes are ever read.
+//!
+//! Writing is the other half of the same care: [`write_atomic`] never follows a link planted
+//! where its temporary file goes, and readers never see half a file.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -21,6 +24,10 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{self as rfs, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
+
+mod write;
+
+pub use write::{WriteError, no_follow, write_atomic};
 
 /// What a lookup beneath a folder may not do: leave it (absolute paths, `..` above it) or
 /// follow any link on the way, `/proc`'s magic links included.

@@ -17,6 +17,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use berth_net::Backoff;
+
 use crate::conn::Event;
 use crate::error::GoRpcError;
 
@@ -210,19 +212,15 @@ impl Process {
     /// Waits up to `grace` for the plugin to exit by itself. Its stderr closing comes first
     /// (a channel event); the exit status follows within moments, so the poll after is short.
     pub(crate) fn wait_exit(&mut self, grace: Duration) -> Option<ExitStatus> {
-        let until = Instant::now() + grace;
+        let mut backoff = Backoff::moments(Instant::now() + grace);
         let _ = self.stderr_done.recv_timeout(grace);
-        let mut pause = Duration::from_millis(1);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Some(status);
             }
-            let now = Instant::now();
-            if now >= until {
+            if !backoff.wait() {
                 return None;
             }
-            std::thread::sleep(pause.min(until - now));
-            pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
 }

@@ -237,9 +237,10 @@ pub fn reprovision(
     // and a failed attempt must not turn a working record into Error.
     if record.ssh.is_none() {
         return Err(MachineError::msg(if !record.capabilities().has_ssh {
-            format!(
-                "machine '{name}' uses the {} driver: berth only records its engine URL and has no SSH access to provision it or renew its certificates; set the engine up where it runs",
-                record.driver
+            berth_driver::no_ssh_access(
+                name,
+                record.driver.as_str(),
+                "provision it or renew its certificates",
             )
         } else {
             format!(

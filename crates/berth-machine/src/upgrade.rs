@@ -54,10 +54,7 @@ pub fn open_session(machine: &MachineHandle) -> Result<Session, MachineError> {
 fn no_ssh(record: &MachineRecord) -> MachineError {
     let name = &record.name;
     MachineError::msg(if !record.capabilities().has_ssh {
-        format!(
-            "machine '{name}' uses the {} driver: berth only records its engine URL and has no SSH access to it; do this where its engine runs",
-            record.driver
-        )
+        berth_driver::no_ssh_access(name, record.driver.as_str(), "run commands on it")
     } else {
         format!(
             "machine '{name}' has no host yet: its create stopped before the {} driver reported one; `berth rm {name}` removes it, then create it again",

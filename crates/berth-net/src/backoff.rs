@@ -30,6 +30,16 @@ impl Backoff {
         )
     }
 
+    /// The poll for what comes within moments (a process's exit status right after its
+    /// stderr closed): 1 ms doubling to 50 ms, until `deadline`.
+    pub fn moments(deadline: Instant) -> Self {
+        Self::new(
+            Duration::from_millis(1),
+            Duration::from_millis(50),
+            deadline,
+        )
+    }
+
     /// Whether the deadline has passed.
     pub fn expired(&self) -> bool {
         Instant::now() >= self.deadline
@@ -58,6 +68,7 @@ impl Backoff {
     }
 
     /// Sleeps the next pause on tokio; false once the deadline has passed.
+    #[cfg(feature = "async")]
     pub async fn wait_async(&mut self) -> bool {
         match self.next_pause() {
             Some(pause) => {
@@ -91,5 +102,16 @@ mod tests {
         );
         assert_eq!(done.next_pause(), None);
         assert!(done.expired());
+    }
+
+    #[test]
+    fn a_poll_for_moments_starts_at_a_millisecond_and_stays_under_fifty() {
+        let mut b = Backoff::moments(Instant::now() + Duration::from_secs(60));
+        let pauses: Vec<_> = std::iter::from_fn(|| b.next_pause()).take(8).collect();
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(
+            pauses,
+            [ms(1), ms(2), ms(4), ms(8), ms(16), ms(32), ms(50), ms(50)]
+        );
     }
 }

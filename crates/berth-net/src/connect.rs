@@ -93,6 +93,7 @@ pub fn connect_first(address: &HostPort, timeout: Duration) -> Result<TcpStream,
     Err(ConnectError::from_last(address, timeout, last))
 }
 
+#[cfg(feature = "async")]
 /// Connects (on tokio) to the first resolved address of `address` that answers within `timeout`.
 pub async fn connect_first_async(
     address: &HostPort,

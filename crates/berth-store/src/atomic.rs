@@ -1,10 +1,7 @@
 //! Atomic writes (write a temporary file, fsync, rename): a machine's files are either the old
 //! version or the new one, never half of each, even when berth dies mid-write.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::StoreError;
 
@@ -26,97 +23,20 @@ impl FileMode {
     }
 }
 
-/// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix.
-///
-/// Write to a temporary file in the same folder, fsync it, rename it over the target, then
-/// fsync the folder so the rename itself survives a crash. The temporary name carries the pid
-/// so two processes writing the same file never share a temporary.
-///
-/// The temporary is made with `O_CREAT | O_EXCL | O_NOFOLLOW`: it is always a new file of
-/// berth's own, never an existing one nor whatever a link planted at its (predictable) name
-/// points to. A name that is taken (a crashed run's leftover, a planted link) is skipped.
+/// Writes `bytes` to `path` so that readers see the old file or the new one, never a mix,
+/// with exactly the mode `mode` stands for: [`berth_fs::write_atomic`] (temporary file beside
+/// the target made without following links, fsync, rename, fsync of the folder, no temporary
+/// left behind on failure).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: FileMode) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let (tmp, mut file) = create_temporary(dir, file_name, mode)?;
-    let result = (|| {
-        file.write_all(bytes)
-            .map_err(|e| StoreError::io("write", &tmp, e))?;
-        file.sync_all()
-            .map_err(|e| StoreError::io("sync", &tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| StoreError::io("replace", path, e))?;
-        if let Ok(dir) = File::open(dir) {
-            // Best effort: some filesystems refuse fsync on a directory.
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// `O_NOFOLLOW` for [`OpenOptionsExt::custom_flags`] (`O_EXCL` comes with `create_new`).
-pub(crate) fn no_follow() -> i32 {
-    // The flag's bits fit an i32 on every platform (0o400000 on Linux).
-    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
-}
-
-/// A new temporary file beside the target: `.NAME.PID.N.tmp` for the first N not taken.
-fn create_temporary(
-    dir: &Path,
-    file_name: &str,
-    mode: FileMode,
-) -> Result<(PathBuf, File), StoreError> {
-    const ATTEMPTS: u32 = 100;
-    let pid = std::process::id();
-    let mut attempt = 0;
-    loop {
-        let tmp = dir.join(format!(".{file_name}.{pid}.{attempt}.tmp"));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(no_follow())
-            .mode(mode.bits())
-            .open(&tmp)
-        {
-            Ok(file) => return Ok((tmp, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt + 1 < ATTEMPTS => {
-                attempt += 1;
-            }
-            Err(e) => return Err(StoreError::io("create", &tmp, e)),
-        }
-    }
+    berth_fs::write_atomic(path, bytes, mode.bits(), None)
+        .map_err(|e| StoreError::io(e.action, e.path, e.source))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn a_link_planted_where_the_temporary_goes_is_not_followed() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let outside = dir.path().join("outside");
-        fs::write(&outside, "untouched").expect("outside");
-        let store = dir.path().join("machine");
-        fs::create_dir(&store).expect("mkdir");
-        // The name a write of key.pem by this process would use for its temporary.
-        let planted = store.join(format!(".key.pem.{}.0.tmp", std::process::id()));
-        std::os::unix::fs::symlink(&outside, &planted).expect("link");
-        let path = store.join("key.pem");
-        write_atomic(&path, b"SECRET", FileMode::Secret).expect("write");
-        assert_eq!(fs::read(&outside).expect("read"), b"untouched");
-        assert_eq!(fs::read(&path).expect("read"), b"SECRET");
-        assert!(
-            !fs::symlink_metadata(&path)
-                .expect("stat")
-                .file_type()
-                .is_symlink(),
-            "the key is a file of its own"
-        );
-    }
 
     #[test]
     fn writes_with_the_mode_asked_for_and_leaves_no_temporary() {

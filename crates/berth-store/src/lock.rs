@@ -5,6 +5,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use berth_net::Backoff;
+
 use crate::StoreError;
 
 /// An exclusive lock on one machine, held while a command changes it.
@@ -33,19 +35,19 @@ impl MachineLock {
             .write(true)
             .mode(0o600)
             // A link planted in .locks/ must not make berth create or lock a file elsewhere.
-            .custom_flags(crate::atomic::no_follow())
+            .custom_flags(berth_fs::no_follow())
             .open(&path)
             .map_err(|e| StoreError::io("open", &path, e))?;
-        let deadline = Instant::now() + wait;
-        let mut pause = Duration::from_millis(5);
+        // Polling with a short, growing pause: std offers no timed blocking lock.
+        let mut backoff = Backoff::new(
+            Duration::from_millis(5),
+            Duration::from_millis(200),
+            Instant::now() + wait,
+        );
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(MachineLock { _file: file, path }),
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    // Polling with a short, growing pause: std offers no timed blocking lock.
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(200));
-                }
+                Err(TryLockError::WouldBlock) if backoff.wait() => {}
                 Err(TryLockError::WouldBlock) => {
                     return Err(StoreError::Locked {
                         name: name.to_owned(),

@@ -151,13 +151,11 @@ impl Driver for NoneDriver {
         Ok(tcp_state(&host, port, PROBE_TIMEOUT))
     }
 
-    fn ssh_endpoint(&self, _: &MachineRef) -> Result<SshEndpoint, DriverError> {
+    fn ssh_endpoint(&self, m: &MachineRef) -> Result<SshEndpoint, DriverError> {
         Err(DriverError::Unsupported {
             driver: NAME.to_owned(),
             operation: Operation::Address,
-            reason: "berth has no SSH access to an engine recorded by URL only; use the generic \
-                     driver for a host berth should log in to."
-                .to_owned(),
+            reason: crate::no_ssh_access(&m.name, NAME, "log in to it"),
         })
     }
 }

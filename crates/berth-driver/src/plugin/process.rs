@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use berth_net::Backoff;
 use berth_plugin::DriverError;
 use berth_plugin::protocol::{self, ProgressParams, RpcError};
 
@@ -382,19 +383,15 @@ impl PluginProcess {
     /// stderr closing (a channel event) comes first; the exit status follows
     /// within moments, so the short poll after it is bounded and rare.
     fn wait_for_exit(&mut self) -> Option<ExitStatus> {
-        let until = Instant::now() + self.grace;
+        let mut backoff = Backoff::moments(Instant::now() + self.grace);
         let _ = self.stderr_done.recv_timeout(self.grace);
-        let mut pause = Duration::from_millis(1);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Some(status);
             }
-            let now = Instant::now();
-            if now >= until {
+            if !backoff.wait() {
                 return None;
             }
-            std::thread::sleep(pause.min(until - now));
-            pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
 
@@ -409,20 +406,16 @@ impl PluginProcess {
         let group = Pid::from_child(&self.child);
         let _ = kill_process_group(group, Signal::TERM);
         let grace = self.grace.min(INTERRUPT_GRACE);
-        let until = Instant::now() + grace;
-        let mut pause = Duration::from_millis(1);
+        let mut backoff = Backoff::moments(Instant::now() + grace);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return format!("on SIGTERM it ended with {}", describe(status));
             }
-            let now = Instant::now();
-            if now >= until {
+            if !backoff.wait() {
                 let _ = kill_process_group(group, Signal::KILL);
                 self.kill();
                 return format!("it did not exit within {grace:?} of SIGTERM and was killed");
             }
-            std::thread::sleep(pause.min(until - now));
-            pause = (pause * 2).min(Duration::from_millis(50));
         }
     }
 

@@ -7,7 +7,6 @@
 //! store, or written by a driver gone wrong (docs/security.md).
 
 use std::fmt;
-use std::net::IpAddr;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
@@ -216,21 +215,9 @@ fn check_context_name(value: &str) -> Result<(), FieldError> {
     })
 }
 
-/// Why `host` is neither an IP address literal nor a DNS name, as the end of a sentence.
+/// Why `host` is not a host ([`berth_net::is_host`]), as the end of a sentence.
 fn check_host(host: &str) -> Result<(), &'static str> {
-    if host.parse::<IpAddr>().is_ok() {
-        return Ok(());
-    }
-    let name = host.strip_suffix('.').unwrap_or(host);
-    let label_ok = |label: &str| {
-        !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-    };
-    if !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok) {
+    if berth_net::is_host(host) {
         Ok(())
     } else {
         Err("is neither an IP address nor a DNS name")

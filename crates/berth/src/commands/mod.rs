@@ -4,6 +4,7 @@ mod active;
 mod audit;
 mod certs;
 mod compat;
+mod confirm;
 mod create;
 mod env;
 mod import;

@@ -1,13 +1,12 @@
 //! `provision` and `regenerate-certs`: the provisioner run again on existing machines
 //! (berth-machine), one line per machine, all at once.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
 use berth_machine::{Options, Renewal};
 
 use super::Ctx;
+use super::confirm::{Question, confirm};
 use crate::cli::RegenerateCertsArgs;
 
 /// Provisioning again may restart the engine (new certificates, changed options), and a
@@ -31,7 +30,7 @@ pub(super) fn provision(ctx: &Ctx, names: &[String], yes: bool) -> anyhow::Resul
             .filter_map(|name| berth_machine::restart_risk_if_answering(&ctx.machines, name))
             .collect();
         if !risks.is_empty() {
-            confirm(
+            ask(
                 ctx,
                 &format!(
                     "Provisioning may restart the Docker engine (when its certificates or options change): {}.",
@@ -91,7 +90,7 @@ pub(super) fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow:
                 ""
             }
         );
-        confirm(ctx, &question)?;
+        ask(ctx, &question)?;
     }
     let renewal = if args.client_certs {
         Renewal::Everything
@@ -110,22 +109,20 @@ pub(super) fn regenerate_certs(ctx: &Ctx, args: &RegenerateCertsArgs) -> anyhow:
     )
 }
 
-/// Asks `question` on the terminal ("Continue? [y/N]"); without one, refuses with the question
-/// and how to go ahead.
-fn confirm(ctx: &Ctx, question: &str) -> anyhow::Result<()> {
+/// Asks `question` ("Continue? [y/N]" is added); without a terminal, refuses with the
+/// question and how to go ahead.
+fn ask(ctx: &Ctx, question: &str) -> anyhow::Result<()> {
     let question = format!("{} Continue? [y/N]", question.trim_end());
-    if !std::io::stdin().is_terminal() {
-        bail!("{question}\nThere is no terminal to ask on; add -y (or -f) to go ahead");
-    }
-    ctx.printer.info(&question);
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .context("cannot read the answer")?;
-    if !matches!(answer.trim(), "y" | "Y" | "yes") {
-        bail!("nothing was changed");
-    }
-    Ok(())
+    confirm(
+        ctx,
+        &Question {
+            prompt: &question,
+            without_terminal: &format!(
+                "{question}\nThere is no terminal to ask on; add -y (or -f) to go ahead"
+            ),
+            declined: "nothing was changed",
+        },
+    )
 }
 
 fn run_each(

@@ -1,13 +1,12 @@
 //! `rm`: asks once for every name, then removes the machines (berth-machine) all at once, one
 //! line each.
 
-use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
 use berth_machine::Removed;
 
 use super::Ctx;
+use super::confirm::{Question, confirm};
 use crate::cli::RmArgs;
 use berth_compat::words::Sentence;
 
@@ -23,8 +22,18 @@ pub(super) fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
         }
         return Err(err);
     }
-    if !args.yes && !confirm(ctx, &args.names)? {
-        bail!("nothing was removed");
+    if !args.yes {
+        let names = args.names.join(", ");
+        confirm(
+            ctx,
+            &Question {
+                prompt: &format!("About to remove {names}. Are you sure? [y/N]"),
+                without_terminal: &format!(
+                    "refusing to remove {names} without confirmation: no terminal to ask on; add -y to remove without asking"
+                ),
+                declined: "nothing was removed",
+            },
+        )?;
     }
     let force = args.force;
     // The machines go at once; swarm nodes among them leave in their cluster's order.
@@ -35,25 +44,4 @@ pub(super) fn run(ctx: &Ctx, args: &RmArgs) -> anyhow::Result<ExitCode> {
             Removed::Everything => "removed".to_owned(),
         })
     })
-}
-
-/// Asks on the terminal; without one, refuses rather than guessing.
-fn confirm(ctx: &Ctx, names: &[String]) -> anyhow::Result<bool> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        bail!(
-            "refusing to remove {} without confirmation: no terminal to ask on; add -y to remove without asking",
-            names.join(", ")
-        );
-    }
-    ctx.printer.info(&format!(
-        "About to remove {}. Are you sure? [y/N]",
-        names.join(", ")
-    ));
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .context("cannot read the answer")?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
 }

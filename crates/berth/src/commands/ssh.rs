@@ -135,12 +135,7 @@ pub(super) fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Re
 /// Why berth cannot log in to `name`, and what the user can do instead.
 pub(super) fn no_ssh_address(name: &str, record: &MachineRecord) -> String {
     if !record.capabilities().has_ssh {
-        format!(
-            "machine '{name}' has no SSH address: the {} driver records only an engine URL, so \
-             berth cannot log in to it; log in to that host another way, or create the machine \
-             with the generic driver",
-            record.driver
-        )
+        berth_driver::no_ssh_access(name, record.driver.as_str(), "log in to it")
     } else {
         super::info::unfinished(name, record, "SSH address")
     }
