@@ -227,7 +227,7 @@ pub fn must_go_before(name: &str, said: &[(String, Option<Membership>)]) -> Vec<
 /// The cluster's size is what one of its managers among `said` reports; every node of it must
 /// have answered with a distinct node ID. Without a manager among `said`, or with a node whose
 /// engine did not answer, the nodes leave as usual.
-pub fn whole_cluster_goes(
+pub(crate) fn whole_cluster_goes(
     name: &str,
     said: &[(String, Option<Membership>)],
     host_goes: &BTreeSet<String>,
