@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::record::{EngineUrl, MachineRecord, MachineState};
+use berth_names::MachineFiles;
 use berth_net::HostPort;
 use berth_provision::{Plan, Step};
 use berth_ssh::{Auth, HostKeyPolicy, Session, Target};
@@ -51,7 +52,7 @@ pub fn target(
         ssh.host.to_string(),
         ssh.user.to_string(),
         auth,
-        machine.path("known_hosts"),
+        machine.path(MachineFiles::KNOWN_HOSTS),
     );
     target.port = ssh.port;
     target.policy = policy.unwrap_or(if record.host_key.is_some() {
