@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use berth_machine::MachineRecord;
+use berth_names::MachineFiles;
 use berth_store::Machine;
 use serde::{Deserialize, Serialize};
 
@@ -364,15 +365,15 @@ pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
             swarm_options: SwarmOptions::default(),
             auth_options: AuthOptions {
                 cert_dir: path_text(dir),
-                ca_cert_path: file("ca.pem"),
-                ca_private_key_path: file("ca-key.pem"),
+                ca_cert_path: file(MachineFiles::CA_CERT),
+                ca_private_key_path: file(MachineFiles::CA_KEY),
                 ca_cert_remote_path: String::new(),
-                server_cert_path: file("server.pem"),
-                server_key_path: file("server-key.pem"),
-                client_key_path: file("key.pem"),
+                server_cert_path: file(MachineFiles::SERVER_CERT),
+                server_key_path: file(MachineFiles::SERVER_KEY),
+                client_key_path: file(MachineFiles::CLIENT_KEY),
                 server_cert_remote_path: String::new(),
                 server_key_remote_path: String::new(),
-                client_cert_path: file("cert.pem"),
+                client_cert_path: file(MachineFiles::CLIENT_CERT),
                 server_cert_sans: record.tls.extra_sans.clone(),
                 store_path: path_text(dir),
             },

@@ -49,6 +49,10 @@ impl MachineFiles {
     /// The host key pinned at create, in OpenSSH's format; read by berth's SSH client and
     /// passed to `ssh` and `sshfs` as their `UserKnownHostsFile`.
     pub const KNOWN_HOSTS: &'static str = "known_hosts";
+    /// The SSH key of a machine `berth import` brought from docker-machine, under
+    /// docker-machine's name whatever the foreign record called it (its public half beside it
+    /// with `.pub`); the record's `key_path` points at it.
+    pub const IMPORTED_SSH_KEY: &'static str = DockerMachineFiles::SSH_KEY;
 }
 
 /// The names of docker-machine's store, which `berth import` reads and docker-machine's
@@ -64,6 +68,7 @@ impl DockerMachineFiles {
     pub const CERTS_DIR: &'static str = "certs";
     /// A machine's record, docker-machine's JSON `Host`.
     pub const CONFIG: &'static str = "config.json";
-    /// The SSH key docker-machine's drivers made for a machine, in its folder.
+    /// The SSH key docker-machine's drivers made for a machine, in its folder (the name a
+    /// record's `SSHKeyPath` ends in by default).
     pub const SSH_KEY: &'static str = "id_rsa";
 }
