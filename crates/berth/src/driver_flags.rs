@@ -23,6 +23,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches};
 use crate::cli::Cli;
 use crate::context::{ProcessEnv, open_store};
 use crate::dialect::Dialect;
+use berth_names::EnvVars;
 
 /// The driver a `create` names, opened, with the values of its flags.
 pub(crate) struct ChosenDriver {
@@ -142,7 +143,7 @@ fn create_driver(words: &[String]) -> Option<String> {
     }
     // docker-machine read the driver from MACHINE_DRIVER too; so does clap's parse (`-d`'s env).
     Some(driver.unwrap_or_else(|| {
-        std::env::var("MACHINE_DRIVER")
+        std::env::var(EnvVars::MACHINE_DRIVER)
             .ok()
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "generic".to_owned())

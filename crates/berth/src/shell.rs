@@ -5,6 +5,7 @@
 
 use crate::cli::ShellKind;
 use crate::dialect::Dialect;
+use berth_names::EnvVars;
 
 /// Picks the shell from `$SHELL`'s file name. An unset or unknown `$SHELL` means POSIX syntax,
 /// which is what most scripts that call `eval` speak.
@@ -77,7 +78,7 @@ fn check_values(
                 value: value.clone(),
                 shell,
                 reason,
-                hint: if *name == "DOCKER_CERT_PATH" {
+                hint: if *name == EnvVars::DOCKER_CERT_PATH {
                     "It comes from the storage path: move the storage folder"
                 } else {
                     "Check the machine's record, or use another shell's syntax (--shell)"

@@ -10,19 +10,20 @@ use crate::cli::{EnvArgs, ShellKind};
 use crate::dialect::Dialect;
 use crate::shell;
 use berth_compat::words::Sentence;
+use berth_names::EnvVars;
 
 /// The variables `env` sets, in the order it prints them.
 const VARS: [&str; 4] = [
-    "DOCKER_TLS_VERIFY",
-    "DOCKER_HOST",
-    "DOCKER_CERT_PATH",
-    "DOCKER_MACHINE_NAME",
+    EnvVars::DOCKER_TLS_VERIFY,
+    EnvVars::DOCKER_HOST,
+    EnvVars::DOCKER_CERT_PATH,
+    EnvVars::DOCKER_MACHINE_NAME,
 ];
 
 pub(super) fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     let shell = args
         .shell
-        .unwrap_or_else(|| shell::detect(ctx.env.get("SHELL")));
+        .unwrap_or_else(|| shell::detect(ctx.env.get(EnvVars::SHELL)));
     // docker-machine's hint repeats the command line as typed; berth's names its own call.
     let hint = match ctx.dialect {
         Dialect::DockerMachine => berth_compat::words::command_line(ctx.env.args()),
@@ -68,10 +69,10 @@ pub(super) fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     // Values the shell's quoting cannot carry (tcsh, cmd) are refused by `render_set`.
     let cert_path = machine.dir().to_string_lossy().into_owned();
     let mut vars: Vec<(&str, String)> = vec![
-        ("DOCKER_TLS_VERIFY", "1".to_owned()),
-        ("DOCKER_HOST", url.to_string()),
-        ("DOCKER_CERT_PATH", cert_path),
-        ("DOCKER_MACHINE_NAME", name.to_owned()),
+        (EnvVars::DOCKER_TLS_VERIFY, "1".to_owned()),
+        (EnvVars::DOCKER_HOST, url.to_string()),
+        (EnvVars::DOCKER_CERT_PATH, cert_path),
+        (EnvVars::DOCKER_MACHINE_NAME, name.to_owned()),
     ];
     if args.no_proxy {
         let host = record.engine_host().unwrap_or_default();
@@ -121,9 +122,9 @@ fn hint_command(args: &EnvArgs, shell: ShellKind) -> String {
 /// lower-case one is set (tools read either, and the user's own choice is kept), else
 /// `NO_PROXY`; and its current value.
 fn no_proxy_var<'a>(ctx: &'a Ctx) -> (&'static str, Option<&'a str>) {
-    match ctx.env.get("no_proxy") {
-        Some(value) => ("no_proxy", Some(value)),
-        None => ("NO_PROXY", ctx.env.get("NO_PROXY")),
+    match ctx.env.get(EnvVars::NO_PROXY_LOWER) {
+        Some(value) => (EnvVars::NO_PROXY_LOWER, Some(value)),
+        None => (EnvVars::NO_PROXY, ctx.env.get(EnvVars::NO_PROXY)),
     }
 }
 

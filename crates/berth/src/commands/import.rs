@@ -9,11 +9,12 @@ use berth_compat::{DockerMachineStore, ImportedAs};
 
 use super::Ctx;
 use crate::cli::ImportArgs;
+use berth_names::EnvVars;
 
 pub(super) fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let from = match &args.from {
         Some(path) => path.clone(),
-        None => match ctx.env.get("MACHINE_STORAGE_PATH") {
+        None => match ctx.env.get(EnvVars::MACHINE_STORAGE_PATH) {
             Some(path) => PathBuf::from(path),
             None => PathBuf::from(
                 ctx.env

@@ -13,6 +13,7 @@ use crate::cli::LsArgs;
 use crate::dialect::Dialect;
 use berth_compat::template::{GoTemplate, Shape};
 use berth_compat::words::Sentence;
+use berth_names::EnvVars;
 
 /// One row of `berth ls`; also its JSON shape.
 #[derive(Debug, Serialize)]
@@ -121,8 +122,8 @@ pub(super) fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
     let active = berth_machine::active_machine(
         &ctx.machines,
         &records,
-        ctx.env.get("DOCKER_HOST"),
-        ctx.env.get("DOCKER_CONTEXT"),
+        ctx.env.get(EnvVars::DOCKER_HOST),
+        ctx.env.get(EnvVars::DOCKER_CONTEXT),
     )
     .map(|r| r.name.clone());
     let mut live = tokio::runtime::Handle::current()

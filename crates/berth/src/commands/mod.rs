@@ -36,6 +36,7 @@ use crate::dialect::Dialect;
 use crate::driver_flags::ChosenDriver;
 use crate::printer::Printer;
 use crate::progress::{MachineProgress, Progress};
+use berth_names::EnvVars;
 
 /// A remote command's exit status that `berth ssh` passes on as its own.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +72,8 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(cli.storage_path, dialect, &env)?;
-    let docker = berth_context::DockerConfig::locate(env.get("DOCKER_CONFIG").map(Into::into))?;
+    let docker =
+        berth_context::DockerConfig::locate(env.get(EnvVars::DOCKER_CONFIG).map(Into::into))?;
     crate::context::check_trusted_folders(store.root(), Some(docker.dir()))?;
     let ctx = Ctx {
         machines: Machines::new(store).with_docker_config(docker),

@@ -14,6 +14,7 @@ use berth_machine::SshSettings;
 use super::Ctx;
 use super::ssh::{check_endpoint, no_ssh_address};
 use crate::cli::MountArgs;
+use berth_names::{EnvVars, MachineFiles};
 
 /// The machine a PATH without `NAME:` is on (docker-machine's `defaultMachineName`).
 const DEFAULT_MACHINE: &str = "default";
@@ -79,7 +80,7 @@ pub(super) fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
         ssh,
         &user,
         &source.path,
-        &machine.path("known_hosts"),
+        &machine.path(MachineFiles::KNOWN_HOSTS),
         &dir,
     ));
     tracing::debug!("running {cmd:?}");
@@ -222,7 +223,7 @@ fn fuse_escape(value: &str) -> String {
 
 /// `program` on PATH (berth's own environment snapshot), as `exec.LookPath` finds it.
 fn find_program(ctx: &Ctx, program: &str) -> Option<PathBuf> {
-    let path = ctx.env.get("PATH")?;
+    let path = ctx.env.get(EnvVars::PATH)?;
     std::env::split_paths(path)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(program))

@@ -9,6 +9,7 @@ use berth_store::Machine;
 
 use super::{Ctx, RemoteExit};
 use crate::cli::{ScpArgs, SshArgs};
+use berth_names::MachineFiles;
 
 /// `ssh NAME [SSH OPTIONS] [--] [COMMAND…]`. As docker-machine, the words after the name go
 /// to the remote side without `--` (`ssh web1 uname -a`), and leading options go to OpenSSH
@@ -128,7 +129,7 @@ pub(super) fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Re
                 } else {
                     "holds a control character".to_owned()
                 },
-                machine.path("config.toml").display(),
+                machine.path(MachineFiles::RECORD).display(),
                 machine.name()
             );
         }
@@ -228,7 +229,11 @@ fn scp_between(
         // The same wall as `ssh` and single-machine `scp`: a planted host or user is refused
         // before anything is written for OpenSSH to read.
         check_endpoint(&machine, ssh)?;
-        config.push_str(&host_block(name, ssh, &machine.path("known_hosts"))?);
+        config.push_str(&host_block(
+            name,
+            ssh,
+            &machine.path(MachineFiles::KNOWN_HOSTS),
+        )?);
     }
     config.push_str("Host *\n  LogLevel ERROR\n  ConnectTimeout 10\n");
     let dir = tempfile::tempdir().context("cannot make a temporary folder for scp's settings")?;
@@ -307,7 +312,7 @@ fn openssh(program: &str, machine: &Machine, record: &MachineRecord) -> anyhow::
     let mut cmd = Command::new(program);
     cmd.arg("-o").arg(format!(
         "UserKnownHostsFile={}",
-        machine.path("known_hosts").display()
+        machine.path(MachineFiles::KNOWN_HOSTS).display()
     ));
     cmd.args([
         "-o",
