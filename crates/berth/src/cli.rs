@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
+use berth_names::EnvVars;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::dialect::{self, Dialect};
-use berth_names::EnvVars;
 
 /// The command line of the dialect in use: named `docker-machine` when called so, so that
 /// usage lines and help speak of the command the user typed.

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use berth_names::{EnvVars, MachineFiles};
 use clap::Command;
 use clap_complete::engine::{
     ArgValueCandidates, ArgValueCompleter, CompletionCandidate, ValueCompleter as _,
@@ -26,7 +27,6 @@ use clap_complete::{PathCompleter, Shell};
 
 use crate::context::ProcessEnv;
 use crate::dialect::Dialect;
-use berth_names::{EnvVars, MachineFiles};
 
 /// The states `ls --filter state=` takes, as docker-machine's bash completion offered them.
 const STATES: [&str; 7] = [

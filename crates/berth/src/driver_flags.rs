@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use berth_driver::builtin::{BUILTIN_NAMES, builtin};
 use berth_driver::{PluginOptions, PluginSearch};
+use berth_names::EnvVars;
 use berth_plugin::{Driver, FlagKind, FlagSpec};
 use clap::builder::BoolishValueParser;
 use clap::error::ErrorKind;
@@ -23,7 +24,6 @@ use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches};
 use crate::cli::Cli;
 use crate::context::{ProcessEnv, open_store};
 use crate::dialect::Dialect;
-use berth_names::EnvVars;
 
 /// The driver a `create` names, opened, with the values of its flags.
 pub(crate) struct ChosenDriver {

@@ -8,6 +8,7 @@
 //! `--debug`. bollard stays at info unless the filter names it itself: its debug events carry
 //! request and answer bodies, and `GET /swarm` answers with the cluster's join tokens.
 
+use berth_names::EnvVars;
 use tracing::Level;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::{EnvFilter, FilterFn};
@@ -16,7 +17,6 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::context::ProcessEnv;
 use crate::printer::Printer;
-use berth_names::EnvVars;
 
 /// Sends tracing's events (and the `log` records of libraries that use `log`, such as rustls)
 /// through the printer, when `--debug` or `BERTH_LOG` asks for them.

@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
+use berth_names::EnvVars;
 use indicatif::MultiProgress;
 
 use berth_term::is_control;
@@ -26,7 +27,6 @@ pub(crate) use berth_term::{Lines, escape};
 
 use crate::context::ProcessEnv;
 use crate::dialect::Dialect;
-use berth_names::EnvVars;
 
 /// Writes data and messages.
 #[derive(Clone, Debug)]

@@ -3,9 +3,10 @@
 //! Every value is quoted for its shell, so a storage path with spaces, quotes or `$` survives
 //! `eval`. The tests in `tests/` evaluate this output in the real shells.
 
+use berth_names::EnvVars;
+
 use crate::cli::ShellKind;
 use crate::dialect::Dialect;
-use berth_names::EnvVars;
 
 /// Picks the shell from `$SHELL`'s file name. An unset or unknown `$SHELL` means POSIX syntax,
 /// which is what most scripts that call `eval` speak.

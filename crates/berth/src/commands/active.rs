@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use berth_compat::words::Sentence;
+use berth_names::EnvVars;
 
 use super::Ctx;
-use berth_names::EnvVars;
 
 /// The machine whose engine URL is `DOCKER_HOST`; `DOCKER_MACHINE_NAME` breaks a tie between
 /// machines that share a URL (a host re-created under a new name).

@@ -4,13 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use berth_machine::MachineState;
+use berth_names::EnvVars;
 
 use super::Ctx;
 use crate::cli::{EnvArgs, ShellKind};
 use crate::dialect::Dialect;
 use crate::shell;
 use berth_compat::words::Sentence;
-use berth_names::EnvVars;
 
 /// The variables `env` sets, in the order it prints them.
 const VARS: [&str; 4] = [

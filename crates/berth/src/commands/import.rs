@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use berth_compat::{DockerMachineStore, ImportedAs};
+use berth_names::EnvVars;
 
 use super::Ctx;
 use crate::cli::ImportArgs;
-use berth_names::EnvVars;
 
 pub(super) fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let from = match &args.from {

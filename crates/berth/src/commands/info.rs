@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use berth_machine::MachineRecord;
+use berth_names::MachineFiles;
 
 use super::Ctx;
 use crate::cli::InspectArgs;
 use berth_compat::template::{GoTemplate, Shape, pretty4};
-use berth_names::MachineFiles;
 
 /// How long `version NAME` waits for the engine.
 const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

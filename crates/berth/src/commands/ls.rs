@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use berth_machine::MachineRecord;
 use berth_machine::{Live, LiveState};
+use berth_names::EnvVars;
 use serde::Serialize;
 
 use super::Ctx;
@@ -13,7 +14,6 @@ use crate::cli::LsArgs;
 use crate::dialect::Dialect;
 use berth_compat::template::{GoTemplate, Shape};
 use berth_compat::words::Sentence;
-use berth_names::EnvVars;
 
 /// One row of `berth ls`; also its JSON shape.
 #[derive(Debug, Serialize)]

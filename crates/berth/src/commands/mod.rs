@@ -24,6 +24,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use berth_names::EnvVars;
 
 use berth_machine::MachineRecord;
 use berth_machine::{Event, Machines};
@@ -36,7 +37,6 @@ use crate::dialect::Dialect;
 use crate::driver_flags::ChosenDriver;
 use crate::printer::Printer;
 use crate::progress::{MachineProgress, Progress};
-use berth_names::EnvVars;
 
 /// A remote command's exit status that `berth ssh` passes on as its own.
 #[derive(Debug, thiserror::Error)]

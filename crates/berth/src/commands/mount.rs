@@ -10,11 +10,11 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
 use berth_machine::SshSettings;
+use berth_names::{EnvVars, MachineFiles};
 
 use super::Ctx;
 use super::ssh::{check_endpoint, no_ssh_address};
 use crate::cli::MountArgs;
-use berth_names::{EnvVars, MachineFiles};
 
 /// The machine a PATH without `NAME:` is on (docker-machine's `defaultMachineName`).
 const DEFAULT_MACHINE: &str = "default";

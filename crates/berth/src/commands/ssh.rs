@@ -5,11 +5,11 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
 use berth_machine::{MachineRecord, SshSettings};
+use berth_names::MachineFiles;
 use berth_store::Machine;
 
 use super::{Ctx, RemoteExit};
 use crate::cli::{ScpArgs, SshArgs};
-use berth_names::MachineFiles;
 
 /// `ssh NAME [SSH OPTIONS] [--] [COMMAND…]`. As docker-machine, the words after the name go
 /// to the remote side without `--` (`ssh web1 uname -a`), and leading options go to OpenSSH

@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
+use berth_names::EnvVars;
+
 use super::Ctx;
 use crate::cli::UseArgs;
-use berth_names::EnvVars;
 
 pub(super) fn run(ctx: &Ctx, args: &UseArgs) -> anyhow::Result<ExitCode> {
     let said = match (&args.name, args.unset) {
