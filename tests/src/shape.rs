@@ -175,6 +175,7 @@ echo 'berth:zoo-secret' | chpasswd
 
 const RSA_ONLY_PORT: &str = r#"set -e
 rm -f /etc/ssh/ssh_host_ed25519_key* /etc/ssh/ssh_host_ecdsa_key*
+[ -e /etc/ssh/ssh_host_rsa_key ] || ssh-keygen -q -t rsa -N '' -f /etc/ssh/ssh_host_rsa_key
 printf 'Port {port}\nHostKey /etc/ssh/ssh_host_rsa_key\n' > /etc/ssh/sshd_config.d/zoo.conf
 systemctl restart ssh.service
 for i in $(seq 50); do ss -Hltn | grep -q ':{port} ' && exit 0; sleep 0.1; done

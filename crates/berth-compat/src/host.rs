@@ -7,9 +7,8 @@
 
 use std::path::Path;
 
-use berth_machine::MachineRecord;
+use berth_machine::MachineHandle;
 use berth_names::MachineFiles;
-use berth_store::Machine;
 use serde::{Deserialize, Serialize};
 
 /// libmachine's `host.Host`, as `config.json` holds it (ConfigVersion 3).
@@ -277,7 +276,8 @@ fn path_text(path: &Path) -> String {
 
 /// A berth machine as docker-machine would have recorded it. Each machine has its own CA in
 /// berth, so `CertDir` and the CA paths point into the machine's own folder, not a shared one.
-pub fn host_of(machine: &Machine, record: &MachineRecord) -> Host {
+pub fn host_of(handle: &MachineHandle) -> Host {
+    let (machine, record) = (handle.folder(), handle.record());
     let dir = machine.dir();
     let file = |name: &str| path_text(&machine.path(name));
     let engine = &record.engine;

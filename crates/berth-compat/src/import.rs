@@ -27,8 +27,7 @@ use berth_ssh::{HostKeyPolicy, Session};
 use berth_store::{FileMode, Machine, Store};
 
 use berth_machine::{
-    Context as _, Event, MachineError, Machines, check_context_free, ssh_target as target,
-    sync_context,
+    Context as _, Event, MachineError, MachineHandle, Machines, check_context_free, sync_context,
 };
 
 use crate::host::Host;
@@ -412,29 +411,26 @@ pub fn import(
     // A docker context of that name that berth did not make refuses the import first.
     check_context_free(machines, name, &record.context)?;
     let (machine, lock) = machines.store().create_machine(name, &record)?;
-    let result = fill(&machine, &mut record, &plan, &files, events);
+    let mut machine = MachineHandle::new(machine, record);
+    let result = fill(&mut machine, &plan, &files, events);
     if let Err(err) = result {
         // Nothing half-imported stays behind: import again once the cause is fixed.
-        let _ = machines.store().remove(machine, &lock);
+        let _ = machines.store().remove(machine.folder().clone(), &lock);
         return Err(err);
     }
-    machine.save(&record)?;
+    machine.save()?;
     // The imported machine is a docker context too, with the certificates it came with.
-    if let Err(err) = sync_context(machines, &machine, &mut record, events) {
+    if let Err(err) = sync_context(machines, &mut machine, events) {
         events(Event::Warn(&format!(
             "imported, but its docker context could not be made: {}",
             err.full_message()
         )));
     }
-    machine.save(&record)?;
+    machine.save()?;
     drop(lock);
 
     events(Event::Step("asking the engine"));
-    let engine = match berth_engine::block_on(berth_machine::probe(
-        &machine,
-        &record,
-        PROBE_TIMEOUT,
-    )) {
+    let engine = match berth_engine::block_on(berth_machine::probe(&machine, PROBE_TIMEOUT)) {
         Ok(version) => {
             events(Event::StepDone("asking the engine"));
             Some(version.version)
@@ -646,13 +642,13 @@ fn engine_summary(engine: &EngineConfig) -> Option<String> {
 /// The machine's files and SSH endpoint, into its new berth folder. Only writes what
 /// [`read_files`] checked, under fixed names.
 fn fill(
-    machine: &Machine,
-    record: &mut MachineRecord,
+    handle: &mut MachineHandle,
     plan: &Plan,
     files: &Files,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    let name = machine.name().to_owned();
+    let name = handle.name().to_owned();
+    let (machine, record) = handle.parts_mut();
     machine.write_file(MachineFiles::CA_CERT, files.ca.as_bytes(), FileMode::Public)?;
     machine.write_file(
         MachineFiles::CLIENT_CERT,
@@ -734,11 +730,12 @@ fn fill(
             // docker-machine never checked host keys (its #534): pin the key now, so that
             // every later `ssh` and `provision` checks it.
             events(Event::Step("pinning the host key"));
-            match target(machine, record, Some(HostKeyPolicy::Pin))
+            match handle
+                .ssh_target(Some(HostKeyPolicy::Pin))
                 .and_then(|t| Session::connect(&t).map_err(MachineError::from))
             {
                 Ok(session) => {
-                    record.host_key = Some(session.host_key_fingerprint());
+                    handle.record_mut().host_key = Some(session.host_key_fingerprint());
                     events(Event::StepDone("pinning the host key"));
                 }
                 Err(err) => events(Event::Warn(&format!(

@@ -170,7 +170,11 @@ fn spec() -> CreateSpec {
 }
 
 fn record_of(machines: &Machines, name: &str) -> MachineRecord {
-    machines.load(name).expect("the record is kept and loads").1
+    machines
+        .load(name)
+        .expect("the record is kept and loads")
+        .record()
+        .clone()
 }
 
 fn quiet(_: Event<'_>) {}

@@ -26,6 +26,16 @@ pub enum Renewal {
     Everything,
 }
 
+/// What [`ensure`] left in the folder.
+#[derive(Debug)]
+pub(crate) struct Ensured {
+    /// The PEMs the engine needs.
+    pub(crate) server: berth_provision::ServerCerts,
+    /// Whether the client certificate was made anew (with a new CA, or because the old one no
+    /// longer fitted): a client TLS configuration built before no longer opens the engine.
+    pub(crate) new_client: bool,
+}
+
 /// The server certificate (and CA) for `sans`, written into the machine's folder.
 /// Returns the PEMs the engine needs and updates the record's TLS section.
 pub(crate) fn ensure(
@@ -33,7 +43,7 @@ pub(crate) fn ensure(
     tls: &mut TlsSettings,
     sans: &[String],
     renewal: Renewal,
-) -> Result<berth_provision::ServerCerts, MachineError> {
+) -> Result<Ensured, MachineError> {
     let algo: KeyAlgorithm = tls.algorithm;
 
     if renewal == Renewal::Everything {
@@ -123,6 +133,7 @@ pub(crate) fn ensure(
         }
     };
 
+    let mut new_client = false;
     let client = match read_pair(machine, MachineFiles::CLIENT_CERT, MachineFiles::CLIENT_KEY) {
         Some(pair)
             if berth_tls::verify_chain(&ca_pem, &pair.cert_pem).is_ok() && pair_matches(&pair) =>
@@ -130,6 +141,7 @@ pub(crate) fn ensure(
             pair
         }
         _ => {
+            new_client = true;
             let pair = ca.signer(machine)?.issue_client(
                 &format!("berth client for {}", machine.name()),
                 algo,
@@ -153,10 +165,13 @@ pub(crate) fn ensure(
     tls.sans = server_info.sans;
     tls.server_not_after = Some(server_info.not_after);
     tls.client_not_after = Some(berth_tls::inspect(&client.cert_pem)?.not_after);
-    Ok(berth_provision::ServerCerts {
-        ca_pem,
-        cert_pem: server.cert_pem,
-        key_pem: server.key_pem,
+    Ok(Ensured {
+        server: berth_provision::ServerCerts {
+            ca_pem,
+            cert_pem: server.cert_pem,
+            key_pem: server.key_pem,
+        },
+        new_client,
     })
 }
 
@@ -390,6 +405,33 @@ mod tests {
     }
 
     #[test]
+    fn a_new_client_certificate_is_reported_so_an_engine_client_built_before_is_dropped() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = berth_store::Store::new(dir.path().join("machines"));
+        let mut record = MachineRecord::new(
+            crate::record::MachineName::new("web1").expect("name"),
+            crate::record::DriverName::new("generic").expect("driver"),
+        );
+        let (machine, _lock) = store.create_machine("web1", &record).expect("machine");
+        let sans = ["203.0.113.7".to_owned()];
+        let mut made = |renewal| {
+            ensure(&machine, &mut record.tls, &sans, renewal)
+                .expect("certificates")
+                .new_client
+        };
+        assert!(made(Renewal::KeepIfValid), "the first ones are new");
+        assert!(!made(Renewal::KeepIfValid), "kept ones are not");
+        assert!(
+            !made(Renewal::Server),
+            "a new server certificate keeps the client's"
+        );
+        assert!(
+            made(Renewal::Everything),
+            "a new CA makes a new client certificate"
+        );
+    }
+
+    #[test]
     fn a_kept_server_key_that_is_not_its_certificates_is_never_reused() {
         // On a foreign CA nothing new can be signed: refused, and nothing is handed on.
         let (_dir, machine, mut record) = machine_with_swapped_server_key(false);
@@ -409,7 +451,8 @@ mod tests {
             &["203.0.113.7".into()],
             Renewal::KeepIfValid,
         )
-        .expect("a new server pair");
+        .expect("a new server pair")
+        .server;
         assert!(berth_tls::key_matches_certificate(&certs.key_pem, &certs.cert_pem).expect("pem"));
     }
 }

@@ -8,11 +8,12 @@
 use crate::record::{ContextSettings, MachineRecord};
 use berth_context::{ContextSpec, DockerConfig, Selected, StoredContext, TlsFiles};
 use berth_names::MachineFiles;
-use berth_store::{Machine, Store};
+use berth_store::Store;
 
 use crate::driver::Machines;
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
+use crate::handle::MachineHandle;
 
 /// The prefix of a context name made from a machine name the docker CLI refuses ("a",
 /// "default"): still recognisable, and valid since machine names are letters, digits, '-', '.'.
@@ -97,10 +98,10 @@ pub fn check_free(
 /// it is, with a warning.
 pub fn sync(
     machines: &Machines,
-    machine: &Machine,
-    record: &mut MachineRecord,
+    machine: &mut MachineHandle,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
+    let (machine, record) = machine.parts_mut();
     let Some(docker) = machines.docker_config() else {
         return Ok(());
     };
@@ -184,8 +185,9 @@ pub(crate) fn has_own(machines: &Machines, record: &MachineRecord) -> bool {
 
 /// The name of machine `name`'s context, when berth has one for it.
 pub fn own_context(machines: &Machines, name: &str) -> Option<String> {
-    let (_, record) = machines.load(name).ok()?;
-    has_own(machines, &record)
+    let machine = machines.load(name).ok()?;
+    let record = machine.record();
+    has_own(machines, record)
         .then(|| context_name(&record.name, &record.context))
         .flatten()
 }
@@ -240,29 +242,29 @@ pub fn use_machine(machines: &Machines, name: &str) -> Result<String, MachineErr
     let _lock = machines
         .store()
         .lock(name, std::time::Duration::from_secs(30))?;
-    let (machine, mut record) = machines.load(name)?;
-    let Some(context) = context_name(name, &record.context) else {
+    let mut machine = machines.load(name)?;
+    let Some(context) = context_name(name, &machine.record().context) else {
         return Err(MachineError::msg(format!(
             "machine '{name}' was created with --no-context, so it has no docker context; `eval \"$(berth env {name})\"` points docker at it in this shell"
         )));
     };
-    if !has_own(machines, &record) {
+    if !has_own(machines, machine.record()) {
         let mut warnings = Vec::new();
-        sync(machines, &machine, &mut record, &mut |e| {
+        sync(machines, &mut machine, &mut |e| {
             if let Event::Warn(w) = e {
                 warnings.push(w.to_owned());
             }
         })?;
-        if !has_own(machines, &record) {
+        if !has_own(machines, machine.record()) {
             return Err(MachineError::msg(match warnings.first() {
                 Some(w) => w.clone(),
                 None => format!(
                     "machine '{name}' has no engine URL and certificates yet (state {}); `berth provision {name}` finishes it",
-                    record.state
+                    machine.record().state
                 ),
             }));
         }
-        machine.save(&record)?;
+        machine.save()?;
     }
     docker
         .set_current_context(Some(&context))

@@ -13,6 +13,7 @@ use crate::contexts;
 use crate::driver::Machines;
 use crate::error::MachineError;
 use crate::event::{Event, with_driver_progress};
+use crate::handle::MachineHandle;
 use crate::provisioning::{self, Options};
 use crate::record::{
     ContextSettings, DriverData, DriverName, EngineUrl, Host, KeyPath, MachineName, MachineRecord,
@@ -192,22 +193,25 @@ pub fn create(
         // The `none` driver: an engine that is already set up; berth only records it.
         record.url = url;
         record.state = MachineState::Running;
-        contexts::sync(machines, &machine, &mut record, events)?;
-        machine.save(&record)?;
+        let mut machine = MachineHandle::new(machine, record);
+        contexts::sync(machines, &mut machine, events)?;
+        machine.save()?;
         return Ok(());
     }
     machine.save(&record)?;
     if let Some(guest) = &created.boot_pending {
         boot_with_engine_files(driver, &machine, &mut record, guest, interrupt, events)?;
     }
+    // From here on the machine is one value: its engine's TLS configuration is built once
+    // for the readiness poll and whatever asks the engine after it.
+    let mut machine = MachineHandle::new(machine, record);
 
     let options = Options {
         renewal: Renewal::KeepIfValid,
         install_engine: spec.engine.install,
     };
     provisioning::provision(
-        &machine,
-        &mut record,
+        &mut machine,
         spec.host_key.clone(),
         options,
         interrupt,
@@ -223,8 +227,8 @@ pub fn create(
             err.causes().join("\n  caused by: ")
         ))
     })?;
-    contexts::sync(machines, &machine, &mut record, events)?;
-    machine.save(&record)?;
+    contexts::sync(machines, &mut machine, events)?;
+    machine.save()?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use berth_plugin::{Driver, MachineRef};
 use berth_store::{Machine, MachineEntry, Store};
 
 use crate::error::{Context as _, MachineError};
+use crate::handle::MachineHandle;
 use crate::interrupt::Interrupt;
 use crate::record::MachineRecord;
 
@@ -73,12 +74,13 @@ impl Machines {
 
     /// The machine `name` with its record, or a sentence naming it. A record that names
     /// another machine than its folder does (copied or planted there) is refused: everything
-    /// berth does with it would be done in the other machine's name.
-    pub fn load(&self, name: &str) -> Result<(Machine, MachineRecord), MachineError> {
+    /// berth does with it would be done in the other machine's name. The engine's TLS
+    /// configuration is not read here: a machine without certificates yet loads too.
+    pub fn load(&self, name: &str) -> Result<MachineHandle, MachineError> {
         let machine = self.store.machine(name)?;
         let record =
             load_record(&machine).with_context(|| format!("cannot read machine '{name}'"))?;
-        Ok((machine, record))
+        Ok(MachineHandle::new(machine, record))
     }
 
     /// Every machine of the store with its record (or why it could not be read).
@@ -151,8 +153,9 @@ pub(crate) fn load_record(machine: &Machine) -> Result<MachineRecord, MachineErr
     Ok(record)
 }
 
-/// What a driver needs to act on an existing machine.
-pub fn machine_ref(machine: &Machine, record: &MachineRecord) -> MachineRef {
+/// What a driver needs to act on an existing machine ([`MachineHandle::driver_ref`] for a
+/// loaded one).
+pub(crate) fn machine_ref(machine: &Machine, record: &MachineRecord) -> MachineRef {
     MachineRef {
         name: record.name.to_string(),
         machine_dir: machine.dir().to_path_buf(),

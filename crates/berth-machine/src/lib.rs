@@ -16,6 +16,7 @@ mod driver;
 mod engine;
 mod error;
 mod event;
+mod handle;
 mod interrupt;
 mod live_restore;
 mod power;
@@ -37,17 +38,18 @@ pub use contexts::{
     sync as sync_context, unset_current, use_machine,
 };
 pub use create::{CreateSpec, create};
-pub use driver::{Machines, machine_ref};
-pub use engine::{ENGINE_WAIT, engine_for, probe, wait_for_engine};
+pub use driver::Machines;
+pub use engine::{ENGINE_WAIT, probe, wait_for_engine};
 pub use error::{Context, MachineError};
 pub use event::Event;
+pub use handle::MachineHandle;
 pub use interrupt::{HookGuard, Interrupt};
 pub use live_restore::{
     LIVE_RESTORE_OFF_OPT, LIVE_RESTORE_OPT, is_live_restore_opt, restart_risk,
     restart_risk_if_answering,
 };
 pub use power::{past_tense, power, verb};
-pub use provisioning::{Options, provision, reprovision, target as ssh_target};
+pub use provisioning::{Options, provision, reprovision};
 pub use reboot::REBOOT_WAIT;
 pub use record::{ContextSettings, MachineRecord, MachineState, SshSettings, TlsSettings};
 pub use remove::{Removed, remove, remove_with};

@@ -16,12 +16,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::record::MachineRecord;
 use berth_engine::RunningContainer;
 use berth_provision::EngineConfig;
-use berth_store::Machine;
 
-use crate::engine::engine_for;
+use crate::handle::MachineHandle;
 
 /// The engine option berth adds (it becomes `--live-restore` in the drop-in).
 pub const LIVE_RESTORE_OPT: &str = "live-restore";
@@ -46,12 +44,12 @@ pub(crate) struct EngineBefore {
 }
 
 /// Asks the machine's engine (when it has one recorded) what it runs now.
-pub(crate) fn engine_before(machine: &Machine, record: &MachineRecord) -> EngineBefore {
-    if record.url.is_none() {
+pub(crate) fn engine_before(machine: &MachineHandle) -> EngineBefore {
+    if machine.record().url.is_none() {
         return EngineBefore::default();
     }
     let asked = berth_engine::block_on(async {
-        let engine = engine_for(machine, record, ASK_TIMEOUT)?;
+        let engine = machine.engine(ASK_TIMEOUT)?;
         let info = engine.info().await?;
         let running = engine.running().await?;
         Ok::<_, crate::MachineError>((info, running))
@@ -178,12 +176,12 @@ pub(crate) fn at_risk(before: &EngineBefore) -> Vec<String> {
 /// mode, a daemon.json that says false, or an engine provisioned before berth turned it on),
 /// or that berth cannot tell — or None when nothing would stop.
 pub fn restart_risk(machines: &crate::Machines, name: &str) -> Option<String> {
-    let Ok((machine, record)) = machines.load(name) else {
+    let Ok(machine) = machines.load(name) else {
         return Some(format!(
             "'{name}' cannot be read, so berth cannot tell whether containers there stop"
         ));
     };
-    let before = engine_before(&machine, &record);
+    let before = engine_before(&machine);
     if !before.answered {
         return Some(format!(
             "the engine of '{name}' did not answer, so berth cannot tell whether containers there stop (they do unless it runs with live-restore)"
@@ -214,8 +212,8 @@ fn risk_of(name: &str, before: &EngineBefore) -> Option<String> {
 /// provisioning is run to repair (an interrupted install, a broken drop-in), and from this
 /// computer nothing can be seen running there, so it is not a reason to ask.
 pub fn restart_risk_if_answering(machines: &crate::Machines, name: &str) -> Option<String> {
-    let (machine, record) = machines.load(name).ok()?;
-    let before = engine_before(&machine, &record);
+    let machine = machines.load(name).ok()?;
+    let before = engine_before(&machine);
     if !before.answered {
         return None;
     }
@@ -237,12 +235,9 @@ pub(crate) fn lost(before: &[RunningContainer], after: &[RunningContainer]) -> V
 }
 
 /// The running containers after the restart (empty when the engine does not answer).
-pub(crate) fn running_after(
-    machine: &Machine,
-    record: &MachineRecord,
-) -> Option<Vec<RunningContainer>> {
+pub(crate) fn running_after(machine: &MachineHandle) -> Option<Vec<RunningContainer>> {
     berth_engine::block_on(async {
-        let engine = engine_for(machine, record, ASK_TIMEOUT)?;
+        let engine = machine.engine(ASK_TIMEOUT)?;
         Ok::<_, crate::MachineError>(engine.running().await?)
     })
     .ok()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::record::MachineState;
 use berth_plugin::Operation;
 
-use crate::driver::{Machines, machine_ref};
+use crate::driver::Machines;
 use crate::engine::{ENGINE_WAIT, wait_for_engine};
 use crate::error::{Context as _, MachineError};
 use crate::event::{Event, with_driver_progress};
@@ -21,25 +21,25 @@ pub fn power(
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
     let _lock = machines.store().lock(name, Duration::from_secs(30))?;
-    let (machine, mut record) = machines.load(name)?;
-    let driver = machines.open_driver(&record.driver)?;
-    if op == Operation::Restart && crate::reboot::reboots_over_ssh(&record) {
+    let mut machine = machines.load(name)?;
+    let driver = machines.open_driver(&machine.record().driver)?;
+    if op == Operation::Restart && crate::reboot::reboots_over_ssh(machine.record()) {
         events(Event::Step("rebooting the host over SSH"));
-        crate::reboot::reboot(&machine, &record, events)?;
+        crate::reboot::reboot(&machine, events)?;
         events(Event::StepDone("rebooting the host over SSH"));
         events(Event::Step("waiting for the engine"));
-        berth_engine::block_on(wait_for_engine(&machine, &record, ENGINE_WAIT))?;
+        berth_engine::block_on(wait_for_engine(&machine, ENGINE_WAIT))?;
         events(Event::StepDone("waiting for the engine"));
         return Ok(());
     }
     if !driver.supports(op) {
         return Err(MachineError::msg(format!(
             "the {} driver cannot {} machines; power '{name}' through wherever the host runs",
-            record.driver,
+            machine.record().driver,
             verb(op)
         )));
     }
-    let m = machine_ref(&machine, &record);
+    let m = machine.driver_ref();
     events(Event::Step(verb(op)));
     let result = with_driver_progress(events, |progress| match op {
         Operation::Start => Some(driver.start(&m, progress)),
@@ -53,15 +53,16 @@ pub fn power(
     events(Event::StepDone(verb(op)));
     if matches!(op, Operation::Start | Operation::Restart) {
         events(Event::Step("waiting for the engine"));
-        berth_engine::block_on(wait_for_engine(&machine, &record, ENGINE_WAIT))?;
+        berth_engine::block_on(wait_for_engine(&machine, ENGINE_WAIT))?;
         events(Event::StepDone("waiting for the engine"));
+        let record = machine.record_mut();
         if record.state != MachineState::Error {
             record.state = MachineState::Running;
         }
     } else {
-        record.state = MachineState::Stopped;
+        machine.record_mut().state = MachineState::Stopped;
     }
-    machine.save(&record)?;
+    machine.save()?;
     Ok(())
 }
 

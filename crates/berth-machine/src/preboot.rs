@@ -43,7 +43,7 @@ pub(crate) fn files(
     };
     let dropin = render_dropin(&facts, &engine);
     let sans = sans(address, record);
-    let server = certs::ensure(machine, &mut record.tls, &sans, Renewal::KeepIfValid)?;
+    let server = certs::ensure(machine, &mut record.tls, &sans, Renewal::KeepIfValid)?.server;
     Ok(vec![
         GuestFile::new(CA_PATH, 0o644, server.ca_pem),
         GuestFile::new(SERVER_CERT_PATH, 0o644, server.cert_pem),
@@ -96,8 +96,9 @@ mod tests {
         assert!(dropin.contains("--live-restore"), "{dropin}");
         // The certificate provisioning will find fits what it asks for: kept, not remade.
         let wanted = sans("10.213.0.5", &record);
-        let again =
-            certs::ensure(&machine, &mut record.tls, &wanted, Renewal::KeepIfValid).unwrap();
+        let again = certs::ensure(&machine, &mut record.tls, &wanted, Renewal::KeepIfValid)
+            .unwrap()
+            .server;
         assert_eq!(again.cert_pem, files[1].contents);
         // And it is the machine folder's copy.
         assert_eq!(

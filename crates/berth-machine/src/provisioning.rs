@@ -4,12 +4,10 @@
 
 use std::time::Duration;
 
-use crate::record::{EngineUrl, MachineRecord, MachineState};
-use berth_names::MachineFiles;
+use crate::record::{EngineUrl, MachineState};
 use berth_net::HostPort;
 use berth_provision::{Plan, Step};
-use berth_ssh::{Auth, HostKeyPolicy, Session, Target};
-use berth_store::Machine;
+use berth_ssh::{HostKeyPolicy, Session};
 use time::OffsetDateTime;
 
 use crate::certs::{self, Renewal};
@@ -17,6 +15,7 @@ use crate::contexts;
 use crate::driver::Machines;
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
+use crate::handle::MachineHandle;
 use crate::interrupt::Interrupt;
 use crate::live_restore;
 
@@ -32,51 +31,20 @@ pub struct Options {
     pub install_engine: bool,
 }
 
-/// The SSH target of a machine: its pinned key must match, unless `policy` says otherwise.
-pub fn target(
-    machine: &Machine,
-    record: &MachineRecord,
-    policy: Option<HostKeyPolicy>,
-) -> Result<Target, MachineError> {
-    let ssh = record.ssh.as_ref().with_context(|| {
-        format!(
-            "machine '{}' has no SSH address recorded (state {})",
-            record.name, record.state
-        )
-    })?;
-    let auth = ssh
-        .key_path
-        .clone()
-        .map_or(Auth::Default, |key| Auth::KeyFile(key.into()));
-    let mut target = Target::new(
-        ssh.host.to_string(),
-        ssh.user.to_string(),
-        auth,
-        machine.path(MachineFiles::KNOWN_HOSTS),
-    );
-    target.port = ssh.port;
-    target.policy = policy.unwrap_or(if record.host_key.is_some() {
-        HostKeyPolicy::Strict
-    } else {
-        HostKeyPolicy::Pin
-    });
-    Ok(target)
-}
-
 /// Connects, provisions and records the result. The caller holds the machine's lock.
 ///
 /// On failure the record is saved in state Error with the step and the host's words, and the
 /// error is returned for the caller to report. When `interrupt` comes, the SSH session is ended
 /// (the remote command under way loses its connection) and the record says at which step.
 pub fn provision(
-    machine: &Machine,
-    record: &mut MachineRecord,
+    machine: &mut MachineHandle,
     policy: Option<HostKeyPolicy>,
     options: Options,
     interrupt: &Interrupt,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    let result = run(machine, record, policy, options, interrupt, events);
+    let result = run(machine, policy, options, interrupt, events);
+    let record = machine.record_mut();
     match &result {
         Ok(()) => {
             record.state = MachineState::Running;
@@ -93,7 +61,7 @@ pub fn provision(
         }
     }
     machine
-        .save(record)
+        .save()
         .context("cannot record the result of provisioning")?;
     result
 }
@@ -104,20 +72,20 @@ pub(crate) fn interrupted_note(step: &str) -> String {
 }
 
 fn run(
-    machine: &Machine,
-    record: &mut MachineRecord,
+    handle: &mut MachineHandle,
     policy: Option<HostKeyPolicy>,
     options: Options,
     interrupt: &Interrupt,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    let name = record.name.clone();
+    let name = handle.record().name.clone();
     // This run's options: the record's; the provisioner adds what berth decides about
     // live-restore once it has read daemon.json (see `live_restore::adjust`).
-    let engine = record.engine.clone();
+    let engine = handle.record().engine.clone();
     // Asked before anything changes: what runs now, and whether a restart would stop it.
-    let before = live_restore::engine_before(machine, record);
-    let target = target(machine, record, policy)?;
+    let before = live_restore::engine_before(handle);
+    let target = handle.ssh_target(policy)?;
+    let (machine, record, client_tls) = handle.split_mut();
     let interrupted = |step: Step| MachineError::interrupted(&name, step.to_string());
     if interrupt.is_triggered() {
         return Err(interrupted(Step::Connecting));
@@ -167,22 +135,24 @@ fn run(
             sans.extend(tls.extra_sans.iter().cloned());
             let mut seen = std::collections::HashSet::new();
             sans.retain(|s| !s.is_empty() && seen.insert(s.clone()));
-            certs::ensure(machine, tls, &sans, options.renewal)
+            let made = certs::ensure(machine, tls, &sans, options.renewal)?;
+            // The configuration the engine was asked with before no longer opens it.
+            if made.new_client {
+                client_tls.forget();
+            }
+            Ok(made.server)
         };
     // The provisioner runs on this (blocking) thread; the probe runs on the async runtime.
-    // The client configuration is built at the first poll (the certificates are made by then)
-    // and kept for the others: the PEM files are read once, not on every poll.
-    let mut client_config: Option<berth_engine::TlsConfig> = None;
+    // The client configuration is the handle's: built once (before, when the engine was
+    // asked what it runs, or at the first poll, once the certificates are made) and kept for
+    // every poll and for the question after a restart, unless new certificates replaced it.
     let mut ready = || -> Result<berth_engine::EngineVersion, MachineError> {
         if interrupt.is_triggered() {
             return Err(interrupted(Step::WaitingForEngine));
         }
-        let config = match &client_config {
-            Some(config) => config,
-            None => client_config.insert(crate::engine::client_config(machine)?),
-        };
+        let config = client_tls.get(machine)?;
         let version = berth_engine::block_on(async {
-            berth_engine::Engine::with_config(engine_address.clone(), config, PROBE_TIMEOUT)?
+            berth_engine::Engine::with_config(engine_address.clone(), &config, PROBE_TIMEOUT)?
                 .probe()
                 .await
         })?;
@@ -202,7 +172,7 @@ fn run(
             record.steps_done.extend(outcome.steps_done.iter().copied());
             if outcome.restarted {
                 events(Event::Debug("the engine was restarted"));
-                report_survivors(machine, record, &before.running, events);
+                report_survivors(handle, &before.running, events);
             }
             Ok(())
         }
@@ -219,15 +189,14 @@ fn run(
 /// Says whether the containers that ran before the restart still run, with the same start
 /// times (a container started again counts as stopped).
 fn report_survivors(
-    machine: &Machine,
-    record: &MachineRecord,
+    machine: &MachineHandle,
     before: &[berth_engine::RunningContainer],
     events: &mut dyn FnMut(Event<'_>),
 ) {
     if before.is_empty() {
         return;
     }
-    match live_restore::running_after(machine, record) {
+    match live_restore::running_after(machine) {
         Some(after) => {
             let lost = live_restore::lost(before, &after);
             if lost.is_empty() {
@@ -262,7 +231,8 @@ pub fn reprovision(
             .map_err(|e| MachineError::with_source(format!("cannot provision '{name}'"), e))?;
     }
     let _lock = machines.store().lock(name, Duration::from_secs(30))?;
-    let (machine, mut record) = machines.load(name)?;
+    let mut machine = machines.load(name)?;
+    let record = machine.record();
     // Refused before anything is recorded: these machines have no host berth can log in to,
     // and a failed attempt must not turn a working record into Error.
     if record.ssh.is_none() {
@@ -280,28 +250,22 @@ pub fn reprovision(
     }
     // Refused before connecting: a new server certificate needs the CA's key, which an
     // imported machine does not have; the machine stays as it was.
-    if options.renewal == Renewal::Server && certs::has_foreign_ca(&machine) {
+    if options.renewal == Renewal::Server && certs::has_foreign_ca(machine.folder()) {
         return Err(certs::foreign_ca_refusal(name));
     }
+    let sans = &mut machine.record_mut().tls.extra_sans;
     for san in extra_sans {
-        if !record.tls.extra_sans.contains(san) {
-            record.tls.extra_sans.push(san.clone());
+        if !sans.contains(san) {
+            sans.push(san.clone());
         }
     }
-    let had_context = contexts::has_own(machines, &record);
-    let result = provision(
-        &machine,
-        &mut record,
-        None,
-        options,
-        machines.interrupt(),
-        events,
-    );
+    let had_context = contexts::has_own(machines, machine.record());
+    let result = provision(&mut machine, None, options, machines.interrupt(), events);
     // The context mirrors the folder: made when missing once provisioning succeeds, and kept
     // equal to the folder's certificates even when a renewal failed half-way.
     if result.is_ok() || had_context {
-        contexts::sync(machines, &machine, &mut record, events)?;
-        machine.save(&record)?;
+        contexts::sync(machines, &mut machine, events)?;
+        machine.save()?;
     }
     result
 }

@@ -12,11 +12,10 @@ use std::time::Duration;
 use crate::record::MachineRecord;
 use berth_net::Backoff;
 use berth_ssh::{HostKeyPolicy, Session};
-use berth_store::Machine;
 
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
-use crate::provisioning::target;
+use crate::handle::MachineHandle;
 
 /// How long the host may take to go down and answer SSH again.
 pub const REBOOT_WAIT: Duration = Duration::from_secs(180);
@@ -34,12 +33,11 @@ pub(crate) fn reboots_over_ssh(record: &MachineRecord) -> bool {
 
 /// Reboots the host and waits until SSH answers from its next boot, within [`REBOOT_WAIT`].
 pub(crate) fn reboot(
-    machine: &Machine,
-    record: &MachineRecord,
+    machine: &MachineHandle,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    let name = &record.name;
-    let target = target(machine, record, Some(HostKeyPolicy::Strict))?;
+    let name = machine.name();
+    let target = machine.ssh_target(Some(HostKeyPolicy::Strict))?;
     let session = Session::connect(&target).with_context(|| {
         format!(
             "cannot log in to '{name}' at {} to reboot it",

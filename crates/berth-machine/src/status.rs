@@ -8,7 +8,7 @@ use crate::record::{MachineRecord, MachineState};
 use tokio::time::Instant;
 
 use crate::driver::Machines;
-use crate::engine::engine_for;
+use crate::engine::{client_config, engine_with};
 use crate::swarm::{Membership, fill_cluster_ids};
 
 /// A machine's state as `ls` shows it.
@@ -105,7 +105,7 @@ async fn ask_until(
             .store()
             .machine(&record.name)
             .map_err(crate::MachineError::from)
-            .and_then(|machine| engine_for(&machine, record, timeout));
+            .and_then(|machine| engine_with(record, &client_config(&machine)?, timeout));
         match engine {
             Err(err) => Some(err),
             Ok(engine) => match engine.ping_swarm().await {

@@ -11,13 +11,12 @@ use std::time::Duration;
 
 use crate::record::MachineRecord;
 use berth_ssh::Session;
-use berth_store::Machine;
 
 use crate::driver::Machines;
 use crate::engine::{ENGINE_WAIT, wait_for_engine};
 use crate::error::{Context as _, MachineError};
 use crate::event::Event;
-use crate::provisioning::target;
+use crate::handle::MachineHandle;
 
 /// What an upgrade did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,13 +42,13 @@ impl Upgraded {
 const PACKAGES: [&str; 2] = ["docker.io", "docker-ce"];
 
 /// A session to the machine's host with its pinned key (which must match).
-pub fn open_session(machine: &Machine, record: &MachineRecord) -> Result<Session, MachineError> {
-    if record.ssh.is_none() {
-        return Err(no_ssh(record));
+pub fn open_session(machine: &MachineHandle) -> Result<Session, MachineError> {
+    if machine.record().ssh.is_none() {
+        return Err(no_ssh(machine.record()));
     }
-    let target = target(machine, record, None)?;
+    let target = machine.ssh_target(None)?;
     Session::connect(&target)
-        .with_context(|| format!("cannot log in to '{}' at {}", record.name, target.addr()))
+        .with_context(|| format!("cannot log in to '{}' at {}", machine.name(), target.addr()))
 }
 
 fn no_ssh(record: &MachineRecord) -> MachineError {
@@ -75,12 +74,13 @@ pub fn upgrade(
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<Upgraded, MachineError> {
     let _lock = machines.store().lock(name, Duration::from_secs(30))?;
-    let (machine, record) = machines.load(name)?;
+    let machine = machines.load(name)?;
+    let record = machine.record();
     if record.ssh.is_none() {
-        return Err(no_ssh(&record));
+        return Err(no_ssh(record));
     }
     events(Event::Step("connecting"));
-    let session = open_session(&machine, &record)?;
+    let session = open_session(&machine)?;
     events(Event::StepDone("connecting"));
     let sudo = if record.ssh.as_ref().is_some_and(|s| s.user == "root") {
         ""
@@ -135,7 +135,7 @@ pub fn upgrade(
         events(Event::StepDone("restarting the engine"));
     }
     events(Event::Step("waiting for the engine"));
-    let version = berth_engine::block_on(wait_for_engine(&machine, &record, ENGINE_WAIT))?;
+    let version = berth_engine::block_on(wait_for_engine(&machine, ENGINE_WAIT))?;
     events(Event::StepDone("waiting for the engine"));
     Ok(Upgraded {
         package: package.to_owned(),

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use crate::driver::Machines;
-use crate::engine::engine_for;
 
 use super::member::Membership;
 
@@ -18,8 +17,7 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 /// engine is down loses nothing to a restart).
 pub fn regenerate_certs_warning(machines: &Machines, names: &[String]) -> Option<String> {
     let asks = names.iter().map(|name| async move {
-        let (machine, record) = machines.load(name).ok()?;
-        let engine = engine_for(&machine, &record, ASK_TIMEOUT).ok()?;
+        let engine = machines.load(name).ok()?.engine(ASK_TIMEOUT).ok()?;
         let info = engine.info().await.ok()?;
         let member = Membership::from_info(&info);
         member

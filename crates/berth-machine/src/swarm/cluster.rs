@@ -153,7 +153,7 @@ impl Cluster {
         self.check_ports(&node, events)?;
         super::live_restore_off::ensure_off(machines, name, events)?;
 
-        let advertise = machine_ip(&node.record)?.to_string();
+        let advertise = machine_ip(node.record())?.to_string();
         let token = match role {
             Role::Worker => &self.worker_token,
             Role::Manager => &self.manager_token,
@@ -191,7 +191,7 @@ impl Cluster {
             .filter_map(|addr| addr.parse::<SocketAddr>().ok().map(|s| s.ip()))
             .flat_map(|ip| host::MANAGER_TCP_PORTS.map(|port| (ip, port)))
             .collect();
-        let Some(session) = host::session(&node.machine, &node.record)? else {
+        let Some(session) = host::session(&node.machine)? else {
             events(Event::Warn(&format!(
                 "berth has no SSH access to '{}', so the ports Swarm needs were not checked",
                 node.name()

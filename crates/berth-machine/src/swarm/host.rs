@@ -3,12 +3,10 @@
 
 use std::net::IpAddr;
 
-use crate::record::MachineRecord;
 use berth_ssh::Session;
-use berth_store::Machine;
 
 use crate::error::{Context as _, MachineError};
-use crate::provisioning::target;
+use crate::handle::MachineHandle;
 
 /// The TCP ports a joining node must reach on each manager: the cluster's API (Raft, the
 /// dispatcher) and the gossip of the network control plane. 7946/udp and 4789/udp (VXLAN) cannot
@@ -20,16 +18,13 @@ const CHECK_SECONDS: u32 = 3;
 
 /// An SSH session to the machine's host, with its pinned key. `None` for machines berth has no
 /// SSH access to (the none driver).
-pub(super) fn session(
-    machine: &Machine,
-    record: &MachineRecord,
-) -> Result<Option<Session>, MachineError> {
-    if record.ssh.is_none() {
+pub(super) fn session(machine: &MachineHandle) -> Result<Option<Session>, MachineError> {
+    if machine.record().ssh.is_none() {
         return Ok(None);
     }
-    let target = target(machine, record, None)?;
+    let target = machine.ssh_target(None)?;
     let session = Session::connect(&target)
-        .with_context(|| format!("cannot reach '{}' over SSH to check it", record.name))?;
+        .with_context(|| format!("cannot reach '{}' over SSH to check it", machine.name()))?;
     Ok(Some(session))
 }
 

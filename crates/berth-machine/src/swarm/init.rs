@@ -70,7 +70,7 @@ pub fn init(
     }
     let advertise = match advertise_addr {
         Some(addr) => addr.to_owned(),
-        None => machine_ip(&node.record)?.to_string(),
+        None => machine_ip(node.record())?.to_string(),
     };
     super::live_restore_off::ensure_off(machines, name, events)?;
     events(Event::Step("starting Swarm mode"));
@@ -91,8 +91,8 @@ pub fn init(
 /// Warns when the node's kernel has no IPVS; a failed check is only a debug line (the cluster
 /// works without it, and berth may have no SSH to the host).
 pub(crate) fn check_ipvs(node: &Node, events: &mut dyn FnMut(Event<'_>)) {
-    let result = host::session(&node.machine, &node.record)
-        .and_then(|s| s.map(|s| host::has_ipvs(&s)).transpose());
+    let result =
+        host::session(&node.machine).and_then(|s| s.map(|s| host::has_ipvs(&s)).transpose());
     match result {
         Ok(Some(false)) => events(Event::Warn(&host::no_ipvs_warning(node.name()))),
         Ok(_) => {}

@@ -311,7 +311,7 @@ fn confirm(manager: &Node, node: &Node, events: &mut dyn FnMut(Event<'_>)) -> Op
             return None;
         }
     };
-    let address = match super::machine_ip(&node.record) {
+    let address = match super::machine_ip(node.record()) {
         Ok(address) => address,
         Err(e) => {
             events(Event::Warn(&format!(

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use crate::certs::Renewal;
 use crate::driver::Machines;
-use crate::engine::engine_for;
 use crate::error::MachineError;
 use crate::event::Event;
 use crate::live_restore::{LIVE_RESTORE_OFF_OPT, is_live_restore_opt};
@@ -22,9 +21,9 @@ pub(super) fn ensure_off(
     name: &str,
     events: &mut dyn FnMut(Event<'_>),
 ) -> Result<(), MachineError> {
-    let (machine, record) = machines.load(name)?;
+    let machine = machines.load(name)?;
     let (enabled, running) = berth_engine::block_on(async {
-        let engine = engine_for(&machine, &record, Duration::from_secs(10))?;
+        let engine = machine.engine(Duration::from_secs(10))?;
         let info = engine.info().await?;
         let enabled = info.live_restore_enabled.unwrap_or(false);
         let running = if enabled {
@@ -47,10 +46,11 @@ pub(super) fn ensure_off(
     events(Event::Step(step));
     {
         let _lock = machines.store().lock(name, Duration::from_secs(30))?;
-        let (machine, mut record) = machines.load(name)?;
-        record.engine.opts.retain(|o| !is_live_restore_opt(o));
-        record.engine.opts.push(LIVE_RESTORE_OFF_OPT.to_owned());
-        machine.save(&record)?;
+        let mut machine = machines.load(name)?;
+        let opts = &mut machine.record_mut().engine.opts;
+        opts.retain(|o| !is_live_restore_opt(o));
+        opts.push(LIVE_RESTORE_OFF_OPT.to_owned());
+        machine.save()?;
     }
     reprovision(
         machines,

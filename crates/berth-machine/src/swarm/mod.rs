@@ -23,11 +23,10 @@ use std::time::Duration;
 
 use crate::record::MachineRecord;
 use berth_engine::Engine;
-use berth_store::Machine;
 
 use crate::driver::Machines;
-use crate::engine::engine_for;
 use crate::error::{Context as _, MachineError};
+use crate::handle::MachineHandle;
 
 pub use certs_warning::regenerate_certs_warning;
 pub use cluster::{Cluster, JoinOutcome};
@@ -46,8 +45,7 @@ const CHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A machine of the store with its engine client and what it says about its membership.
 pub(crate) struct Node {
-    pub machine: Machine,
-    pub record: MachineRecord,
+    pub machine: MachineHandle,
     pub engine: Engine,
     pub member: Membership,
 }
@@ -65,8 +63,8 @@ impl Node {
         name: &str,
         first: Duration,
     ) -> Result<Node, MachineError> {
-        let (machine, record) = machines.load(name)?;
-        let engine = engine_for(&machine, &record, CHANGE_TIMEOUT)?;
+        let machine = machines.load(name)?;
+        let engine = machine.engine(CHANGE_TIMEOUT)?;
         let info = berth_engine::block_on(async {
             tokio::time::timeout(first, engine.info())
                 .await
@@ -86,14 +84,18 @@ impl Node {
         })?;
         Ok(Node {
             machine,
-            record,
             engine,
             member: Membership::from_info(&info),
         })
     }
 
     pub(crate) fn name(&self) -> &str {
-        &self.record.name
+        self.machine.name()
+    }
+
+    /// The node's record.
+    pub(crate) fn record(&self) -> &MachineRecord {
+        self.machine.record()
     }
 }
 

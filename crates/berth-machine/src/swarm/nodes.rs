@@ -8,8 +8,8 @@ use berth_engine::models::{Node as EngineNode, NodeSpecRoleEnum};
 use serde::Serialize;
 
 use crate::driver::Machines;
-use crate::engine::engine_for;
 use crate::error::MachineError;
+use crate::handle::MachineHandle;
 
 use super::member::Membership;
 use super::{Node, READ_TIMEOUT};
@@ -72,7 +72,7 @@ pub fn nodes(
     rows.sort_by(|a, b| {
         (a.role != "manager", &a.hostname).cmp(&(b.role != "manager", &b.hostname))
     });
-    Ok((node.record.name.to_string(), rows))
+    Ok((node.name().to_owned(), rows))
 }
 
 fn row(node: &EngineNode, machine_names: &[String]) -> NodeRow {
@@ -128,25 +128,24 @@ pub(crate) async fn find_manager(
         .filter(|r| r.url.is_some() && !exclude.contains(&r.name.as_str()))
         .collect();
     let asks = records.into_iter().map(|record| async move {
-        let machine = machines.store().machine(&record.name).ok()?;
-        let engine = engine_for(&machine, &record, FIND_TIMEOUT).ok()?;
+        let machine = MachineHandle::new(machines.store().machine(&record.name).ok()?, record);
+        let engine = machine.engine(FIND_TIMEOUT).ok()?;
         let info = engine.info().await.ok()?;
         let member = Membership::from_info(&info);
         if !member.is_manager() {
             return None;
         }
         // The store's engines are asked with a short deadline; the one found is kept for the
-        // calls to come, which may take longer.
-        let engine = engine_for(&machine, &record, READ_TIMEOUT).ok()?;
+        // calls to come, which may take longer (on the TLS configuration built for the first).
+        let engine = machine.engine(READ_TIMEOUT).ok()?;
         Some(Node {
             machine,
-            record,
             engine,
             member,
         })
     });
     let found = futures::future::join_all(asks).await;
     let mut managers: Vec<Node> = found.into_iter().flatten().collect();
-    managers.sort_by(|a, b| a.record.name.cmp(&b.record.name));
+    managers.sort_by(|a, b| a.name().cmp(b.name()));
     Ok(managers.into_iter().find(|n| wanted(&n.member)))
 }

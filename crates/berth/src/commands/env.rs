@@ -53,9 +53,10 @@ pub(super) fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
             .dialect
             .error("name the machine: berth env NAME", Sentence::NoDefault));
     };
-    let (machine, record) = ctx.load(name)?;
+    let machine = ctx.load(name)?;
+    let record = machine.record();
     let Some(url) = record.url.clone() else {
-        bail!(super::info::unfinished(name, &record, "engine URL"));
+        bail!(super::info::unfinished(name, record, "engine URL"));
     };
     if record.state == MachineState::Error {
         ctx.printer.warn(&format!(
@@ -63,11 +64,11 @@ pub(super) fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
             record.error.as_deref().unwrap_or("no details recorded")
         ));
     }
-    if let Some(warning) = berth_machine::expiry_warning(&record, time::OffsetDateTime::now_utc()) {
+    if let Some(warning) = berth_machine::expiry_warning(record, time::OffsetDateTime::now_utc()) {
         ctx.printer.warn(&warning);
     }
     // Values the shell's quoting cannot carry (tcsh, cmd) are refused by `render_set`.
-    let cert_path = machine.dir().to_string_lossy().into_owned();
+    let cert_path = machine.folder().dir().to_string_lossy().into_owned();
     let mut vars: Vec<(&str, String)> = vec![
         (EnvVars::DOCKER_TLS_VERIFY, "1".to_owned()),
         (EnvVars::DOCKER_HOST, url.to_string()),

@@ -16,8 +16,7 @@ const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// `version NAME`: the engine's release as the engine reports it (`20.10.24+dfsg1`), as
 /// docker-machine printed it.
 pub(super) fn engine_version(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
-    let (machine, record) = ctx.load(name)?;
-    let engine = berth_machine::engine_for(&machine, &record, VERSION_TIMEOUT)?;
+    let engine = ctx.load(name)?.engine(VERSION_TIMEOUT)?;
     let version = tokio::runtime::Handle::current()
         .block_on(engine.version())
         .with_context(|| {
@@ -33,8 +32,9 @@ pub(super) fn engine_version(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> 
 /// shape. `-f` applies a Go template to that docker-machine shape under either name, since
 /// that is what every existing template (`{{.Driver.IPAddress}}`) was written against.
 pub(super) fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode> {
-    let (machine, record) = ctx.load(&args.name)?;
-    let mut host = berth_compat::host::host_of(&machine, &record);
+    let machine = ctx.load(&args.name)?;
+    let record = machine.record();
+    let mut host = berth_compat::host::host_of(&machine);
     if !args.show_secrets {
         crate::redact::redact_host(&mut host);
     }
@@ -50,7 +50,7 @@ pub(super) fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode>
             .data(&pretty4(&host).context("cannot render the machine as JSON")?);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut value = serde_json::to_value(&record).context("cannot render the record as JSON")?;
+    let mut value = serde_json::to_value(record).context("cannot render the record as JSON")?;
     if !args.show_secrets {
         crate::redact::redact(&mut value);
         // A docker-machine driver's config holds its credentials (access keys, tokens).
@@ -66,7 +66,7 @@ pub(super) fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode>
     }
     if let Some(object) = value.as_object_mut() {
         let path = |file: &str| {
-            serde_json::Value::String(machine.path(file).to_string_lossy().into_owned())
+            serde_json::Value::String(machine.folder().path(file).to_string_lossy().into_owned())
         };
         object.insert("store_path".into(), path(""));
         object.insert(
@@ -91,12 +91,13 @@ pub(super) fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode>
 /// Error whatever its host is doing, since it is not usable yet. A driver that cannot say
 /// gives `Unknown` on stdout (what scripts compare) and its reason as the error (exit 1).
 pub(super) fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
-    let (_machine, record) = ctx.load(name)?;
+    let machine = ctx.load(name)?;
+    let record = machine.record();
     let state = match record.state {
         berth_machine::MachineState::Error | berth_machine::MachineState::Creating => {
             record.state.to_string()
         }
-        _ => match ctx.machines.ask_state(&record) {
+        _ => match ctx.machines.ask_state(record) {
             Ok(state) => state.to_string(),
             Err(e) => {
                 ctx.printer
@@ -114,13 +115,14 @@ pub(super) fn status(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 pub(super) fn ip(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
     let mut hosts = Vec::with_capacity(names.len());
     for name in names {
-        let (_machine, record) = ctx.load(name)?;
+        let machine = ctx.load(name)?;
+        let record = machine.record();
         let host = record
             .ssh
             .as_ref()
             .map(|s| s.host.to_string())
             .or(record.engine_host().map(str::to_owned))
-            .with_context(|| unfinished(name, &record, "address"))?;
+            .with_context(|| unfinished(name, record, "address"))?;
         hosts.push(host);
     }
     ctx.printer.data(&hosts.join("\n"));
@@ -128,9 +130,9 @@ pub(super) fn ip(ctx: &Ctx, names: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) fn url(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
-    let (_machine, record) = ctx.load(name)?;
-    let Some(url) = record.url else {
-        bail!(unfinished(name, &record, "engine URL"));
+    let machine = ctx.load(name)?;
+    let Some(url) = &machine.record().url else {
+        bail!(unfinished(name, machine.record(), "engine URL"));
     };
     ctx.printer.data(&url.to_string());
     Ok(ExitCode::SUCCESS)
@@ -139,11 +141,11 @@ pub(super) fn url(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
 /// The docker CLI flags that reach the machine, as docker-machine printed them, so that
 /// `docker $(berth config web1) ps` works.
 pub(super) fn config(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
-    let (machine, record) = ctx.load(name)?;
-    let Some(url) = record.url else {
-        bail!(unfinished(name, &record, "engine URL"));
+    let machine = ctx.load(name)?;
+    let Some(url) = &machine.record().url else {
+        bail!(unfinished(name, machine.record(), "engine URL"));
     };
-    let file = |f: &str| machine.path(f).to_string_lossy().into_owned();
+    let file = |f: &str| machine.folder().path(f).to_string_lossy().into_owned();
     ctx.printer.data(&format!(
         "--tlsverify\n--tlscacert=\"{}\"\n--tlscert=\"{}\"\n--tlskey=\"{}\"\n-H={url}",
         file(MachineFiles::CA_CERT),

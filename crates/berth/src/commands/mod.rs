@@ -26,10 +26,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use berth_names::EnvVars;
 
-use berth_machine::MachineRecord;
-use berth_machine::{Event, Machines};
+use berth_machine::{Event, MachineHandle, Machines};
 use berth_plugin::Operation;
-use berth_store::{Machine, Store};
+use berth_store::Store;
 
 use crate::cli::{Cli, Command};
 use crate::context::{ProcessEnv, open_store};
@@ -59,7 +58,7 @@ impl Ctx<'_> {
     }
 
     /// The machine `name` with its record, or a sentence naming it.
-    pub(crate) fn load(&self, name: &str) -> anyhow::Result<(Machine, MachineRecord)> {
+    pub(crate) fn load(&self, name: &str) -> anyhow::Result<MachineHandle> {
         Ok(self.machines.load(name)?)
     }
 }

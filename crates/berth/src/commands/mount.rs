@@ -62,12 +62,13 @@ pub(super) fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
-    let (machine, record) = ctx.load(&source.machine)?;
-    let ssh = record
+    let machine = ctx.load(&source.machine)?;
+    let ssh = machine
+        .record()
         .ssh
         .as_ref()
-        .with_context(|| no_ssh_address(&source.machine, &record))?;
-    check_endpoint(&machine, ssh)?;
+        .with_context(|| no_ssh_address(&source.machine, machine.record()))?;
+    check_endpoint(machine.folder(), ssh)?;
     let user = match &source.user {
         Some(user) => {
             check_user(user)?;
@@ -80,7 +81,7 @@ pub(super) fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
         ssh,
         &user,
         &source.path,
-        &machine.path(MachineFiles::KNOWN_HOSTS),
+        &machine.folder().path(MachineFiles::KNOWN_HOSTS),
         &dir,
     ));
     tracing::debug!("running {cmd:?}");

@@ -23,7 +23,8 @@ pub(super) fn provision(ctx: &Ctx, names: &[String], yes: bool) -> anyhow::Resul
         let risks: Vec<String> = names
             .iter()
             .filter(|name| {
-                ctx.machines.load(name).map_or(true, |(_, record)| {
+                ctx.machines.load(name).map_or(true, |machine| {
+                    let record = machine.record();
                     record.ssh.is_some() && record.url.is_some()
                 })
             })

@@ -4,7 +4,7 @@
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
-use berth_machine::{MachineRecord, SshSettings};
+use berth_machine::{MachineHandle, MachineRecord, SshSettings};
 use berth_names::MachineFiles;
 use berth_store::Machine;
 
@@ -15,12 +15,13 @@ use crate::cli::{ScpArgs, SshArgs};
 /// to the remote side without `--` (`ssh web1 uname -a`), and leading options go to OpenSSH
 /// (`ssh web1 -C echo foo`, `-L 8080:localhost:80`); `--` still ends the options.
 pub(super) fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<ExitCode> {
-    let (machine, record) = ctx.load(&args.name)?;
-    let ssh = record
+    let machine = ctx.load(&args.name)?;
+    let ssh = machine
+        .record()
         .ssh
         .as_ref()
-        .with_context(|| no_ssh_address(&args.name, &record))?;
-    check_endpoint(&machine, ssh)?;
+        .with_context(|| no_ssh_address(&args.name, machine.record()))?;
+    check_endpoint(machine.folder(), ssh)?;
     // clap drops a `--` right after the name (`ssh web1 -- -weird`); everything after it is
     // the command then, options or not.
     let raw = ctx.env.args();
@@ -42,10 +43,10 @@ pub(super) fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<Exi
                     options.join(" ")
                 );
             }
-            return native_exec(ctx, &machine, &record, &remote_command(command));
+            return native_exec(ctx, &machine, &remote_command(command));
         }
     }
-    let mut cmd = openssh("ssh", &machine, &record)?;
+    let mut cmd = openssh("ssh", &machine)?;
     cmd.args(["-p", &ssh.port.to_string()]);
     if command.is_empty() {
         cmd.arg("-t");
@@ -63,19 +64,14 @@ pub(super) fn ssh(ctx: &Ctx, args: &SshArgs, native: bool) -> anyhow::Result<Exi
 
 /// The command through berth's own client (libssh2), with the pinned host key; its output
 /// streams line by line to berth's stdout and stderr.
-fn native_exec(
-    ctx: &Ctx,
-    machine: &Machine,
-    record: &MachineRecord,
-    command: &str,
-) -> anyhow::Result<ExitCode> {
-    let session = berth_machine::open_session(machine, record)?;
+fn native_exec(ctx: &Ctx, machine: &MachineHandle, command: &str) -> anyhow::Result<ExitCode> {
+    let session = berth_machine::open_session(machine)?;
     let status = session
         .exec_streaming(command, &mut |stream, line| match stream {
             berth_ssh::Stream::Stdout => ctx.printer.data(line),
             berth_ssh::Stream::Stderr => ctx.printer.info(line),
         })
-        .with_context(|| format!("running `{command}` on '{}' failed", record.name))?;
+        .with_context(|| format!("running `{command}` on '{}' failed", machine.name()))?;
     match status {
         0 => Ok(ExitCode::SUCCESS),
         code => Err(RemoteExit(u8::try_from(code).unwrap_or(1)).into()),
@@ -176,13 +172,14 @@ pub(super) fn scp(ctx: &Ctx, args: &ScpArgs) -> anyhow::Result<ExitCode> {
             args.destination
         ),
     };
-    let (machine, record) = ctx.load(&machine_name)?;
-    let ssh = record
+    let machine = ctx.load(&machine_name)?;
+    let ssh = machine
+        .record()
         .ssh
         .as_ref()
-        .with_context(|| no_ssh_address(&machine_name, &record))?;
-    check_endpoint(&machine, ssh)?;
-    let mut cmd = openssh("scp", &machine, &record)?;
+        .with_context(|| no_ssh_address(&machine_name, machine.record()))?;
+    check_endpoint(machine.folder(), ssh)?;
+    let mut cmd = openssh("scp", &machine)?;
     cmd.args(["-P", &ssh.port.to_string()]);
     if args.recursive {
         cmd.arg("-r");
@@ -221,18 +218,19 @@ fn scp_between(
             continue;
         }
         seen.push(name);
-        let (machine, record) = ctx.load(name)?;
-        let ssh = record
+        let machine = ctx.load(name)?;
+        let ssh = machine
+            .record()
             .ssh
             .as_ref()
-            .with_context(|| no_ssh_address(name, &record))?;
+            .with_context(|| no_ssh_address(name, machine.record()))?;
         // The same wall as `ssh` and single-machine `scp`: a planted host or user is refused
         // before anything is written for OpenSSH to read.
-        check_endpoint(&machine, ssh)?;
+        check_endpoint(machine.folder(), ssh)?;
         config.push_str(&host_block(
             name,
             ssh,
-            &machine.path(MachineFiles::KNOWN_HOSTS),
+            &machine.folder().path(MachineFiles::KNOWN_HOSTS),
         )?);
     }
     config.push_str("Host *\n  LogLevel ERROR\n  ConnectTimeout 10\n");
@@ -308,11 +306,11 @@ impl Endpoint {
 }
 
 /// The OpenSSH client with the machine's key and pinned host key; never trusts a new key.
-fn openssh(program: &str, machine: &Machine, record: &MachineRecord) -> anyhow::Result<Command> {
+fn openssh(program: &str, machine: &MachineHandle) -> anyhow::Result<Command> {
     let mut cmd = Command::new(program);
     cmd.arg("-o").arg(format!(
         "UserKnownHostsFile={}",
-        machine.path(MachineFiles::KNOWN_HOSTS).display()
+        machine.folder().path(MachineFiles::KNOWN_HOSTS).display()
     ));
     cmd.args([
         "-o",
@@ -323,7 +321,12 @@ fn openssh(program: &str, machine: &Machine, record: &MachineRecord) -> anyhow::
         "LogLevel=ERROR",
     ]);
     cmd.args(["-o", "ConnectTimeout=10"]);
-    if let Some(key) = record.ssh.as_ref().and_then(|s| s.key_path.as_ref()) {
+    if let Some(key) = machine
+        .record()
+        .ssh
+        .as_ref()
+        .and_then(|s| s.key_path.as_ref())
+    {
         cmd.arg("-i")
             .arg(key.as_path())
             .args(["-o", "IdentitiesOnly=yes"]);
