@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use berth_e2e::{Fleet, TestHost};
+use berth_names::EnvVars;
 
 fn berth_bin() -> PathBuf {
     std::env::var_os("BERTH_BIN")
@@ -34,8 +35,8 @@ fn create_command(
 ) -> Command {
     let mut command = Command::new(bin);
     command
-        .env("BERTH_STORAGE_PATH", store)
-        .env("DOCKER_CONFIG", docker_config)
+        .env(EnvVars::BERTH_STORAGE_PATH, store)
+        .env(EnvVars::DOCKER_CONFIG, docker_config)
         .args([
             "create",
             "-d",
@@ -94,7 +95,7 @@ fn profiled_create(bin: &Path, store: &Path, docker_config: &Path, host: &TestHo
     use std::io::{BufRead as _, BufReader};
     let started = Instant::now();
     let mut child = create_command(bin, store, docker_config, host, name)
-        .env("BERTH_DEBUG", "true")
+        .env(EnvVars::BERTH_DEBUG, "true")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -111,8 +112,8 @@ fn profiled_create(bin: &Path, store: &Path, docker_config: &Path, host: &TestHo
 
 fn remove(bin: &Path, store: &Path, docker_config: &Path, name: &str) {
     let rm = Command::new(bin)
-        .env("BERTH_STORAGE_PATH", store)
-        .env("DOCKER_CONFIG", docker_config)
+        .env(EnvVars::BERTH_STORAGE_PATH, store)
+        .env(EnvVars::DOCKER_CONFIG, docker_config)
         .args(["rm", "-y", name])
         .output()
         .unwrap();

@@ -16,6 +16,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use berth_e2e::Fleet;
+use berth_names::EnvVars;
 
 const REACHABLE: usize = 180;
 const DEAD: usize = 20;
@@ -29,7 +30,7 @@ fn bin(var: &str) -> Option<PathBuf> {
 
 fn berth(bin: &Path, store: &Path, args: &[&str]) -> std::process::Output {
     Command::new(bin)
-        .env("BERTH_STORAGE_PATH", store)
+        .env(EnvVars::BERTH_STORAGE_PATH, store)
         .env("NO_COLOR", "1")
         .args(args)
         .output()

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth_e2e::{Fleet, Shape};
+use berth_names::EnvVars;
 
 fn berth_bin() -> PathBuf {
     std::env::var_os("BERTH_BIN")
@@ -43,7 +44,7 @@ fn main() {
         let name = host.name().to_string();
         let began = Instant::now();
         let out = Command::new(berth_bin())
-            .env("BERTH_STORAGE_PATH", store.path())
+            .env(EnvVars::BERTH_STORAGE_PATH, store.path())
             .env("NO_COLOR", "1")
             .args([
                 "create",

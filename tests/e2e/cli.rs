@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use berth_names::EnvVars;
+
 /// The berth binary of this workspace's build.
 pub(crate) fn berth_bin() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -35,11 +37,11 @@ impl Berth {
 
     pub(crate) fn cmd(&self) -> Command {
         let mut cmd = Command::new(berth_bin());
-        cmd.env("BERTH_STORAGE_PATH", self.store.path())
-            .env("DOCKER_CONFIG", self.docker_config.path())
-            .env_remove("DOCKER_CONTEXT")
+        cmd.env(EnvVars::BERTH_STORAGE_PATH, self.store.path())
+            .env(EnvVars::DOCKER_CONFIG, self.docker_config.path())
+            .env_remove(EnvVars::DOCKER_CONTEXT)
             .env("NO_COLOR", "1")
-            .env_remove("DOCKER_HOST")
+            .env_remove(EnvVars::DOCKER_HOST)
             .env_remove("SSH_AUTH_SOCK");
         cmd
     }
@@ -107,10 +109,10 @@ impl Berth {
         let out = Command::new("bash")
             .arg("-c")
             .arg(script)
-            .env("BERTH_STORAGE_PATH", self.store.path())
-            .env("DOCKER_CONFIG", self.docker_config.path())
-            .env_remove("DOCKER_CONTEXT")
-            .env_remove("DOCKER_HOST")
+            .env(EnvVars::BERTH_STORAGE_PATH, self.store.path())
+            .env(EnvVars::DOCKER_CONFIG, self.docker_config.path())
+            .env_remove(EnvVars::DOCKER_CONTEXT)
+            .env_remove(EnvVars::DOCKER_HOST)
             .output()
             .expect("running bash");
         eprintln!(
@@ -127,11 +129,11 @@ impl Berth {
     pub(crate) fn docker_cli(&self, args: &[&str]) -> Output {
         let out = Command::new("docker")
             .args(args)
-            .env("DOCKER_CONFIG", self.docker_config.path())
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT")
-            .env_remove("DOCKER_TLS_VERIFY")
-            .env_remove("DOCKER_CERT_PATH")
+            .env(EnvVars::DOCKER_CONFIG, self.docker_config.path())
+            .env_remove(EnvVars::DOCKER_HOST)
+            .env_remove(EnvVars::DOCKER_CONTEXT)
+            .env_remove(EnvVars::DOCKER_TLS_VERIFY)
+            .env_remove(EnvVars::DOCKER_CERT_PATH)
             .output()
             .expect("running the docker CLI");
         eprintln!(

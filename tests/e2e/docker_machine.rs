@@ -8,6 +8,7 @@
 use std::process::Command;
 
 use berth_e2e::Fleet;
+use berth_names::EnvVars;
 
 use crate::cli::berth_bin;
 
@@ -74,10 +75,10 @@ fn a_docker_machine_script_runs_unchanged_against_a_real_host() {
         .env("GENERIC_SSH_USER", "root")
         .env("GENERIC_SSH_PORT", host.port().to_string())
         .env("NO_COLOR", "1")
-        .env_remove("BERTH_STORAGE_PATH")
-        .env_remove("DOCKER_HOST")
-        .env_remove("DOCKER_CERT_PATH")
-        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove(EnvVars::BERTH_STORAGE_PATH)
+        .env_remove(EnvVars::DOCKER_HOST)
+        .env_remove(EnvVars::DOCKER_CERT_PATH)
+        .env_remove(EnvVars::DOCKER_TLS_VERIFY)
         .env_remove("SSH_AUTH_SOCK")
         .output()
         .expect("running bash");

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use berth_e2e::Fleet;
+use berth_names::EnvVars;
 
 use crate::cli::{Berth, berth_bin};
 
@@ -16,11 +17,11 @@ use crate::cli::{Berth, berth_bin};
 /// test with its output unless it succeeds.
 fn docker_machine(berth: &Berth, link: &Path, args: &[&str]) -> Output {
     let out = Command::new(link)
-        .env("BERTH_STORAGE_PATH", berth.store.path())
-        .env("DOCKER_CONFIG", berth.docker_config.path())
-        .env_remove("MACHINE_STORAGE_PATH")
-        .env_remove("DOCKER_CONTEXT")
-        .env_remove("DOCKER_HOST")
+        .env(EnvVars::BERTH_STORAGE_PATH, berth.store.path())
+        .env(EnvVars::DOCKER_CONFIG, berth.docker_config.path())
+        .env_remove(EnvVars::MACHINE_STORAGE_PATH)
+        .env_remove(EnvVars::DOCKER_CONTEXT)
+        .env_remove(EnvVars::DOCKER_HOST)
         .env_remove("SSH_AUTH_SOCK")
         .env("NO_COLOR", "1")
         .args(args)

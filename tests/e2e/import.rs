@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use berth_e2e::{Fleet, TestHost};
+use berth_names::EnvVars;
 use berth_tls::{CertificateAuthority, KeyAlgorithm, PemPair};
 
 use crate::cli::Berth;
@@ -171,9 +172,9 @@ fn docker_with(address: &str, ca: &Path, cert: &Path, key: &Path) -> std::proces
         .arg(format!("--tlskey={}", key.display()))
         .arg(format!("--host=tcp://{address}:2376"))
         .args(["version", "--format", "{{.Server.Version}}"])
-        .env_remove("DOCKER_HOST")
-        .env_remove("DOCKER_CERT_PATH")
-        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove(EnvVars::DOCKER_HOST)
+        .env_remove(EnvVars::DOCKER_CERT_PATH)
+        .env_remove(EnvVars::DOCKER_TLS_VERIFY)
         .output()
         .expect("running docker")
 }

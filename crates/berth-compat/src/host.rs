@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use berth_machine::MachineHandle;
+use berth_names::MachineFiles;
 use serde::{Deserialize, Serialize};
 
 /// libmachine's `host.Host`, as `config.json` holds it (ConfigVersion 3).
@@ -364,15 +365,15 @@ pub fn host_of(handle: &MachineHandle) -> Host {
             swarm_options: SwarmOptions::default(),
             auth_options: AuthOptions {
                 cert_dir: path_text(dir),
-                ca_cert_path: file("ca.pem"),
-                ca_private_key_path: file("ca-key.pem"),
+                ca_cert_path: file(MachineFiles::CA_CERT),
+                ca_private_key_path: file(MachineFiles::CA_KEY),
                 ca_cert_remote_path: String::new(),
-                server_cert_path: file("server.pem"),
-                server_key_path: file("server-key.pem"),
-                client_key_path: file("key.pem"),
+                server_cert_path: file(MachineFiles::SERVER_CERT),
+                server_key_path: file(MachineFiles::SERVER_KEY),
+                client_key_path: file(MachineFiles::CLIENT_KEY),
                 server_cert_remote_path: String::new(),
                 server_key_remote_path: String::new(),
-                client_cert_path: file("cert.pem"),
+                client_cert_path: file(MachineFiles::CLIENT_CERT),
                 server_cert_sans: record.tls.extra_sans.clone(),
                 store_path: path_text(dir),
             },

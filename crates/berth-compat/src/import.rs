@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use berth_fs::{Beneath, ReadError};
 use berth_machine::record::{self, MachineRecord, MachineState, SshSettings};
+use berth_names::{DockerMachineFiles, MachineFiles};
 use berth_net::{DEFAULT_ENGINE_PORT, HostPort, is_host};
 use berth_provision::EngineConfig;
 use berth_ssh::{HostKeyPolicy, Session};
@@ -45,7 +46,12 @@ const KEY_LIMIT: u64 = 64 << 10;
 
 /// The name of the SSH key in the berth machine's folder, whatever the foreign store called
 /// it: a name read from config.json never chooses which file of the new folder is written.
-const SSH_KEY_FILE: &str = "id_rsa";
+const SSH_KEY_FILE: &str = MachineFiles::IMPORTED_SSH_KEY;
+
+/// Machine `name`'s folder relative to a docker-machine store's root.
+fn machine_rel(name: &str) -> PathBuf {
+    Path::new(DockerMachineFiles::MACHINES_DIR).join(name)
+}
 
 /// A docker-machine store: the folder that holds `machines/` and `certs/`.
 ///
@@ -120,13 +126,13 @@ impl DockerMachineStore {
             ))
         };
         let dir = Beneath::open(&root).map_err(|_| not_a_store())?;
-        match dir.folder("machines") {
+        match dir.folder(DockerMachineFiles::MACHINES_DIR) {
             Ok(_) => {}
             Err(ReadError::Absent | ReadError::NotFolder(_)) => return Err(not_a_store()),
             Err(e) => {
                 return Err(MachineError::msg(format!(
                     "cannot read {}: {e}; berth reads a docker-machine store only inside the folder given, without following links: give the folder the link points to with --from",
-                    root.join("machines").display()
+                    root.join(DockerMachineFiles::MACHINES_DIR).display()
                 )));
             }
         }
@@ -153,26 +159,29 @@ impl DockerMachineStore {
     }
 
     fn machine_dir(&self, name: &str) -> PathBuf {
-        self.root.join("machines").join(name)
+        self.root.join(machine_rel(name))
     }
 
     /// The names of its machines (folders with a config.json), sorted. A name that is not
     /// valid UTF-8 is shown with replacement characters and then refused by the name check.
     pub fn names(&self) -> Result<Vec<String>, MachineError> {
-        let dir = self.root.join("machines");
+        let dir = self.root.join(DockerMachineFiles::MACHINES_DIR);
         let cannot = |e: ReadError| {
             MachineError::msg(format!(
                 "cannot read the docker-machine store {}: {e}",
                 dir.display()
             ))
         };
-        let machines = self.dir.folder("machines").map_err(cannot)?;
+        let machines = self
+            .dir
+            .folder(DockerMachineFiles::MACHINES_DIR)
+            .map_err(cannot)?;
         let mut names: Vec<String> = machines
             .names()
             .map_err(cannot)?
             .into_iter()
             .filter(|n| {
-                let config = Path::new(n).join("config.json");
+                let config = Path::new(n).join(DockerMachineFiles::CONFIG);
                 machines
                     .kind(&config)
                     .is_ok_and(|k| k == berth_fs::Kind::Regular)
@@ -191,7 +200,10 @@ impl DockerMachineStore {
             (Ok(a), Ok(b)) => a == b,
             _ => a == b,
         };
-        if same(&self.root.join("machines"), berth.root()) {
+        if same(
+            &self.root.join(DockerMachineFiles::MACHINES_DIR),
+            berth.root(),
+        ) {
             return Err(MachineError::msg(format!(
                 "berth's store is docker-machine's own machines folder ({}), so importing would write into docker-machine's store; give berth a store of its own, e.g. `BERTH_STORAGE_PATH=~/.docker/machines berth import --from {}` (or --storage-path)",
                 berth.root().display(),
@@ -233,8 +245,8 @@ impl DockerMachineStore {
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<Option<Found>, MachineError> {
         for rel in [
-            Path::new("machines").join(name).join(file),
-            Path::new("certs").join(file),
+            machine_rel(name).join(file),
+            Path::new(DockerMachineFiles::CERTS_DIR).join(file),
         ] {
             if let Some(found) = self.read_beneath(name, &rel, KEY_LIMIT, what)? {
                 return Ok(Some(found));
@@ -344,26 +356,26 @@ pub fn import(
 ) -> Result<Imported, MachineError> {
     source.check_apart_from(machines.store())?;
     events(Event::Step("reading docker-machine's record"));
-    let config = source.machine_dir(name).join("config.json");
+    let config = source.machine_dir(name).join(DockerMachineFiles::CONFIG);
     // The folder's name becomes berth's folder, the hostname in messages and the context.
     berth_store::validate_new_name(name).map_err(|e| {
         MachineError::msg(format!(
             "refusing to import {:?} from {}: the machine's folder name is not a valid machine name ({e})",
             name,
-            source.root.join("machines").display()
+            source.root.join(DockerMachineFiles::MACHINES_DIR).display()
         ))
     })?;
     let text = source
         .read_beneath(
             name,
-            &Path::new("machines").join(name).join("config.json"),
+            &machine_rel(name).join(DockerMachineFiles::CONFIG),
             CONFIG_LIMIT,
             "record",
         )?
         .with_context(|| {
             format!(
                 "docker-machine has no machine '{name}' in {}; `berth import --from {}` without names imports every machine there",
-                source.root.join("machines").display(),
+                source.root.join(DockerMachineFiles::MACHINES_DIR).display(),
                 source.root.display()
             )
         })?;
@@ -459,14 +471,20 @@ fn read_files(
 ) -> Result<Files, MachineError> {
     let auth = &host.host_options.auth_options;
     let ca = required(
-        source.find(name, "ca.pem", &auth.ca_cert_path, "CA certificate", events)?,
+        source.find(
+            name,
+            MachineFiles::CA_CERT,
+            &auth.ca_cert_path,
+            "CA certificate",
+            events,
+        )?,
         name,
         "CA certificate",
     )?;
     let cert = required(
         source.find(
             name,
-            "cert.pem",
+            MachineFiles::CLIENT_CERT,
             &auth.client_cert_path,
             "client certificate",
             events,
@@ -475,7 +493,13 @@ fn read_files(
         "client certificate",
     )?;
     let key = required(
-        source.find(name, "key.pem", &auth.client_key_path, "client key", events)?,
+        source.find(
+            name,
+            MachineFiles::CLIENT_KEY,
+            &auth.client_key_path,
+            "client key",
+            events,
+        )?,
         name,
         "client key",
     )?;
@@ -489,14 +513,14 @@ fn read_files(
     check_pair(name, &cert, &key, "client")?;
     let server = source.find(
         name,
-        "server.pem",
+        MachineFiles::SERVER_CERT,
         &auth.server_cert_path,
         "server certificate",
         events,
     )?;
     let server_key = source.find(
         name,
-        "server-key.pem",
+        MachineFiles::SERVER_KEY,
         &auth.server_key_path,
         "server key",
         events,
@@ -547,17 +571,15 @@ fn read_ssh_key(
         .file_name()
         .and_then(|f| f.to_str())
         .filter(|f| !f.is_empty())
-        .unwrap_or(SSH_KEY_FILE)
+        .unwrap_or(DockerMachineFiles::SSH_KEY)
         .to_owned();
-    let rel = Path::new("machines").join(name).join(&file_name);
+    let rel = machine_rel(name).join(&file_name);
     let key = match source.read_beneath(name, &rel, KEY_LIMIT, "SSH key")? {
         Some(found) => Some(found),
         None => source.recorded(name, &d.ssh_key_path, "SSH key", events)?,
     };
     if let Some(key) = key {
-        let public_rel = Path::new("machines")
-            .join(name)
-            .join(format!("{file_name}.pub"));
+        let public_rel = machine_rel(name).join(format!("{file_name}.pub"));
         let public = source
             .read_beneath(name, &public_rel, KEY_LIMIT, "SSH public key")?
             .map(|f| f.bytes);
@@ -627,12 +649,28 @@ fn fill(
 ) -> Result<(), MachineError> {
     let name = handle.name().to_owned();
     let (machine, record) = handle.parts_mut();
-    machine.write_file("ca.pem", files.ca.as_bytes(), FileMode::Public)?;
-    machine.write_file("cert.pem", files.cert.as_bytes(), FileMode::Public)?;
-    machine.write_file("key.pem", files.key.as_bytes(), FileMode::Secret)?;
+    machine.write_file(MachineFiles::CA_CERT, files.ca.as_bytes(), FileMode::Public)?;
+    machine.write_file(
+        MachineFiles::CLIENT_CERT,
+        files.cert.as_bytes(),
+        FileMode::Public,
+    )?;
+    machine.write_file(
+        MachineFiles::CLIENT_KEY,
+        files.key.as_bytes(),
+        FileMode::Secret,
+    )?;
     if let Some((server_pem, server_key)) = &files.server {
-        machine.write_file("server.pem", server_pem.as_bytes(), FileMode::Public)?;
-        machine.write_file("server-key.pem", server_key.as_bytes(), FileMode::Secret)?;
+        machine.write_file(
+            MachineFiles::SERVER_CERT,
+            server_pem.as_bytes(),
+            FileMode::Public,
+        )?;
+        machine.write_file(
+            MachineFiles::SERVER_KEY,
+            server_key.as_bytes(),
+            FileMode::Secret,
+        )?;
         if let Ok(info) = berth_tls::inspect(server_pem) {
             record.tls.sans = info.sans;
             record.tls.server_not_after = Some(info.not_after);

@@ -4,6 +4,7 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use berth_names::DockerConfigFiles;
 use serde_json::{Map, Value};
 
 use crate::fs::{create_dir_all, write_atomic};
@@ -57,7 +58,7 @@ impl DockerConfig {
     }
 
     fn config_path(&self) -> PathBuf {
-        self.dir.join("config.json")
+        self.dir.join(DockerConfigFiles::CONFIG)
     }
 
     /// config.json as a JSON object (empty when the file does not exist or is empty).

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_names::DockerTlsFiles;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -139,9 +140,9 @@ impl ContextStore {
         let tls_dir = self.tls_dir(spec.name).join("docker");
         create_dir_all(&tls_dir, TLS_DIR_MODE)?;
         for (file, bytes) in [
-            ("ca.pem", spec.tls.ca),
-            ("cert.pem", spec.tls.cert),
-            ("key.pem", spec.tls.key),
+            (DockerTlsFiles::CA, spec.tls.ca),
+            (DockerTlsFiles::CERT, spec.tls.cert),
+            (DockerTlsFiles::KEY, spec.tls.key),
         ] {
             write_atomic(&tls_dir.join(file), bytes, TLS_FILE_MODE, None)?;
         }

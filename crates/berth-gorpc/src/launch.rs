@@ -17,17 +17,15 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use berth_names::EnvVars;
 use berth_net::Backoff;
 
 use crate::conn::Event;
 use crate::error::GoRpcError;
 
-/// The environment docker-machine sets for its plugins (`localbinary/plugin.go`).
-pub const PLUGIN_TOKEN_ENV: &str = "MACHINE_PLUGIN_TOKEN";
-/// The token's value.
+/// The value of [`EnvVars::MACHINE_PLUGIN_TOKEN`] docker-machine sets for its plugins
+/// (`localbinary/plugin.go`).
 pub const PLUGIN_TOKEN: &str = "42";
-/// Which driver a multi-driver binary (`docker-machine` itself) is to serve.
-pub const PLUGIN_DRIVER_NAME_ENV: &str = "MACHINE_PLUGIN_DRIVER_NAME";
 
 /// A line longer than this is cut (the rest is read and counted).
 pub const MAX_LINE: usize = 4096;
@@ -78,8 +76,8 @@ pub(crate) fn start(
         source,
     };
     let mut child = Command::new(path)
-        .env(PLUGIN_TOKEN_ENV, PLUGIN_TOKEN)
-        .env(PLUGIN_DRIVER_NAME_ENV, driver)
+        .env(EnvVars::MACHINE_PLUGIN_TOKEN, PLUGIN_TOKEN)
+        .env(EnvVars::MACHINE_PLUGIN_DRIVER_NAME, driver)
         // Its own process group: Ctrl-C reaches berth alone, and berth decides how the plugin
         // ends (Close, then SIGKILL) instead of both dying with nothing recorded.
         .process_group(0)

@@ -20,9 +20,7 @@ mod plugin;
 
 pub use error::GoRpcError;
 pub use frame::{MAX_MESSAGE, MAX_MESSAGES_PER_VALUE};
-pub use launch::{
-    LineSink, MAX_LINE, MAX_LINES, PLUGIN_DRIVER_NAME_ENV, PLUGIN_TOKEN, PLUGIN_TOKEN_ENV, Stream,
-};
+pub use launch::{LineSink, MAX_LINE, MAX_LINES, PLUGIN_TOKEN, Stream};
 pub use locate::{CORE_DRIVERS, GoSearch};
 pub use messages::{GoFlag, GoFlagKind, GoValue};
 pub use plugin::{

@@ -3,6 +3,7 @@
 
 use crate::record::{MachineRecord, TlsSettings};
 use berth_engine::ClientTls;
+use berth_names::MachineFiles;
 use berth_store::{FileMode, Machine};
 use berth_tls::{
     CA_VALIDITY_DAYS, CertificateAuthority, KeyAlgorithm, LEAF_VALIDITY_DAYS, PemPair,
@@ -46,11 +47,14 @@ pub(crate) fn ensure(
     let algo: KeyAlgorithm = tls.algorithm;
 
     if renewal == Renewal::Everything {
-        for file in ["ca.pem", "ca-key.pem"] {
+        for file in [MachineFiles::CA_CERT, MachineFiles::CA_KEY] {
             let _ = std::fs::remove_file(machine.path(file));
         }
     }
-    let ca = match (machine.read_file("ca.pem"), machine.read_file("ca-key.pem")) {
+    let ca = match (
+        machine.read_file(MachineFiles::CA_CERT),
+        machine.read_file(MachineFiles::CA_KEY),
+    ) {
         (Ok(cert), Ok(key)) => Authority::Own(Box::new(
             CertificateAuthority::from_pem(&cert, &key).with_context(|| {
                 format!("the CA in {} cannot be loaded", machine.dir().display())
@@ -65,10 +69,23 @@ pub(crate) fn ensure(
                 CA_VALIDITY_DAYS,
             )?;
             let pem = ca.pem();
-            machine.write_file("ca-key.pem", pem.key_pem.as_bytes(), FileMode::Secret)?;
-            machine.write_file("ca.pem", pem.cert_pem.as_bytes(), FileMode::Public)?;
+            machine.write_file(
+                MachineFiles::CA_KEY,
+                pem.key_pem.as_bytes(),
+                FileMode::Secret,
+            )?;
+            machine.write_file(
+                MachineFiles::CA_CERT,
+                pem.cert_pem.as_bytes(),
+                FileMode::Public,
+            )?;
             // A new CA invalidates whatever leaf certificates were there.
-            for file in ["server.pem", "server-key.pem", "cert.pem", "key.pem"] {
+            for file in [
+                MachineFiles::SERVER_CERT,
+                MachineFiles::SERVER_KEY,
+                MachineFiles::CLIENT_CERT,
+                MachineFiles::CLIENT_KEY,
+            ] {
                 let _ = std::fs::remove_file(machine.path(file));
             }
             Authority::Own(Box::new(ca))
@@ -82,7 +99,7 @@ pub(crate) fn ensure(
         Authority::Foreign(_) => &sans[..sans.len().min(1)],
         Authority::Own(_) => sans,
     };
-    let existing_server = read_pair(machine, "server.pem", "server-key.pem");
+    let existing_server = read_pair(machine, MachineFiles::SERVER_CERT, MachineFiles::SERVER_KEY);
     // A kept key that is not its certificate's would be uploaded to the host under the
     // certificate's name (a hostile store's trick); on berth's own CA a new pair replaces it.
     if let (Some(pair), Authority::Foreign(_)) = (&existing_server, &ca)
@@ -102,14 +119,22 @@ pub(crate) fn ensure(
             let pair = ca
                 .signer(machine)?
                 .issue_server(sans, algo, LEAF_VALIDITY_DAYS)?;
-            machine.write_file("server-key.pem", pair.key_pem.as_bytes(), FileMode::Secret)?;
-            machine.write_file("server.pem", pair.cert_pem.as_bytes(), FileMode::Public)?;
+            machine.write_file(
+                MachineFiles::SERVER_KEY,
+                pair.key_pem.as_bytes(),
+                FileMode::Secret,
+            )?;
+            machine.write_file(
+                MachineFiles::SERVER_CERT,
+                pair.cert_pem.as_bytes(),
+                FileMode::Public,
+            )?;
             pair
         }
     };
 
     let mut new_client = false;
-    let client = match read_pair(machine, "cert.pem", "key.pem") {
+    let client = match read_pair(machine, MachineFiles::CLIENT_CERT, MachineFiles::CLIENT_KEY) {
         Some(pair)
             if berth_tls::verify_chain(&ca_pem, &pair.cert_pem).is_ok() && pair_matches(&pair) =>
         {
@@ -122,8 +147,16 @@ pub(crate) fn ensure(
                 algo,
                 LEAF_VALIDITY_DAYS,
             )?;
-            machine.write_file("key.pem", pair.key_pem.as_bytes(), FileMode::Secret)?;
-            machine.write_file("cert.pem", pair.cert_pem.as_bytes(), FileMode::Public)?;
+            machine.write_file(
+                MachineFiles::CLIENT_KEY,
+                pair.key_pem.as_bytes(),
+                FileMode::Secret,
+            )?;
+            machine.write_file(
+                MachineFiles::CLIENT_CERT,
+                pair.cert_pem.as_bytes(),
+                FileMode::Public,
+            )?;
             pair
         }
     };
@@ -170,7 +203,7 @@ impl Authority {
 /// Whether the machine's certificates come from a CA whose key berth does not hold (an
 /// imported docker-machine machine), so that only `--client-certs` can renew them.
 pub fn has_foreign_ca(machine: &Machine) -> bool {
-    machine.path("ca.pem").is_file() && !machine.path("ca-key.pem").exists()
+    machine.path(MachineFiles::CA_CERT).is_file() && !machine.path(MachineFiles::CA_KEY).exists()
 }
 
 /// Why berth cannot sign a new certificate for a machine on docker-machine's shared CA, and
@@ -184,8 +217,8 @@ pub fn foreign_ca_refusal(name: &str) -> MachineError {
 
 /// The CA and client certificate, as a client presents them.
 pub fn client_tls(machine: &Machine) -> Result<ClientTls, MachineError> {
-    let ca_pem = machine.read_file("ca.pem")?;
-    let client = read_pair(machine, "cert.pem", "key.pem")
+    let ca_pem = machine.read_file(MachineFiles::CA_CERT)?;
+    let client = read_pair(machine, MachineFiles::CLIENT_CERT, MachineFiles::CLIENT_KEY)
         .with_context(|| format!("machine '{}' has no client certificate; `berth regenerate-certs --client-certs {}` makes one", machine.name(), machine.name()))?;
     Ok(ClientTls { ca_pem, client })
 }
@@ -233,9 +266,9 @@ impl Expiry {
             Some(berth_tls::inspect(&pem).ok()?.not_after)
         };
         Expiry {
-            ca: not_after("ca.pem"),
-            server: not_after("server.pem"),
-            client: not_after("cert.pem"),
+            ca: not_after(MachineFiles::CA_CERT),
+            server: not_after(MachineFiles::SERVER_CERT),
+            client: not_after(MachineFiles::CLIENT_CERT),
         }
     }
 
@@ -359,15 +392,15 @@ mod tests {
             .expect("server");
         let client = ca.issue_client("c", algo, 100).expect("client");
         let write = |f: &str, t: &str| machine.write_file(f, t.as_bytes(), FileMode::Secret);
-        write("ca.pem", &ca.pem().cert_pem).expect("ca.pem");
+        write(MachineFiles::CA_CERT, &ca.pem().cert_pem).expect(MachineFiles::CA_CERT);
         if own {
-            write("ca-key.pem", &ca.pem().key_pem).expect("ca-key.pem");
+            write(MachineFiles::CA_KEY, &ca.pem().key_pem).expect(MachineFiles::CA_KEY);
         }
-        write("cert.pem", &client.cert_pem).expect("cert.pem");
-        write("key.pem", &client.key_pem).expect("key.pem");
-        write("server.pem", &server.cert_pem).expect("server.pem");
+        write(MachineFiles::CLIENT_CERT, &client.cert_pem).expect(MachineFiles::CLIENT_CERT);
+        write(MachineFiles::CLIENT_KEY, &client.key_pem).expect(MachineFiles::CLIENT_KEY);
+        write(MachineFiles::SERVER_CERT, &server.cert_pem).expect(MachineFiles::SERVER_CERT);
         // The client's key where the server's should be.
-        write("server-key.pem", &client.key_pem).expect("server-key.pem");
+        write(MachineFiles::SERVER_KEY, &client.key_pem).expect(MachineFiles::SERVER_KEY);
         (dir, machine, record)
     }
 

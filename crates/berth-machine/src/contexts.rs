@@ -7,6 +7,7 @@
 
 use crate::record::{ContextSettings, MachineRecord};
 use berth_context::{ContextSpec, DockerConfig, Selected, StoredContext, TlsFiles};
+use berth_names::MachineFiles;
 use berth_store::Store;
 
 use crate::driver::Machines;
@@ -111,9 +112,9 @@ pub fn sync(
         return Ok(());
     };
     let (Ok(ca), Ok(cert), Ok(key)) = (
-        machine.read_file("ca.pem"),
-        machine.read_file("cert.pem"),
-        machine.read_file("key.pem"),
+        machine.read_file(MachineFiles::CA_CERT),
+        machine.read_file(MachineFiles::CLIENT_CERT),
+        machine.read_file(MachineFiles::CLIENT_KEY),
     ) else {
         // The none driver's machines may have no certificates of berth's.
         events(Event::Debug(

@@ -2,6 +2,7 @@
 //! from, and the glue between a record and what a driver needs to act on it.
 
 use berth_driver::{PluginOptions, PluginSearch};
+use berth_names::MachineFiles;
 use berth_plugin::{Driver, MachineRef};
 use berth_store::{Machine, MachineEntry, Store};
 
@@ -143,7 +144,7 @@ pub(crate) fn load_record(machine: &Machine) -> Result<MachineRecord, MachineErr
     if record.name != machine.name() {
         return Err(MachineError::msg(format!(
             "the record {} names machine '{}', not '{}' whose folder it is in; it was copied or planted there. Fix its name, or remove the machine with `berth rm -f {}`",
-            machine.path("config.toml").display(),
+            machine.path(MachineFiles::RECORD).display(),
             record.name,
             machine.name(),
             machine.name()

@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use berth_engine::{Engine, TlsConfig};
+use berth_names::MachineFiles;
 use berth_plugin::MachineRef;
 use berth_ssh::{Auth, HostKeyPolicy, Target};
 use berth_store::Machine;
@@ -149,7 +150,7 @@ impl MachineHandle {
             ssh.host.to_string(),
             ssh.user.to_string(),
             auth,
-            self.folder.path("known_hosts"),
+            self.folder.path(MachineFiles::KNOWN_HOSTS),
         );
         target.port = ssh.port;
         target.policy = policy.unwrap_or(if record.host_key.is_some() {
@@ -198,7 +199,11 @@ mod tests {
     }
 
     fn remove_client_files(handle: &MachineHandle) {
-        for file in ["ca.pem", "cert.pem", "key.pem"] {
+        for file in [
+            MachineFiles::CA_CERT,
+            MachineFiles::CLIENT_CERT,
+            MachineFiles::CLIENT_KEY,
+        ] {
             std::fs::remove_file(handle.folder().path(file)).unwrap();
         }
     }

@@ -25,7 +25,7 @@ use crate::handle::MachineHandle;
 pub const LIVE_RESTORE_OPT: &str = "live-restore";
 
 /// Where the engine's configuration file is on the host.
-const DAEMON_JSON: &str = "/etc/docker/daemon.json";
+const DAEMON_JSON: &str = berth_provision::DAEMON_JSON_PATH;
 
 /// How long the engine may take to answer the questions before and after a restart.
 const ASK_TIMEOUT: Duration = Duration::from_secs(5);

@@ -101,6 +101,11 @@ mod tests {
             .server;
         assert_eq!(again.cert_pem, files[1].contents);
         // And it is the machine folder's copy.
-        assert_eq!(machine.read_file("server.pem").unwrap(), files[1].contents);
+        assert_eq!(
+            machine
+                .read_file(berth_names::MachineFiles::SERVER_CERT)
+                .unwrap(),
+            files[1].contents
+        );
     }
 }

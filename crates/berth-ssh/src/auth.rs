@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_names::EnvVars;
+
 use crate::error::SshError;
 use crate::io::timed_out;
 use crate::target::{Auth, Target};
@@ -15,7 +17,7 @@ pub(crate) fn authenticate(sess: &ssh2::Session, target: &Target) -> Result<(), 
         Auth::Agent => try_agent(sess, target, &mut tried)?,
         Auth::Default => {
             let mut ok = false;
-            if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+            if std::env::var_os(EnvVars::SSH_AUTH_SOCK).is_some() {
                 ok = try_agent(sess, target, &mut tried)?;
             }
             for key in default_keys() {
@@ -42,7 +44,7 @@ pub(crate) fn authenticate(sess: &ssh2::Session, target: &Target) -> Result<(), 
 
 /// `~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`, in the order `ssh` tries them.
 fn default_keys() -> Vec<PathBuf> {
-    let Some(home) = std::env::var_os("HOME") else {
+    let Some(home) = std::env::var_os(EnvVars::HOME) else {
         return Vec::new();
     };
     ["id_ed25519", "id_ecdsa", "id_rsa"]

@@ -6,6 +6,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use berth_names::MachineFiles;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -16,7 +17,7 @@ use crate::{FileMode, MachineLock, StoreError, validate_name, validate_new_name,
 pub const RECORD_VERSION: u32 = 1;
 
 /// The record's file name inside a machine's folder.
-const RECORD_FILE: &str = "config.toml";
+const RECORD_FILE: &str = MachineFiles::RECORD;
 /// Folders under the root that are not machines.
 pub(crate) const LOCKS_DIR: &str = ".locks";
 pub(crate) const PLUGINS_DIR: &str = "plugins";
@@ -26,12 +27,12 @@ const REMOVING_PREFIX: &str = ".removing-";
 /// The certificate files of a machine and who may read them, as Docker's CLI expects them in
 /// `DOCKER_CERT_PATH` (ca.pem, cert.pem, key.pem) plus the CA key and the server's copies.
 pub const CERT_FILES: [(&str, FileMode); 6] = [
-    ("ca.pem", FileMode::Public),
-    ("ca-key.pem", FileMode::Secret),
-    ("cert.pem", FileMode::Public),
-    ("key.pem", FileMode::Secret),
-    ("server.pem", FileMode::Public),
-    ("server-key.pem", FileMode::Secret),
+    (MachineFiles::CA_CERT, FileMode::Public),
+    (MachineFiles::CA_KEY, FileMode::Secret),
+    (MachineFiles::CLIENT_CERT, FileMode::Public),
+    (MachineFiles::CLIENT_KEY, FileMode::Secret),
+    (MachineFiles::SERVER_CERT, FileMode::Public),
+    (MachineFiles::SERVER_KEY, FileMode::Secret),
 ];
 
 /// The storage folder.
@@ -521,7 +522,12 @@ mod tests {
         let (machine, lock) = store
             .create_machine("web1", &TestRecord::new("web1"))
             .expect("create");
-        for key in ["ca-key.pem", "key.pem", "server-key.pem", "id_ed25519"] {
+        for key in [
+            MachineFiles::CA_KEY,
+            MachineFiles::CLIENT_KEY,
+            MachineFiles::SERVER_KEY,
+            "id_ed25519",
+        ] {
             machine
                 .write_file(key, b"SECRET", FileMode::Secret)
                 .expect("key");

@@ -95,7 +95,7 @@ fn two_processes_writing_one_record_never_tear_it() {
     let leftovers: Vec<_> = std::fs::read_dir(root.join("web1"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n != "config.toml")
+        .filter(|n| n != berth_names::MachineFiles::RECORD)
         .collect();
     assert!(
         leftovers.is_empty(),

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use berth_names::DockerTlsFiles;
 use berth_tls::{KeyAlgorithm, MachineCertificates, generate_machine_certificates};
 
 /// Three machines' certificate sets, made once for the whole test binary
@@ -46,7 +47,7 @@ pub fn loopback_machine(name: &str) -> MachineCertificates {
 /// Writes `set`'s CA and client certificate and key into `dir` under the names the Docker
 /// client looks for (`ca.pem`, `cert.pem`, `key.pem`).
 pub fn write_client_files(dir: &Path, set: &MachineCertificates) {
-    std::fs::write(dir.join("ca.pem"), &set.ca.cert_pem).unwrap();
-    std::fs::write(dir.join("cert.pem"), &set.client.cert_pem).unwrap();
-    std::fs::write(dir.join("key.pem"), &set.client.key_pem).unwrap();
+    std::fs::write(dir.join(DockerTlsFiles::CA), &set.ca.cert_pem).unwrap();
+    std::fs::write(dir.join(DockerTlsFiles::CERT), &set.client.cert_pem).unwrap();
+    std::fs::write(dir.join(DockerTlsFiles::KEY), &set.client.key_pem).unwrap();
 }

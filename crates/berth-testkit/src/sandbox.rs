@@ -6,6 +6,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use berth_names::{EnvVars, MachineFiles};
+
 /// A storage folder in a temp dir, and a way to run berth against it.
 pub struct Sandbox {
     _dir: tempfile::TempDir,
@@ -41,12 +43,12 @@ impl Sandbox {
     /// off.
     pub fn berth(&self) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.env("BERTH_STORAGE_PATH", &self.root)
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_MACHINE_NAME")
-            .env_remove("NO_PROXY")
-            .env_remove("no_proxy")
-            .env("NO_COLOR", "1");
+        cmd.env(EnvVars::BERTH_STORAGE_PATH, &self.root)
+            .env_remove(EnvVars::DOCKER_HOST)
+            .env_remove(EnvVars::DOCKER_MACHINE_NAME)
+            .env_remove(EnvVars::NO_PROXY)
+            .env_remove(EnvVars::NO_PROXY_LOWER)
+            .env(EnvVars::NO_COLOR, "1");
         cmd
     }
 
@@ -59,7 +61,7 @@ impl Sandbox {
     pub fn write_record(&self, name: &str, text: &str) -> PathBuf {
         let dir = self.root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.toml"), text).unwrap();
+        std::fs::write(dir.join(MachineFiles::RECORD), text).unwrap();
         dir
     }
 
@@ -86,7 +88,7 @@ pub fn stderr(out: &Output) -> String {
 
 /// A program the tests need; its absence fails the test with what to install.
 pub fn require(program: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::var_os(EnvVars::PATH).unwrap_or_default();
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|p| Path::new(p).is_file())

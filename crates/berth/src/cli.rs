@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use berth_names::EnvVars;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::dialect::{self, Dialect};
@@ -40,11 +41,11 @@ pub(crate) struct Cli {
     ///
     /// Of the libraries under berth only their warnings show; BERTH_LOG=debug (tracing's
     /// EnvFilter syntax) adds their own debug lines.
-    #[arg(long, short = 'D', global = true, env = "BERTH_DEBUG")]
+    #[arg(long, short = 'D', global = true, env = EnvVars::BERTH_DEBUG)]
     pub debug: bool,
 
     /// Use berth's own SSH client (libssh2) instead of the system's OpenSSH for `ssh`.
-    #[arg(long, global = true, env = "MACHINE_NATIVE_SSH")]
+    #[arg(long, global = true, env = EnvVars::MACHINE_NATIVE_SSH)]
     pub native_ssh: bool,
 
     /// docker-machine's shared-certificate and service flags, taken so that its scripts
@@ -135,17 +136,17 @@ pub(crate) struct NameArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct LegacyGlobals {
-    #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CA_CERT")]
+    #[arg(long, global = true, hide = true, env = EnvVars::MACHINE_TLS_CA_CERT)]
     pub tls_ca_cert: Option<String>,
-    #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CA_KEY")]
+    #[arg(long, global = true, hide = true, env = EnvVars::MACHINE_TLS_CA_KEY)]
     pub tls_ca_key: Option<String>,
-    #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CLIENT_CERT")]
+    #[arg(long, global = true, hide = true, env = EnvVars::MACHINE_TLS_CLIENT_CERT)]
     pub tls_client_cert: Option<String>,
-    #[arg(long, global = true, hide = true, env = "MACHINE_TLS_CLIENT_KEY")]
+    #[arg(long, global = true, hide = true, env = EnvVars::MACHINE_TLS_CLIENT_KEY)]
     pub tls_client_key: Option<String>,
-    #[arg(long, global = true, hide = true, env = "MACHINE_GITHUB_API_TOKEN")]
+    #[arg(long, global = true, hide = true, env = EnvVars::MACHINE_GITHUB_API_TOKEN)]
     pub github_api_token: Option<String>,
-    #[arg(long, global = true, hide = true, env = "MACHINE_BUGSNAG_API_TOKEN")]
+    #[arg(long, global = true, hide = true, env = EnvVars::MACHINE_BUGSNAG_API_TOKEN)]
     pub bugsnag_api_token: Option<String>,
 }
 
@@ -212,7 +213,7 @@ pub(crate) struct CreateArgs {
     /// Each driver adds its own flags (`berth create -d DRIVER --help` lists them), and each
     /// of those flags can also be set by an environment variable named after it
     /// (--generic-ip-address: GENERIC_IP_ADDRESS); the command line wins over the variable.
-    #[arg(long, short = 'd', default_value = "generic", env = "MACHINE_DRIVER")]
+    #[arg(long, short = 'd', default_value = "generic", env = EnvVars::MACHINE_DRIVER)]
     pub driver: String,
 
     #[command(flatten)]

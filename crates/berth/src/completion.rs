@@ -4,7 +4,7 @@
 //!
 //! docker-machine's bash completion asked `docker-machine ls` for the names on every Tab. berth
 //! does the same through clap_complete's dynamic engine: `berth completion SHELL` prints a small
-//! script that, on Tab, runs `berth` again with [`COMPLETE_VAR`] set and the words typed so far;
+//! script that, on Tab, runs `berth` again with [`EnvVars::BERTH_COMPLETE`] set and the words typed so far;
 //! berth then answers from the clap definitions (subcommands, flags, value lists) plus the
 //! store, read here without a lock, a network call or a runtime. The scripts never need
 //! regenerating when machines come and go, and they follow berth's flags as berth changes
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use berth_names::{EnvVars, MachineFiles};
 use clap::Command;
 use clap_complete::engine::{
     ArgValueCandidates, ArgValueCompleter, CompletionCandidate, ValueCompleter as _,
@@ -27,19 +28,16 @@ use clap_complete::{PathCompleter, Shell};
 use crate::context::ProcessEnv;
 use crate::dialect::Dialect;
 
-/// Set (to the shell's name) by the completion scripts when they ask berth for candidates.
-pub(crate) const COMPLETE_VAR: &str = "BERTH_COMPLETE";
-
 /// The states `ls --filter state=` takes, as docker-machine's bash completion offered them.
 const STATES: [&str; 7] = [
     "Error", "Paused", "Running", "Saved", "Starting", "Stopped", "Stopping",
 ];
 
 /// Answers a completion request when the process was started by a completion script
-/// ([`COMPLETE_VAR`] set to a shell's name): prints the candidates and says how to exit.
+/// ([`EnvVars::BERTH_COMPLETE`] set to a shell's name): prints the candidates and says how to exit.
 /// `None` for every ordinary run.
 pub(crate) fn respond(env: &ProcessEnv, dialect: Dialect) -> Option<ExitCode> {
-    let shell = env.get(COMPLETE_VAR).filter(|s| *s != "0")?;
+    let shell = env.get(EnvVars::BERTH_COMPLETE).filter(|s| *s != "0")?;
     let shells = Shells::builtins();
     let Some(completer) = shells.completer(shell) else {
         // Nothing useful can be printed into the middle of a completion; the exit status
@@ -168,7 +166,7 @@ pub(crate) fn registration(
         }
     };
     let mut out = Vec::new();
-    adapter.write_registration(COMPLETE_VAR, bin, bin, completer, &mut out)?;
+    adapter.write_registration(EnvVars::BERTH_COMPLETE, bin, bin, completer, &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -309,7 +307,8 @@ fn machine_names(root: Option<&Path>) -> Vec<String> {
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter(|e| {
-            std::fs::symlink_metadata(e.path().join("config.toml")).is_ok_and(|m| m.is_file())
+            std::fs::symlink_metadata(e.path().join(MachineFiles::RECORD))
+                .is_ok_and(|m| m.is_file())
         })
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| berth_store::validate_name(n).is_ok())

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use berth_names::EnvVars;
 use berth_store::Store;
 
 use crate::dialect::Dialect;
@@ -76,9 +77,9 @@ pub(crate) fn store_root(
     dialect: Dialect,
     env: &ProcessEnv,
 ) -> anyhow::Result<PathBuf> {
-    let berth_var = env.get("BERTH_STORAGE_PATH").map(PathBuf::from);
+    let berth_var = env.get(EnvVars::BERTH_STORAGE_PATH).map(PathBuf::from);
     let machine_var = env
-        .get("MACHINE_STORAGE_PATH")
+        .get(EnvVars::MACHINE_STORAGE_PATH)
         .map(|p| PathBuf::from(p).join("machines"));
     let chosen = match dialect {
         Dialect::Berth => storage_path.or(berth_var).or(machine_var),
@@ -90,7 +91,7 @@ pub(crate) fn store_root(
     match chosen {
         Some(path) => Ok(path),
         None => Ok(
-            berth_store::default_root(env.get("DOCKER_CONFIG").map(PathBuf::from))
+            berth_store::default_root(env.get(EnvVars::DOCKER_CONFIG).map(PathBuf::from))
                 .context("cannot find the storage folder")?
                 .0,
         ),

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use berth_driver::builtin::{BUILTIN_NAMES, builtin};
 use berth_driver::{PluginOptions, PluginSearch};
+use berth_names::EnvVars;
 use berth_plugin::{Driver, FlagKind, FlagSpec};
 use clap::builder::BoolishValueParser;
 use clap::error::ErrorKind;
@@ -142,7 +143,7 @@ fn create_driver(words: &[String]) -> Option<String> {
     }
     // docker-machine read the driver from MACHINE_DRIVER too; so does clap's parse (`-d`'s env).
     Some(driver.unwrap_or_else(|| {
-        std::env::var("MACHINE_DRIVER")
+        std::env::var(EnvVars::MACHINE_DRIVER)
             .ok()
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "generic".to_owned())

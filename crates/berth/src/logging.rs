@@ -8,6 +8,7 @@
 //! `--debug`. bollard stays at info unless the filter names it itself: its debug events carry
 //! request and answer bodies, and `GET /swarm` answers with the cluster's join tokens.
 
+use berth_names::EnvVars;
 use tracing::Level;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::{EnvFilter, FilterFn};
@@ -17,13 +18,10 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use crate::context::ProcessEnv;
 use crate::printer::Printer;
 
-/// The variable that picks the targets and levels shown.
-pub(crate) const LOG_VAR: &str = "BERTH_LOG";
-
 /// Sends tracing's events (and the `log` records of libraries that use `log`, such as rustls)
 /// through the printer, when `--debug` or `BERTH_LOG` asks for them.
 pub(crate) fn install(debug: bool, env: &ProcessEnv, printer: &Printer) {
-    let asked = env.get(LOG_VAR).map(str::to_owned);
+    let asked = env.get(EnvVars::BERTH_LOG).map(str::to_owned);
     if !debug && asked.is_none() {
         return;
     }

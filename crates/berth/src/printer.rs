@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
+use berth_names::EnvVars;
 use indicatif::MultiProgress;
 
 use berth_term::is_control;
@@ -60,8 +61,8 @@ impl Printer {
     /// A printer as it would be with stderr a terminal or not (the decision, apart from the
     /// terminal check, so it can be tested).
     pub(crate) fn for_terminal(debug: bool, terminal: bool, env: &ProcessEnv) -> Self {
-        let interactive = terminal && env.get("TERM") != Some("dumb");
-        let color = interactive && env.get("NO_COLOR").is_none();
+        let interactive = terminal && env.get(EnvVars::TERM) != Some("dumb");
+        let color = interactive && env.get(EnvVars::NO_COLOR).is_none();
         Printer {
             dialect: Dialect::Berth,
             debug,

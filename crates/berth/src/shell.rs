@@ -3,6 +3,8 @@
 //! Every value is quoted for its shell, so a storage path with spaces, quotes or `$` survives
 //! `eval`. The tests in `tests/` evaluate this output in the real shells.
 
+use berth_names::EnvVars;
+
 use crate::cli::ShellKind;
 use crate::dialect::Dialect;
 
@@ -77,7 +79,7 @@ fn check_values(
                 value: value.clone(),
                 shell,
                 reason,
-                hint: if *name == "DOCKER_CERT_PATH" {
+                hint: if *name == EnvVars::DOCKER_CERT_PATH {
                     "It comes from the storage path: move the storage folder"
                 } else {
                     "Check the machine's record, or use another shell's syntax (--shell)"

@@ -59,7 +59,7 @@ impl Default for Config {
             bridge: "berthbr0".into(),
             // Not 10.88.0.0/24: other tooling on these machines uses it.
             subnet: [10, 213, 0],
-            mirror: std::env::var("BERTH_DEBIAN_MIRROR")
+            mirror: std::env::var(berth_names::EnvVars::BERTH_DEBIAN_MIRROR)
                 .unwrap_or_else(|_| "http://deb.debian.org/debian".into()),
             release: crate::image::DEFAULT_RELEASE.into(),
             boot_timeout: Duration::from_secs(60),

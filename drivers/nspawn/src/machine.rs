@@ -453,7 +453,7 @@ impl Machine {
                 // Writable /proc/sys and /sys only for test hosts: a nested engine does without.
                 if wide { "1" } else { "0" },
             )
-            .env("BERTH_CGROUP_PROCS", procs.join(" "))
+            .env(berth_names::EnvVars::BERTH_CGROUP_PROCS, procs.join(" "))
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
             .output()

@@ -32,7 +32,7 @@ pub fn preflight() -> Result<(), NspawnError> {
 
 /// The first `dir/name` on PATH (plus the sbin folders, which a sudo PATH may lack).
 pub(crate) fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::var_os(berth_names::EnvVars::PATH).unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(Into::into))
         .map(|dir: std::path::PathBuf| dir.join(name))

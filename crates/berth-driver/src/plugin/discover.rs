@@ -55,7 +55,7 @@ impl PluginSearch {
     /// The standard order for this process: its own executable and `PATH`.
     pub fn from_env(storage: &Path) -> Self {
         let exe = std::env::current_exe().ok();
-        let path = std::env::var_os("PATH");
+        let path = std::env::var_os(berth_names::EnvVars::PATH);
         Self::new(storage, exe.as_deref(), path.as_ref())
     }
 

@@ -22,7 +22,14 @@ fn planted(name: &str, text: &str) -> (tempfile::TempDir, Machine) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path().join("machines"));
     std::fs::create_dir_all(store.root().join(name)).unwrap();
-    std::fs::write(store.root().join(name).join("config.toml"), text).unwrap();
+    std::fs::write(
+        store
+            .root()
+            .join(name)
+            .join(berth_names::MachineFiles::RECORD),
+        text,
+    )
+    .unwrap();
     let machine = store.machine(name).unwrap();
     (dir, machine)
 }

@@ -3,20 +3,21 @@
 use std::process::ExitCode;
 
 use berth_compat::words::Sentence;
+use berth_names::EnvVars;
 
 use super::Ctx;
 
 /// The machine whose engine URL is `DOCKER_HOST`; `DOCKER_MACHINE_NAME` breaks a tie between
 /// machines that share a URL (a host re-created under a new name).
 pub(super) fn run(ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let Some(docker_host) = ctx.env.get("DOCKER_HOST") else {
+    let Some(docker_host) = ctx.env.get(EnvVars::DOCKER_HOST) else {
         return Err(ctx.dialect.error(
             "no machine is active: DOCKER_HOST is not set; run `eval \"$(berth env NAME)\"` first",
             Sentence::NoActiveHost,
         ));
     };
     let matches = active_names(ctx, docker_host)?;
-    let preferred = ctx.env.get("DOCKER_MACHINE_NAME");
+    let preferred = ctx.env.get(EnvVars::DOCKER_MACHINE_NAME);
     let name = match matches.as_slice() {
         [] => {
             return Err(ctx.dialect.error(

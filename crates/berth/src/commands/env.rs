@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use berth_machine::MachineState;
+use berth_names::EnvVars;
 
 use super::Ctx;
 use crate::cli::{EnvArgs, ShellKind};
@@ -13,16 +14,16 @@ use berth_compat::words::Sentence;
 
 /// The variables `env` sets, in the order it prints them.
 const VARS: [&str; 4] = [
-    "DOCKER_TLS_VERIFY",
-    "DOCKER_HOST",
-    "DOCKER_CERT_PATH",
-    "DOCKER_MACHINE_NAME",
+    EnvVars::DOCKER_TLS_VERIFY,
+    EnvVars::DOCKER_HOST,
+    EnvVars::DOCKER_CERT_PATH,
+    EnvVars::DOCKER_MACHINE_NAME,
 ];
 
 pub(super) fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     let shell = args
         .shell
-        .unwrap_or_else(|| shell::detect(ctx.env.get("SHELL")));
+        .unwrap_or_else(|| shell::detect(ctx.env.get(EnvVars::SHELL)));
     // docker-machine's hint repeats the command line as typed; berth's names its own call.
     let hint = match ctx.dialect {
         Dialect::DockerMachine => berth_compat::words::command_line(ctx.env.args()),
@@ -69,10 +70,10 @@ pub(super) fn run(ctx: &Ctx, args: &EnvArgs) -> anyhow::Result<ExitCode> {
     // Values the shell's quoting cannot carry (tcsh, cmd) are refused by `render_set`.
     let cert_path = machine.folder().dir().to_string_lossy().into_owned();
     let mut vars: Vec<(&str, String)> = vec![
-        ("DOCKER_TLS_VERIFY", "1".to_owned()),
-        ("DOCKER_HOST", url.to_string()),
-        ("DOCKER_CERT_PATH", cert_path),
-        ("DOCKER_MACHINE_NAME", name.to_owned()),
+        (EnvVars::DOCKER_TLS_VERIFY, "1".to_owned()),
+        (EnvVars::DOCKER_HOST, url.to_string()),
+        (EnvVars::DOCKER_CERT_PATH, cert_path),
+        (EnvVars::DOCKER_MACHINE_NAME, name.to_owned()),
     ];
     if args.no_proxy {
         let host = record.engine_host().unwrap_or_default();
@@ -122,9 +123,9 @@ fn hint_command(args: &EnvArgs, shell: ShellKind) -> String {
 /// lower-case one is set (tools read either, and the user's own choice is kept), else
 /// `NO_PROXY`; and its current value.
 fn no_proxy_var<'a>(ctx: &'a Ctx) -> (&'static str, Option<&'a str>) {
-    match ctx.env.get("no_proxy") {
-        Some(value) => ("no_proxy", Some(value)),
-        None => ("NO_PROXY", ctx.env.get("NO_PROXY")),
+    match ctx.env.get(EnvVars::NO_PROXY_LOWER) {
+        Some(value) => (EnvVars::NO_PROXY_LOWER, Some(value)),
+        None => (EnvVars::NO_PROXY, ctx.env.get(EnvVars::NO_PROXY)),
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use berth_compat::{DockerMachineStore, ImportedAs};
+use berth_names::EnvVars;
 
 use super::Ctx;
 use crate::cli::ImportArgs;
@@ -13,7 +14,7 @@ use crate::cli::ImportArgs;
 pub(super) fn run(ctx: &Ctx, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let from = match &args.from {
         Some(path) => path.clone(),
-        None => match ctx.env.get("MACHINE_STORAGE_PATH") {
+        None => match ctx.env.get(EnvVars::MACHINE_STORAGE_PATH) {
             Some(path) => PathBuf::from(path),
             None => PathBuf::from(
                 ctx.env

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use berth_machine::MachineRecord;
+use berth_names::MachineFiles;
 
 use super::Ctx;
 use crate::cli::InspectArgs;
@@ -71,13 +72,13 @@ pub(super) fn inspect(ctx: &Ctx, args: &InspectArgs) -> anyhow::Result<ExitCode>
         object.insert(
             "auth".into(),
             serde_json::json!({
-                "ca_cert": path("ca.pem"),
-                "ca_key": path("ca-key.pem"),
-                "client_cert": path("cert.pem"),
-                "client_key": path("key.pem"),
-                "server_cert": path("server.pem"),
-                "server_key": path("server-key.pem"),
-                "known_hosts": path("known_hosts"),
+                "ca_cert": path(MachineFiles::CA_CERT),
+                "ca_key": path(MachineFiles::CA_KEY),
+                "client_cert": path(MachineFiles::CLIENT_CERT),
+                "client_key": path(MachineFiles::CLIENT_KEY),
+                "server_cert": path(MachineFiles::SERVER_CERT),
+                "server_key": path(MachineFiles::SERVER_KEY),
+                "known_hosts": path(MachineFiles::KNOWN_HOSTS),
             }),
         );
     }
@@ -147,9 +148,9 @@ pub(super) fn config(ctx: &Ctx, name: &str) -> anyhow::Result<ExitCode> {
     let file = |f: &str| machine.folder().path(f).to_string_lossy().into_owned();
     ctx.printer.data(&format!(
         "--tlsverify\n--tlscacert=\"{}\"\n--tlscert=\"{}\"\n--tlskey=\"{}\"\n-H={url}",
-        file("ca.pem"),
-        file("cert.pem"),
-        file("key.pem")
+        file(MachineFiles::CA_CERT),
+        file(MachineFiles::CLIENT_CERT),
+        file(MachineFiles::CLIENT_KEY)
     ));
     Ok(ExitCode::SUCCESS)
 }

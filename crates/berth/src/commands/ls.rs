@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use berth_machine::MachineRecord;
 use berth_machine::{Live, LiveState};
+use berth_names::EnvVars;
 use serde::Serialize;
 
 use super::Ctx;
@@ -121,8 +122,8 @@ pub(super) fn run(ctx: &Ctx, args: &LsArgs) -> anyhow::Result<ExitCode> {
     let active = berth_machine::active_machine(
         &ctx.machines,
         &records,
-        ctx.env.get("DOCKER_HOST"),
-        ctx.env.get("DOCKER_CONTEXT"),
+        ctx.env.get(EnvVars::DOCKER_HOST),
+        ctx.env.get(EnvVars::DOCKER_CONTEXT),
     )
     .map(|r| r.name.clone());
     let mut live = tokio::runtime::Handle::current()

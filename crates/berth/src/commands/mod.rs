@@ -25,6 +25,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use berth_names::EnvVars;
 
 use berth_machine::{Event, MachineHandle, Machines};
 use berth_plugin::Operation;
@@ -71,7 +72,8 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let store = open_store(cli.storage_path, dialect, &env)?;
-    let docker = berth_context::DockerConfig::locate(env.get("DOCKER_CONFIG").map(Into::into))?;
+    let docker =
+        berth_context::DockerConfig::locate(env.get(EnvVars::DOCKER_CONFIG).map(Into::into))?;
     crate::context::check_trusted_folders(store.root(), Some(docker.dir()))?;
     let ctx = Ctx {
         machines: Machines::new(store).with_docker_config(docker),

@@ -10,6 +10,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
 use berth_machine::SshSettings;
+use berth_names::{EnvVars, MachineFiles};
 
 use super::Ctx;
 use super::ssh::{check_endpoint, no_ssh_address};
@@ -80,7 +81,7 @@ pub(super) fn run(ctx: &Ctx, args: &MountArgs) -> anyhow::Result<ExitCode> {
         ssh,
         &user,
         &source.path,
-        &machine.folder().path("known_hosts"),
+        &machine.folder().path(MachineFiles::KNOWN_HOSTS),
         &dir,
     ));
     tracing::debug!("running {cmd:?}");
@@ -223,7 +224,7 @@ fn fuse_escape(value: &str) -> String {
 
 /// `program` on PATH (berth's own environment snapshot), as `exec.LookPath` finds it.
 fn find_program(ctx: &Ctx, program: &str) -> Option<PathBuf> {
-    let path = ctx.env.get("PATH")?;
+    let path = ctx.env.get(EnvVars::PATH)?;
     std::env::split_paths(path)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(program))

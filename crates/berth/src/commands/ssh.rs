@@ -5,6 +5,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
 use berth_machine::{MachineHandle, MachineRecord, SshSettings};
+use berth_names::MachineFiles;
 use berth_store::Machine;
 
 use super::{Ctx, RemoteExit};
@@ -124,7 +125,7 @@ pub(super) fn check_endpoint(machine: &Machine, ssh: &SshSettings) -> anyhow::Re
                 } else {
                     "holds a control character".to_owned()
                 },
-                machine.path("config.toml").display(),
+                machine.path(MachineFiles::RECORD).display(),
                 machine.name()
             );
         }
@@ -224,7 +225,7 @@ fn scp_between(
         config.push_str(&host_block(
             name,
             ssh,
-            &machine.folder().path("known_hosts"),
+            &machine.folder().path(MachineFiles::KNOWN_HOSTS),
         )?);
     }
     config.push_str("Host *\n  LogLevel ERROR\n  ConnectTimeout 10\n");
@@ -304,7 +305,7 @@ fn openssh(program: &str, machine: &MachineHandle) -> anyhow::Result<Command> {
     let mut cmd = Command::new(program);
     cmd.arg("-o").arg(format!(
         "UserKnownHostsFile={}",
-        machine.folder().path("known_hosts").display()
+        machine.folder().path(MachineFiles::KNOWN_HOSTS).display()
     ));
     cmd.args([
         "-o",

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use berth_names::EnvVars;
+
 use super::Ctx;
 use crate::cli::UseArgs;
 
@@ -19,7 +21,7 @@ pub(super) fn run(ctx: &Ctx, args: &UseArgs) -> anyhow::Result<ExitCode> {
     ctx.printer.info(&said);
     // The docker CLI lets these win over the current context; say so rather than leave the
     // user wondering why `docker ps` still goes elsewhere.
-    for var in ["DOCKER_HOST", "DOCKER_CONTEXT"] {
+    for var in [EnvVars::DOCKER_HOST, EnvVars::DOCKER_CONTEXT] {
         if let Some(value) = ctx.env.get(var) {
             ctx.printer.warn(&format!(
                 "{var}={value} is set in this shell and wins over the current context; `unset {var}` clears it"

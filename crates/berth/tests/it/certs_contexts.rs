@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use berth_names::{EnvVars, MachineFiles};
 use berth_tls::{CA_VALIDITY_DAYS, CertificateAuthority, KeyAlgorithm};
 
 struct World {
@@ -29,7 +30,7 @@ impl World {
         let dir = self.root.join("machines").join(name);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
-            dir.join("config.toml"),
+            dir.join(MachineFiles::RECORD),
             format!(
                 "version = 1\nname = \"{name}\"\ndriver = \"none\"\nstate = \"Running\"\nurl = \"tcp://127.0.0.1:1\"\ncreated_at = \"2026-11-23T12:00:00Z\"\n\n[driver_data]\nurl = \"tcp://127.0.0.1:1\"\n"
             ),
@@ -43,23 +44,23 @@ impl World {
             .unwrap();
         let client = ca.issue_client("client", algo, 400).unwrap();
         let write = |file: &str, text: &str| std::fs::write(dir.join(file), text).unwrap();
-        write("ca.pem", &ca.pem().cert_pem);
-        write("ca-key.pem", &ca.pem().key_pem);
-        write("server.pem", &server.cert_pem);
-        write("server-key.pem", &server.key_pem);
-        write("cert.pem", &client.cert_pem);
-        write("key.pem", &client.key_pem);
+        write(MachineFiles::CA_CERT, &ca.pem().cert_pem);
+        write(MachineFiles::CA_KEY, &ca.pem().key_pem);
+        write(MachineFiles::SERVER_CERT, &server.cert_pem);
+        write(MachineFiles::SERVER_KEY, &server.key_pem);
+        write(MachineFiles::CLIENT_CERT, &client.cert_pem);
+        write(MachineFiles::CLIENT_KEY, &client.key_pem);
     }
 
     fn berth(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(args)
             .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", self.root.join("home"))
-            .env("DOCKER_CONFIG", self.docker_config())
-            .env("BERTH_STORAGE_PATH", self.root.join("machines"))
-            .env("NO_COLOR", "1")
+            .env(EnvVars::PATH, "/usr/bin:/bin")
+            .env(EnvVars::HOME, self.root.join("home"))
+            .env(EnvVars::DOCKER_CONFIG, self.docker_config())
+            .env(EnvVars::BERTH_STORAGE_PATH, self.root.join("machines"))
+            .env(EnvVars::NO_COLOR, "1")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()

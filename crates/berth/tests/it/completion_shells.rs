@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use berth_names::EnvVars;
 use berth_testkit::{Sandbox, require, stderr, stdout};
 
 const URL: &str = "tcp://127.0.0.7:2376";
@@ -33,11 +34,11 @@ fn shell(sb: &Sandbox, program: &str, package: &str, args: &[&str]) -> Output {
         .arg("60")
         .arg(program)
         .args(args)
-        .env("BERTH_STORAGE_PATH", &sb.root)
-        .env("HOME", sb.root.parent().unwrap())
+        .env(EnvVars::BERTH_STORAGE_PATH, &sb.root)
+        .env(EnvVars::HOME, sb.root.parent().unwrap())
         .env("XDG_CONFIG_HOME", sb.root.parent().unwrap().join("config"))
         .env("BERTH", env!("CARGO_BIN_EXE_berth"))
-        .env_remove("BERTH_COMPLETE")
+        .env_remove(EnvVars::BERTH_COMPLETE)
         .output()
         .unwrap();
     assert!(
@@ -210,10 +211,10 @@ for keys, shown in json.loads(os.environ["PTY_STEPS"]):
         .env("PTY_ARGV", serde_json::to_string(&argv).unwrap())
         .env("PTY_SETUP", setup)
         .env("PTY_STEPS", serde_json::to_string(steps).unwrap())
-        .env("BERTH_STORAGE_PATH", &sb.root)
-        .env("HOME", sb.root.parent().unwrap())
+        .env(EnvVars::BERTH_STORAGE_PATH, &sb.root)
+        .env(EnvVars::HOME, sb.root.parent().unwrap())
         .env("BERTH", env!("CARGO_BIN_EXE_berth"))
-        .env_remove("BERTH_COMPLETE")
+        .env_remove(EnvVars::BERTH_COMPLETE)
         .output()
         .unwrap();
     assert!(

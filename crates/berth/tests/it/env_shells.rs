@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use berth_names::EnvVars;
 use berth_testkit::{Sandbox, require, stderr};
 
 const ODD_ROOT: &str = "my  machines 'single' \"double\" $HOME \\back";
@@ -17,9 +18,9 @@ fn evaluate(sb: &Sandbox, shell: &str, package: &str, flag: &str, script: &str) 
     let out = Command::new(program)
         .arg(flag)
         .arg(&script)
-        .env("BERTH_STORAGE_PATH", &sb.root)
+        .env(EnvVars::BERTH_STORAGE_PATH, &sb.root)
         .env("NO_PROXY", "localhost")
-        .env_remove("DOCKER_HOST")
+        .env_remove(EnvVars::DOCKER_HOST)
         .output()
         .unwrap();
     assert!(
@@ -197,10 +198,10 @@ fn docker_machines_tcsh_form_runs_no_backquote_from_a_planted_url() {
     let out = Command::new(tcsh)
         .arg("-c")
         .arg("eval `docker-machine env --shell tcsh web1`; echo evaluated")
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env(EnvVars::PATH, format!("{}:/usr/bin:/bin", bin.display()))
         .env("MACHINE_STORAGE_PATH", sb.root.parent().unwrap())
-        .env_remove("BERTH_STORAGE_PATH")
-        .env("NO_COLOR", "1")
+        .env_remove(EnvVars::BERTH_STORAGE_PATH)
+        .env(EnvVars::NO_COLOR, "1")
         .output()
         .unwrap();
     let err = stderr(&out);

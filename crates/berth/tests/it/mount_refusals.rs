@@ -1,6 +1,7 @@
 //! `berth mount` says what is missing before it tries anything: sshfs, fusermount, the local
 //! folder, the machine. (The mount itself is tested on a real host in tests/e2e.)
 
+use berth_names::EnvVars;
 use berth_testkit::{Sandbox, stderr};
 
 const URL: &str = "tcp://127.0.0.7:2376";
@@ -13,7 +14,7 @@ fn mount_without_sshfs_says_to_install_it() {
     let out = sb
         .berth()
         .args(["mount", "web1:/srv", "/mnt"])
-        .env("PATH", empty.path())
+        .env(EnvVars::PATH, empty.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -25,7 +26,7 @@ fn mount_without_sshfs_says_to_install_it() {
     let out = sb
         .berth()
         .args(["mount", "-u", "web1:/srv", "/mnt"])
-        .env("PATH", empty.path())
+        .env(EnvVars::PATH, empty.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -50,7 +51,7 @@ fn mount_names_a_missing_folder_and_a_missing_machine() {
     let run = |args: &[&str]| {
         sb.berth()
             .args(args)
-            .env("PATH", bin.path())
+            .env(EnvVars::PATH, bin.path())
             .output()
             .unwrap()
     };
@@ -76,9 +77,9 @@ fn mount_names_a_missing_folder_and_a_missing_machine() {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_berth"), &link).unwrap();
     let out = std::process::Command::new(&link)
         .args(["mount", "/srv", here.path().to_str().unwrap()])
-        .env("BERTH_STORAGE_PATH", &sb.root)
-        .env_remove("MACHINE_STORAGE_PATH")
-        .env("PATH", bin.path())
+        .env(EnvVars::BERTH_STORAGE_PATH, &sb.root)
+        .env_remove(EnvVars::MACHINE_STORAGE_PATH)
+        .env(EnvVars::PATH, bin.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

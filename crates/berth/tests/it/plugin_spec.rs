@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_names::MachineFiles;
 use berth_testkit::{Sandbox, stderr, stdout};
 
 /// Installs a sh script as `berth-driver-NAME` in the sandbox's plugins folder with `mode`
@@ -30,7 +31,7 @@ const CRASH: &str = "echo 'fatal: no hypervisor found' >&2\nexit 3";
 /// A machine made by driver `driver`, with an engine URL on which nothing listens.
 fn machine_of(sb: &Sandbox, name: &str, driver: &str) {
     let dir = sb.add_machine(name, "tcp://127.0.0.1:9");
-    let config = dir.join("config.toml");
+    let config = dir.join(MachineFiles::RECORD);
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
         &config,

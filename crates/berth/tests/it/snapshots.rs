@@ -11,6 +11,7 @@
 //! the new output beside the snapshot as `.snap.new` for review (those are never read back as
 //! expectations, and .gitignore keeps them out of commits).
 
+use berth_names::{EnvVars, MachineFiles};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -81,7 +82,7 @@ impl World {
     fn record(&self, name: &str, text: &str) -> &Self {
         let dir = self.store().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.toml"), text).unwrap();
+        std::fs::write(dir.join(MachineFiles::RECORD), text).unwrap();
         self
     }
 
@@ -96,17 +97,17 @@ impl World {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
         cmd.args(args)
             .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", self.root.join("home"))
-            .env("DOCKER_CONFIG", self.root.join("docker"))
-            .env("NO_COLOR", "1")
+            .env(EnvVars::PATH, "/usr/bin:/bin")
+            .env(EnvVars::HOME, self.root.join("home"))
+            .env(EnvVars::DOCKER_CONFIG, self.root.join("docker"))
+            .env(EnvVars::NO_COLOR, "1")
             // clap wraps help at the terminal's width, or COLUMNS where there is no terminal.
             .env("COLUMNS", "100")
             .envs(env.iter().copied())
             // No terminal to ask on: confirmations are refused, as in a script.
             .stdin(Stdio::null());
         if self.store_var {
-            cmd.env("BERTH_STORAGE_PATH", self.store());
+            cmd.env(EnvVars::BERTH_STORAGE_PATH, self.store());
         }
         cmd
     }

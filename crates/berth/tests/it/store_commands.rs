@@ -1,5 +1,6 @@
 //! Commands that need only the store (ls, inspect, env, rm of records), run as a user would.
 
+use berth_names::MachineFiles;
 use berth_testkit::{Sandbox, stderr, stdout};
 
 #[test]
@@ -64,7 +65,7 @@ fn a_corrupt_record_shows_in_ls_and_the_others_still_list() {
     let sb = Sandbox::new(crate::BERTH);
     sb.add_machine("alpha", "tcp://127.0.0.10:2376");
     let broken = sb.add_machine("beta", "tcp://127.0.0.11:2376");
-    std::fs::write(broken.join("config.toml"), "name = [unclosed").unwrap();
+    std::fs::write(broken.join(MachineFiles::RECORD), "name = [unclosed").unwrap();
     let out = sb.run(&["ls"]);
     assert!(out.status.success());
     let text = stdout(&out);
@@ -206,12 +207,12 @@ fn env_and_ls_warn_before_certificates_expire() {
     let sb = Sandbox::new(crate::BERTH);
     let dir = sb.add_machine("web1", "tcp://127.0.0.1:2376");
     let soon = time_in_days(5);
-    let mut text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let mut text = std::fs::read_to_string(dir.join(MachineFiles::RECORD)).unwrap();
     text = text.replace(
         "[ssh]",
         &format!("[tls]\nclient_not_after = \"{soon}\"\n\n[ssh]"),
     );
-    std::fs::write(dir.join("config.toml"), text).unwrap();
+    std::fs::write(dir.join(MachineFiles::RECORD), text).unwrap();
     let out = sb.run(&["env", "web1"]);
     assert!(out.status.success());
     assert!(

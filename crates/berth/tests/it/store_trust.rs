@@ -3,6 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 
+use berth_names::{EnvVars, MachineFiles};
 use berth_testkit::{Sandbox, fake_openssh, stderr};
 
 /// A record with an SSH host written as TOML's escaped string `host` (so it can hold `\n`).
@@ -10,7 +11,7 @@ fn planted(sb: &Sandbox, name: &str, host_toml: &str) {
     let dir = sb.root.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
-        dir.join("config.toml"),
+        dir.join(MachineFiles::RECORD),
         format!(
             "version = 1\nname = \"{name}\"\ndriver = \"generic\"\nstate = \"Running\"\n\
              url = \"tcp://127.0.0.1:2376\"\ncreated_at = \"2026-11-23T12:00:00Z\"\n\n\
@@ -132,7 +133,7 @@ fn under_root_a_docker_config_other_users_can_write_is_refused() {
     std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o775)).unwrap();
     let out = sb
         .berth()
-        .env("DOCKER_CONFIG", &docker)
+        .env(EnvVars::DOCKER_CONFIG, &docker)
         .args(["ls", "-q"])
         .output()
         .unwrap();

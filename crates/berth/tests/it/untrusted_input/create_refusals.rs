@@ -2,6 +2,7 @@
 //! is kept: names of the store's own folders, names that are not hostnames, malformed
 //! `--tls-san` values and install URLs that are not https.
 
+use berth_names::MachineFiles;
 use berth_testkit::{Sandbox, stderr};
 
 use super::{WithPlugin, ssh_record};
@@ -21,7 +22,7 @@ fn names_of_the_stores_own_folders_are_refused() {
         assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
         assert!(stderr(&out).contains("berth uses"), "{}", stderr(&out));
         assert!(
-            !sb.root.join(name).join("config.toml").exists(),
+            !sb.root.join(name).join(MachineFiles::RECORD).exists(),
             "{name}: a record was written into the store's own folder"
         );
     }
@@ -75,7 +76,7 @@ fn a_malformed_tls_san_is_refused_before_anything_runs() {
     // regenerate-certs refuses it before it connects to the host or changes the record.
     let dir =
         p.sb.write_record("web", &ssh_record("web", "127.0.0.1", "root"));
-    let before = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let before = std::fs::read_to_string(dir.join(MachineFiles::RECORD)).unwrap();
     let out = p.run(
         "",
         &["regenerate-certs", "-y", "--tls-san", "not a host", "web"],
@@ -87,7 +88,7 @@ fn a_malformed_tls_san_is_refused_before_anything_runs() {
         stderr(&out)
     );
     assert_eq!(
-        std::fs::read_to_string(dir.join("config.toml")).unwrap(),
+        std::fs::read_to_string(dir.join(MachineFiles::RECORD)).unwrap(),
         before
     );
 }

@@ -1,6 +1,7 @@
 //! `berth env` for shells that cannot carry every value: a record's URL cannot make the
 //! output run a second command in tcsh or cmd.
 
+use berth_names::EnvVars;
 use berth_testkit::{Sandbox, require, stderr, stdout};
 
 /// Writes a record of machine `name` whose engine URL is `url`, whatever characters it holds.
@@ -33,7 +34,7 @@ fn tcsh_output_cannot_be_made_to_run_a_second_command() {
         );
         let run = std::process::Command::new(tcsh)
             .args(["-f", "-c", &script])
-            .env("BERTH_STORAGE_PATH", &sb.root)
+            .env(EnvVars::BERTH_STORAGE_PATH, &sb.root)
             .output()
             .unwrap();
         assert_eq!(stdout(&run), "", "tcsh ran the injected command");

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Output;
 
+use berth_names::EnvVars;
 use berth_testkit::{Sandbox, fake_openssh, stderr};
 
 use super::ssh_record;
@@ -19,7 +20,7 @@ fn run_openssh(sb: &Sandbox, bin: &Path, args_file: &Path, args: &[&str]) -> (Ou
     );
     let out = sb
         .berth()
-        .env("PATH", path)
+        .env(EnvVars::PATH, path)
         .env("ARGS_FILE", args_file)
         .args(args)
         .output()

@@ -1,6 +1,7 @@
 //! Machine folders in a state berth did not leave them in: a removal that did not finish is
 //! finished by the next command, and a folder that is a symbolic link is never followed.
 
+use berth_names::MachineFiles;
 use berth_testkit::{Sandbox, stderr, stdout};
 
 use super::ssh_record;
@@ -12,7 +13,7 @@ fn a_removal_left_half_done_is_finished_by_the_next_command() {
     let trash = sb.root.join(".removing-old-4242-0");
     std::fs::create_dir_all(&trash).unwrap();
     std::fs::write(trash.join("key.pem"), "SECRET").unwrap();
-    std::fs::write(trash.join("config.toml"), "").unwrap();
+    std::fs::write(trash.join(MachineFiles::RECORD), "").unwrap();
     let out = sb.run(&["ls", "-q"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "web1\n");
@@ -27,7 +28,7 @@ fn a_machine_folder_that_is_a_symlink_is_not_followed() {
     let outside = sb.root.parent().unwrap().join("elsewhere");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(
-        outside.join("config.toml"),
+        outside.join(MachineFiles::RECORD),
         ssh_record("linked", "127.0.0.1", "root"),
     )
     .unwrap();
@@ -46,5 +47,8 @@ fn a_machine_folder_that_is_a_symlink_is_not_followed() {
     assert!(line.contains("symbolic link"), "{}", stdout(&out));
     let out = sb.run(&["rm", "-y", "linked"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(outside.join("config.toml").exists(), "rm followed the link");
+    assert!(
+        outside.join(MachineFiles::RECORD).exists(),
+        "rm followed the link"
+    );
 }
